@@ -1,5 +1,29 @@
-"""curvestat: formal statistical diagnosis of machine-learning training curves."""
+"""curvestat: formal statistical diagnosis of machine-learning training curves.
+
+>>> import curvestat
+>>> report = curvestat.analyze("metrics.csv")      # doctest: +SKIP
+>>> print(report.summary())                        # doctest: +SKIP
+"""
 
 from ._version import __version__
+from .analyze import analyze
+from .config import Config
+from .errors import CurvestatError, CurvestatWarning
+from .report import Finding, Pathology, Report, Severity, Skipped
+from .run import Role, Run, Series
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "analyze",
+    "Config",
+    "CurvestatError",
+    "CurvestatWarning",
+    "Finding",
+    "Pathology",
+    "Report",
+    "Role",
+    "Run",
+    "Series",
+    "Severity",
+    "Skipped",
+]

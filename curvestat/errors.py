@@ -25,6 +25,7 @@ __all__ = [
     "InsufficientDataError",
     "CurvestatWarning",
     "DuplicateStepsWarning",
+    "StepRestartWarning",
 ]
 
 
@@ -81,3 +82,7 @@ class CurvestatWarning(RuntimeWarning):
 
 class DuplicateStepsWarning(CurvestatWarning):
     """A file logged the same step twice for one series; the last value was kept."""
+
+
+class StepRestartWarning(CurvestatWarning):
+    """A file's steps went backwards (a resumed or appended run); the newest segment was kept."""

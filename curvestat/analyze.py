@@ -1,0 +1,128 @@
+"""The single entry point: :func:`analyze` reads a run and runs every detector on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .config import Config
+from .detectors import Detector, available_detectors, get_detector
+from .errors import InsufficientDataError, ParameterError
+from .io import read
+from .report import Finding, Report, Skipped
+from .run import Role, Run
+
+__all__ = ["analyze"]
+
+
+def _resolve_config(config: Config | None, alpha: float | None) -> Config:
+    if config is not None and not isinstance(config, Config):
+        raise ParameterError(f"config must be a curvestat.Config, got {type(config).__name__}")
+    cfg = config or Config()
+    if alpha is not None:
+        cfg = cfg.replace(alpha=float(alpha))
+    return cfg
+
+
+def _resolve_detectors(detectors: Iterable[str | Detector] | None) -> list[Detector]:
+    if detectors is None:
+        return [get_detector(n) for n in available_detectors()]
+    out: list[Detector] = []
+    for d in detectors:
+        if isinstance(d, str):
+            out.append(get_detector(d))
+        elif isinstance(d, Detector):
+            out.append(d)
+        else:
+            raise ParameterError(f"a detector must be a name or have .name and .detect(run, config), got {d!r}")
+    return out
+
+
+def analyze(
+    source: Any,
+    *,
+    roles: Mapping[str, Role | str] | None = None,
+    steps_per_epoch: int | None = None,
+    alpha: float | None = None,
+    config: Config | None = None,
+    detectors: Iterable[str | Detector] | None = None,
+) -> Report:
+    """Diagnose one training run.
+
+    Parameters
+    ----------
+    source : path, Run, mapping, array_like or pandas.DataFrame
+        Anything :func:`curvestat.io.read` accepts: a CSV/JSONL/JSON log, a
+        mapping ``{name: values}`` or ``{name: (steps, values)}``, a bare 1-D
+        array (a train-loss curve), a DataFrame, or a :class:`Run`.
+    roles : mapping of str to str, optional
+        Roles for series whose names do not say what they are, e.g.
+        ``{"objective": "train_loss", "holdout": "val_loss"}``.
+    steps_per_epoch : int, optional
+        Optimiser steps per epoch; inferred from the source when it logs both
+        epoch and step.
+    alpha : float, optional
+        Significance level of each detector's test; defaults to
+        ``config.alpha`` (0.01).
+    config : Config, optional
+        Thresholds; defaults to ``Config()``.
+    detectors : iterable of str or Detector, optional
+        Which detectors to run (names from
+        :func:`curvestat.detectors.available_detectors`, or your own objects);
+        all built-in ones by default.
+
+    Returns
+    -------
+    Report
+        Findings, skipped detectors with reasons, and ``healthy``.
+
+    Raises
+    ------
+    CurvestatError
+        On unreadable or invalid input (a subclass naming the problem).
+
+    Examples
+    --------
+    >>> import numpy as np, curvestat
+    >>> rng = np.random.default_rng(0)
+    >>> loss = np.exp(-np.arange(300) / 60) + 0.01 * rng.standard_normal(300) + 0.1
+    >>> report = curvestat.analyze({"loss": loss})
+    >>> report.run_id is None
+    True
+    """
+    cfg = _resolve_config(config, alpha)
+    chosen = _resolve_detectors(detectors)
+    run = read(source, roles=roles, steps_per_epoch=steps_per_epoch)
+    return run_detectors(run, cfg, chosen)
+
+
+def run_detectors(run: Run, config: Config, detectors: list[Detector]) -> Report:
+    """Run ``detectors`` on an already-read ``run`` and collect a :class:`Report`."""
+    findings: list[Finding] = []
+    skipped: list[Skipped] = []
+    ran: list[str] = []
+    context: dict[str, Any] = {}
+    for det in detectors:
+        name = getattr(det, "name", type(det).__name__)
+        try:
+            # Built-in detectors may read what earlier ones found (e.g. the
+            # explosion onset) from the run-scoped context; user detectors
+            # take the two-argument protocol.
+            if getattr(det, "uses_context", False):
+                out = det.detect(run, config, context=context)
+            else:
+                out = det.detect(run, config)
+        except InsufficientDataError as exc:
+            skipped.append(Skipped(name, str(exc)))
+            continue
+        if isinstance(out, Skipped):
+            skipped.append(out)
+            continue
+        ran.append(name)
+        for f in out:
+            if not isinstance(f, Finding):
+                raise ParameterError(f"detector {name!r} returned {type(f).__name__}, expected Finding")
+            findings.append(f)
+        context[name] = list(out)
+    series = {s.name: {"role": s.role.value, "n": len(s), "first_step": int(s.steps[0]), "last_step": int(s.steps[-1])} for s in run}
+    return Report(findings=findings, skipped=skipped, run_id=run.run_id, source=run.source, detectors=ran, series=series)

@@ -1,0 +1,209 @@
+"""JSON logs: JSON Lines records, Hugging Face ``trainer_state.json``, Keras ``History`` dicts.
+
+Recognised shapes
+-----------------
+* **JSON Lines** (``.jsonl``, ``.ndjson``): one object per line, either a long
+  record ``{"step": 10, "name": "loss", "value": 0.5}`` or a wide record
+  ``{"step": 10, "loss": 0.5, "lr": 1e-3}`` (W&B ``run.history()`` exports
+  use ``_step``). Without a step key the line number (0-based) is the step.
+* **Hugging Face** ``trainer_state.json``: the ``log_history`` list of wide
+  records; the closing summary record (the one with ``train_runtime``, whose
+  ``train_loss`` is an average over the whole run) is left out.
+* **Keras** ``History.history``: ``{"loss": [...], "val_loss": [...]}`` with
+  one value per epoch (step = epoch index), possibly nested under a
+  ``"history"`` key or next to metadata keys, which are ignored.
+* A JSON list of wide records, read like JSON Lines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import EmptySeriesError, ParseError, UnknownFormatError
+from ..run import Role, Run, Series, _apply_roles
+from ._common import (
+    EPOCH_COLUMNS,
+    STEP_COLUMNS,
+    PointCollector,
+    as_float,
+    as_step,
+    infer_steps_per_epoch,
+    open_text,
+)
+
+_HF_SUMMARY_KEYS = frozenset({"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos"})
+
+
+def _load_json(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=lambda c: {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[c])
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+
+
+def _collect_records(
+    src: str,
+    records: list[tuple[str, Any]],
+    *,
+    skip_keys: frozenset[str] = frozenset(),
+) -> tuple[PointCollector, list[int], list[float]]:
+    """Feed wide or long records into a collector; return (step, epoch) pairs too."""
+    collector = PointCollector(src)
+    pairs_step: list[int] = []
+    pairs_epoch: list[float] = []
+    for idx, (where, rec) in enumerate(records):
+        if not isinstance(rec, Mapping):
+            raise ParseError(f"{src}: {where}: expected an object, got {type(rec).__name__}")
+        keys = {str(k).lower(): k for k in rec}
+        step_key = next((keys[c] for c in STEP_COLUMNS if c in keys), None)
+        epoch_key = next((keys[c] for c in EPOCH_COLUMNS if c in keys), None)
+        if step_key is not None:
+            step = as_step(rec[step_key], where=f"{src}: {where}")
+        elif epoch_key is not None and "name" not in keys:
+            step = as_step(rec[epoch_key], where=f"{src}: {where}")
+        else:
+            step = idx
+        if "name" in keys and "value" in keys:  # long record
+            name = str(rec[keys["name"]])
+            collector.add(name, step, as_float(rec[keys["value"]], where=f"{src}: {where}, series {name!r}"), where)
+            continue
+        if epoch_key is not None and step_key is not None:
+            try:
+                pairs_step.append(step)
+                pairs_epoch.append(float(rec[epoch_key]))
+            except (TypeError, ValueError):
+                pass
+        for key, value in rec.items():
+            if key in (step_key, epoch_key) or key in skip_keys or str(key).startswith("_"):
+                continue
+            if isinstance(value, (Mapping, list, str)) and not (isinstance(value, str) and _numeric_string(value)):
+                continue  # nested objects, lists and labels are not curves
+            if isinstance(value, bool) or value is None:
+                continue
+            collector.add(str(key), step, as_float(value, where=f"{src}: {where}, key {key!r}"), where)
+    return collector, pairs_step, pairs_epoch
+
+
+def _numeric_string(s: str) -> bool:
+    from ._common import parse_number
+
+    return parse_number(s) is not None
+
+
+def read_jsonl(
+    path: Path,
+    *,
+    roles: Mapping[str, Role | str] | None = None,
+    steps_per_epoch: int | None = None,
+    run_id: str | None = None,
+) -> Run:
+    """Read a JSON Lines log (long or wide records).
+
+    Raises
+    ------
+    EmptySeriesError
+        If the file has no record.
+    ParseError
+        If a line is not valid JSON or a value is not a number.
+    """
+    text = open_text(path)
+    records: list[tuple[str, Any]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"{path}: line {lineno} is not valid JSON ({exc.msg})") from None
+        records.append((f"line {lineno}", rec))
+    if not records:
+        raise EmptySeriesError(f"{path}: file is empty")
+    collector, ps, pe = _collect_records(str(path), records)
+    if steps_per_epoch is None and ps:
+        steps_per_epoch = infer_steps_per_epoch(ps, pe)
+    return collector.build(roles=roles, steps_per_epoch=steps_per_epoch, run_id=run_id or path.stem)
+
+
+def read_json(
+    path: Path,
+    *,
+    roles: Mapping[str, Role | str] | None = None,
+    steps_per_epoch: int | None = None,
+    run_id: str | None = None,
+) -> Run:
+    """Read a JSON log: HF ``trainer_state.json``, a Keras history dict, or a list of records.
+
+    Raises
+    ------
+    EmptySeriesError
+        If the file is empty or holds no numeric curve.
+    ParseError
+        If the file is not valid JSON or a value is not a number.
+    UnknownFormatError
+        If the JSON holds none of the recognised shapes.
+    """
+    text = open_text(path)
+    if not text.strip():
+        raise EmptySeriesError(f"{path}: file is empty")
+    data = _load_json(path, text)
+    src = str(path)
+    default_id = path.parent.name if path.name == "trainer_state.json" else path.stem
+    rid = run_id or default_id
+    if isinstance(data, Mapping) and "log_history" in data:
+        history = data["log_history"]
+        if not isinstance(history, list):
+            raise ParseError(f"{src}: 'log_history' must be a list, got {type(history).__name__}")
+        records = [
+            (f"log_history[{i}]", rec)
+            for i, rec in enumerate(history)
+            if not (isinstance(rec, Mapping) and _HF_SUMMARY_KEYS & set(rec))
+        ]
+        if not records:
+            raise EmptySeriesError(f"{src}: 'log_history' holds no training record")
+        collector, ps, pe = _collect_records(src, records)
+        if steps_per_epoch is None and ps:
+            steps_per_epoch = infer_steps_per_epoch(ps, pe)
+        return collector.build(roles=roles, steps_per_epoch=steps_per_epoch, run_id=rid)
+    if isinstance(data, list):
+        if not data:
+            raise EmptySeriesError(f"{src}: empty JSON list")
+        collector, ps, pe = _collect_records(src, [(f"record {i}", r) for i, r in enumerate(data)])
+        if steps_per_epoch is None and ps:
+            steps_per_epoch = infer_steps_per_epoch(ps, pe)
+        return collector.build(roles=roles, steps_per_epoch=steps_per_epoch, run_id=rid)
+    if isinstance(data, Mapping):
+        return _read_history_dict(src, data, roles=roles, steps_per_epoch=steps_per_epoch, run_id=rid)
+    raise UnknownFormatError(f"{src}: JSON top level is a {type(data).__name__}; expected an object or a list")
+
+
+def _read_history_dict(src: str, data: Mapping[str, Any], *, roles, steps_per_epoch, run_id) -> Run:
+    # Keras History.history, possibly nested ({"history": {...}, "params": {...}}).
+    if isinstance(data.get("history"), Mapping):
+        data = data["history"]
+    epoch_axis = None
+    for key in ("epoch", "epochs"):
+        if isinstance(data.get(key), list):
+            epoch_axis = data[key]
+    series = []
+    for key, value in data.items():
+        if key in ("epoch", "epochs") or not isinstance(value, list) or not value:
+            continue
+        if not all(isinstance(v, (int, float, str)) or v is None for v in value):
+            continue  # a list of records or nested lists is metadata, not a curve
+        if all(isinstance(v, str) and not _numeric_string(v) for v in value):
+            continue  # a list of labels
+        vals = [as_float(v, where=f"{src}: {key}[{i}]") for i, v in enumerate(value)]
+        if epoch_axis is not None and len(epoch_axis) == len(vals):
+            steps = [as_step(e, where=f"{src}: epoch[{i}]") for i, e in enumerate(epoch_axis)]
+        else:
+            steps = list(range(len(vals)))
+        series.append(Series(str(key), steps, vals))
+    if not series:
+        raise UnknownFormatError(
+            f"{src}: no curve found; expected 'log_history' (Hugging Face) or lists of numbers per metric (Keras History)"
+        )
+    return Run(_apply_roles(series, roles), steps_per_epoch=steps_per_epoch or 1, run_id=run_id, source=src)

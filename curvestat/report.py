@@ -1,0 +1,260 @@
+"""What a diagnosis returns: :class:`Finding`, :class:`Skipped` and :class:`Report`.
+
+These are plain frozen dataclasses with a stable dictionary form
+(:meth:`Report.to_dict`) so that batch tables and JSON outputs keep the same
+keys from release to release.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .errors import ParameterError
+
+__all__ = ["Pathology", "Severity", "Finding", "Skipped", "Report"]
+
+
+class Pathology(str, Enum):
+    """The five pathologies curvestat tests for."""
+
+    NON_CONVERGENCE = "non_convergence"
+    EXPLOSION = "explosion"
+    METRIC_CONTRADICTION = "metric_contradiction"
+    OVERFITTING = "overfitting"
+    PERIODIC = "periodic"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Severity(str, Enum):
+    """How urgently a finding needs attention.
+
+    ``info`` findings are explained or benign observations (a loss bump that a
+    logged learning-rate warm restart explains); they do not make a run
+    unhealthy.
+    """
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _json_number(x: Any) -> Any:
+    """Map non-finite floats to strings so that ``json.dumps`` stays standard JSON."""
+    if x is None:
+        return None
+    if isinstance(x, bool):
+        return x
+    if isinstance(x, int):
+        return int(x)
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return x
+    if math.isnan(f):
+        return "nan"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    if float(f).is_integer() and hasattr(x, "dtype") and getattr(x.dtype, "kind", "") in "iu":
+        return int(f)
+    return f
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One detected pathology in one run.
+
+    Attributes
+    ----------
+    pathology : Pathology
+        Which of the five pathologies.
+    kind : str
+        Sub-kind, e.g. ``"spike"``, ``"divergence"``, ``"non_finite"``,
+        ``"flat"``, ``"bouncing"``, ``"rising"``, ``"u_turn"``,
+        ``"split_mismatch"``, ``"degenerate"``.
+    series : str
+        Name of the series the finding is about (``"val_loss"``, ``"recall"``,
+        or several joined by ``","``).
+    p_value : float or None
+        p-value of the test behind the finding (None for deterministic findings
+        such as a NaN loss).
+    statistic : float or None
+        The test statistic.
+    effect : dict of str to float
+        Named effect sizes (e.g. ``{"ratio": 12.5}``).
+    onset_step : int or None
+        First step of the pathology, when it can be located.
+    period_steps : float or None
+        Period of a periodic pattern, in steps.
+    severity : Severity
+        ``info``, ``warning`` or ``critical``.
+    message : str
+        One plain sentence with the numbers.
+    remedies : list of str
+        What a practitioner would try, most likely first.
+    detector : str
+        Name of the detector that produced the finding.
+    """
+
+    pathology: Pathology
+    kind: str
+    series: str
+    p_value: float | None = None
+    statistic: float | None = None
+    effect: Mapping[str, float] = field(default_factory=dict)
+    onset_step: int | None = None
+    period_steps: float | None = None
+    severity: Severity = Severity.WARNING
+    message: str = ""
+    remedies: Sequence[str] = ()
+    detector: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "pathology", Pathology(self.pathology))
+            object.__setattr__(self, "severity", Severity(self.severity))
+        except ValueError as exc:
+            raise ParameterError(f"Finding: {exc}") from None
+        if self.p_value is not None and not (0.0 <= float(self.p_value) <= 1.0):
+            raise ParameterError(f"Finding.p_value must lie in [0, 1], got {self.p_value!r}")
+        object.__setattr__(self, "effect", dict(self.effect))
+        object.__setattr__(self, "remedies", tuple(self.remedies))
+        if self.onset_step is not None:
+            object.__setattr__(self, "onset_step", int(self.onset_step))
+        if self.period_steps is not None:
+            object.__setattr__(self, "period_steps", float(self.period_steps))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form with stable keys."""
+        return {
+            "pathology": self.pathology.value,
+            "kind": self.kind,
+            "series": self.series,
+            "p_value": _json_number(self.p_value),
+            "statistic": _json_number(self.statistic),
+            "effect": {str(k): _json_number(v) for k, v in self.effect.items()},
+            "onset_step": self.onset_step,
+            "period_steps": _json_number(self.period_steps),
+            "severity": self.severity.value,
+            "message": self.message,
+            "remedies": list(self.remedies),
+            "detector": self.detector,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A detector that could not run on this run, and why.
+
+    Attributes
+    ----------
+    detector : str
+        Name of the detector.
+    reason : str
+        Plain sentence, e.g. ``"no validation-loss series"``.
+    """
+
+    detector: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form with stable keys."""
+        return {"detector": self.detector, "reason": self.reason}
+
+
+_SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The diagnosis of one run.
+
+    Attributes
+    ----------
+    findings : list of Finding
+        Everything detected, most severe first.
+    skipped : list of Skipped
+        Detectors that could not run, with reasons.
+    run_id : str or None
+        The run's identifier.
+    source : str or None
+        Where the run was read from.
+    detectors : list of str
+        Detectors that ran (whether or not they found anything).
+    series : dict
+        Name, role and length of each series in the run.
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    run_id: str | None = None
+    source: str | None = None
+    detectors: list[str] = field(default_factory=list)
+    series: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ordered = sorted(self.findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.onset_step if f.onset_step is not None else -1))
+        object.__setattr__(self, "findings", ordered)
+        object.__setattr__(self, "skipped", list(self.skipped))
+
+    @property
+    def healthy(self) -> bool:
+        """True when no finding of severity ``warning`` or ``critical`` was made.
+
+        A detector that was skipped does not count as evidence of health; see
+        :attr:`skipped`.
+        """
+        return not any(f.severity is not Severity.INFO for f in self.findings)
+
+    @property
+    def pathologies(self) -> list[Pathology]:
+        """Distinct pathologies among the non-info findings, most severe first."""
+        seen: list[Pathology] = []
+        for f in self.findings:
+            if f.severity is not Severity.INFO and f.pathology not in seen:
+                seen.append(f.pathology)
+        return seen
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form with stable keys."""
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "healthy": self.healthy,
+            "findings": [f.to_dict() for f in self.findings],
+            "skipped": [s.to_dict() for s in self.skipped],
+            "detectors": list(self.detectors),
+            "series": {k: dict(v) for k, v in self.series.items()},
+        }
+
+    def summary(self) -> str:
+        """A human-readable multi-line summary."""
+        title = f"run {self.run_id}" if self.run_id else "run"
+        lines: list[str] = []
+        if self.healthy:
+            verdict = "healthy" if self.detectors else "no detector ran"
+            lines.append(f"{title}: {verdict}")
+        else:
+            names = ", ".join(p.value for p in self.pathologies)
+            lines.append(f"{title}: {len([f for f in self.findings if f.severity is not Severity.INFO])} finding(s): {names}")
+        for f in self.findings:
+            where = f" from step {f.onset_step}" if f.onset_step is not None else ""
+            p = f" (p = {f.p_value:.2g})" if f.p_value is not None else ""
+            lines.append(f"  [{f.severity.value}] {f.pathology.value}/{f.kind} in {f.series}{where}{p}")
+            lines.append(f"      {f.message}")
+            for r in f.remedies:
+                lines.append(f"      - {r}")
+        for s in self.skipped:
+            lines.append(f"  [skipped] {s.detector}: {s.reason}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()

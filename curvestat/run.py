@@ -1,0 +1,462 @@
+"""The canonical in-memory form of a training run: :class:`Series` and :class:`Run`.
+
+Every reader turns its source into a :class:`Run`; every detector reads one.
+A run is a set of named series; each series has its own strictly increasing,
+non-negative integer steps and float values (non-finite values are kept: a NaN
+loss is evidence, not noise) and a *role* that tells the detectors what it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import (
+    EmptySeriesError,
+    InputError,
+    InvalidStepsError,
+    LengthMismatchError,
+    MissingSeriesError,
+    ParameterError,
+    ParseError,
+)
+
+__all__ = ["Role", "Series", "Run", "infer_role", "metric_direction"]
+
+
+class Role(str, Enum):
+    """What a series measures, as far as the detectors care."""
+
+    TRAIN_LOSS = "train_loss"
+    VAL_LOSS = "val_loss"
+    METRIC = "metric"
+    LR = "lr"
+    OTHER = "other"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# --- role inference -------------------------------------------------------------
+
+# Names are normalised to lower-case tokens split on every non-alphanumeric
+# character, so "train/loss", "train_loss", "Train-Loss" and "train.loss" agree.
+_EVAL_TOKENS = frozenset({"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout"})
+_TRAIN_TOKENS = frozenset({"train", "training", "trn"})
+_LOSS_TOKENS = frozenset({"loss", "nll", "xent", "crossentropy", "ce"})
+_LR_TOKENS = frozenset({"lr", "learningrate"})
+# Higher-is-better metrics (thresholded or not).
+_METRIC_UP = frozenset(
+    {
+        "acc", "accuracy", "recall", "precision", "f1", "fscore", "f1score", "auc", "auroc",
+        "rocauc", "roc", "ap", "map", "iou", "miou", "dice", "bleu", "rouge", "rouge1",
+        "rouge2", "rougel", "sensitivity", "specificity", "tpr", "tnr", "mcc", "matthews", "kappa",
+        "top1", "top5", "exactmatch", "em", "r2", "jaccard", "bacc", "balancedaccuracy",
+    }
+)
+# Lower-is-better metrics that are not the training objective.
+_METRIC_DOWN = frozenset({"mae", "mse", "rmse", "wer", "cer", "ppl", "perplexity", "error", "err", "fpr", "fnr", "mape"})
+_NOT_SERIES = frozenset({"step", "steps", "epoch", "epochs", "globalstep", "iteration", "iter", "time", "timestamp", "walltime", "runtime"})
+
+
+def _tokens(name: str) -> list[str]:
+    # split camelCase too ("valLoss" -> "val", "loss")
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
+    toks = [t for t in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if t]
+    # glue common two-token spellings so the sets above stay small
+    joined: list[str] = []
+    i = 0
+    while i < len(toks):
+        pair = toks[i] + toks[i + 1] if i + 1 < len(toks) else None
+        if pair in {"learningrate", "crossentropy", "rocauc", "f1score", "exactmatch", "globalstep", "balancedaccuracy", "walltime", "fscore"}:
+            joined.append(pair)
+            i += 2
+        else:
+            joined.append(toks[i])
+            i += 1
+    return joined
+
+
+def infer_role(name: str) -> Role:
+    """Guess the role of a series from its name.
+
+    Parameters
+    ----------
+    name : str
+        Series name as logged, e.g. ``"train/loss"``, ``"val_loss"``,
+        ``"eval_accuracy"``, ``"lr-Adam"``.
+
+    Returns
+    -------
+    Role
+        ``VAL_LOSS`` for a loss whose name carries an evaluation token
+        (``val``, ``valid``, ``eval``, ``test``, ``dev``, ...), ``TRAIN_LOSS``
+        for any other loss, ``LR`` for learning rates, ``METRIC`` for
+        accuracy-like and error-like metrics, ``OTHER`` otherwise.
+
+    Examples
+    --------
+    >>> [infer_role(n).value for n in ["loss", "valid/loss", "val_acc", "learning_rate", "grad_norm"]]
+    ['train_loss', 'val_loss', 'metric', 'lr', 'other']
+    """
+    toks = _tokens(name)
+    if not toks:
+        return Role.OTHER
+    tokset = set(toks)
+    if tokset & _LR_TOKENS:
+        return Role.LR
+    if tokset & _LOSS_TOKENS:
+        return Role.VAL_LOSS if tokset & _EVAL_TOKENS else Role.TRAIN_LOSS
+    if tokset & (_METRIC_UP | _METRIC_DOWN):
+        return Role.METRIC
+    # Bare split names: Keras logs e.g. "val" rarely, but "test" alone is no metric.
+    return Role.OTHER
+
+
+def metric_direction(name: str) -> int:
+    """Return +1 if a larger value of metric ``name`` is better, -1 if smaller is, 0 if unknown.
+
+    Examples
+    --------
+    >>> metric_direction("val_recall"), metric_direction("eval_wer"), metric_direction("grad_norm")
+    (1, -1, 0)
+    """
+    tokset = set(_tokens(name))
+    if tokset & _METRIC_UP:
+        return 1
+    if tokset & (_METRIC_DOWN | _LOSS_TOKENS):
+        return -1
+    return 0
+
+
+def is_axis_name(name: str) -> bool:
+    """True for column names that index time (``step``, ``epoch``, ``global_step``, ...)."""
+    return "".join(_tokens(name)) in _NOT_SERIES
+
+
+# --- Series ------------------------------------------------------------------------
+
+
+def _as_role(role: Role | str) -> Role:
+    try:
+        return role if isinstance(role, Role) else Role(str(role))
+    except ValueError:
+        raise ParameterError(f"unknown role {role!r}; expected one of {[r.value for r in Role]}") from None
+
+
+def _steps_array(steps: ArrayLike, name: str) -> NDArray[np.int64]:
+    arr = np.asarray(steps)
+    if arr.ndim != 1:
+        raise InputError(f"series {name!r}: steps must be 1-D, got shape {arr.shape}")
+    if arr.dtype.kind == "b":
+        raise ParseError(f"series {name!r}: steps must be integers, got booleans")
+    if arr.dtype.kind in "USO":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ParseError(f"series {name!r}: steps must be numbers, got {arr.dtype} values") from None
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise InvalidStepsError(f"series {name!r}: step at position {bad} is {arr[bad]!r}; steps must be finite integers")
+        if not np.all(arr == np.round(arr)):
+            bad = int(np.flatnonzero(arr != np.round(arr))[0])
+            raise InvalidStepsError(f"series {name!r}: step at position {bad} is {arr[bad]!r}; steps must be integers")
+    elif arr.dtype.kind not in "iu":
+        raise ParseError(f"series {name!r}: steps must be integers, got dtype {arr.dtype}")
+    out = arr.astype(np.int64)
+    if out.size and out.min() < 0:
+        bad = int(np.flatnonzero(out < 0)[0])
+        raise InvalidStepsError(f"series {name!r}: step at position {bad} is negative ({out[bad]}); steps must be >= 0")
+    if out.size > 1:
+        d = np.diff(out)
+        if np.any(d <= 0):
+            bad = int(np.flatnonzero(d <= 0)[0]) + 1
+            what = "duplicate" if d[bad - 1] == 0 else "unsorted"
+            raise InvalidStepsError(
+                f"series {name!r}: {what} steps: step {out[bad]} at position {bad} follows step {out[bad - 1]}; "
+                "steps must be strictly increasing"
+            )
+    return out
+
+
+def _values_array(values: ArrayLike, name: str) -> NDArray[np.float64]:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InputError(f"series {name!r}: values must be 1-D, got shape {arr.shape}")
+    if arr.dtype.kind in "fiub":
+        return arr.astype(np.float64)
+    out = np.empty(arr.shape, dtype=np.float64)
+    for i, v in enumerate(arr.tolist()):
+        try:
+            out[i] = float(v) if v is not None else np.nan
+        except (TypeError, ValueError):
+            raise ParseError(f"series {name!r}: value at position {i} is {v!r}, not a number") from None
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """One logged curve: integer steps, float values and a role.
+
+    Parameters
+    ----------
+    name : str
+        Name as logged.
+    steps : array_like of int
+        Strictly increasing, non-negative integer steps.
+    values : array_like of float
+        Values at those steps; NaN and +-Inf are kept.
+    role : Role or str, optional
+        Inferred from ``name`` when omitted.
+
+    Raises
+    ------
+    EmptySeriesError
+        If the series has no point.
+    InvalidStepsError
+        If steps are not strictly increasing non-negative integers.
+    LengthMismatchError
+        If steps and values differ in length.
+    ParseError
+        If a value is not a number.
+    """
+
+    name: str
+    steps: NDArray[np.int64]
+    values: NDArray[np.float64]
+    role: Role = field(default=Role.OTHER)
+
+    def __init__(self, name: str, steps: ArrayLike, values: ArrayLike, role: Role | str | None = None) -> None:
+        name = str(name)
+        s = _steps_array(steps, name)
+        v = _values_array(values, name)
+        if s.shape != v.shape:
+            raise LengthMismatchError(f"series {name!r}: {s.size} steps but {v.size} values")
+        if s.size == 0:
+            raise EmptySeriesError(f"series {name!r} is empty")
+        s.setflags(write=False)
+        v.setflags(write=False)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "steps", s)
+        object.__setattr__(self, "values", v)
+        object.__setattr__(self, "role", infer_role(name) if role is None else _as_role(role))
+
+    def __len__(self) -> int:
+        return int(self.steps.size)
+
+    @property
+    def finite(self) -> NDArray[np.bool_]:
+        """Boolean mask of finite values."""
+        return np.isfinite(self.values)
+
+    @property
+    def n_finite(self) -> int:
+        """Number of finite values."""
+        return int(np.count_nonzero(self.finite))
+
+    def __repr__(self) -> str:
+        return f"Series({self.name!r}, role={self.role.value}, n={len(self)}, steps={self.steps[0]}..{self.steps[-1]})"
+
+
+# --- Run -----------------------------------------------------------------------------
+
+
+class Run:
+    """A training run: named series with roles, plus optional metadata.
+
+    Parameters
+    ----------
+    series : iterable of Series
+        The run's curves; names must be unique.
+    steps_per_epoch : int, optional
+        Optimiser steps per epoch, when known.
+    run_id : str, optional
+        Identifier shown in reports (defaults to the source's stem).
+    source : str, optional
+        Where the run was read from.
+
+    Raises
+    ------
+    EmptySeriesError
+        If there is no series, or every series is all-NaN.
+    InputError
+        If two series share a name, or ``steps_per_epoch`` is not a positive integer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> run = Run.from_dict({"loss": np.exp(-np.arange(50) / 10), "val_acc": ([9, 19, 29], [0.5, 0.6, 0.7])})
+    >>> run.train_loss.name, run.names
+    ('loss', ['loss', 'val_acc'])
+    """
+
+    __slots__ = ("_series", "steps_per_epoch", "run_id", "source")
+
+    def __init__(
+        self,
+        series: Any,
+        *,
+        steps_per_epoch: int | None = None,
+        run_id: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        items = list(series.values()) if isinstance(series, Mapping) else list(series)
+        by_name: dict[str, Series] = {}
+        for s in items:
+            if not isinstance(s, Series):
+                raise InputError(f"Run expects Series objects, got {type(s).__name__}")
+            if s.name in by_name:
+                raise InputError(f"two series are named {s.name!r}")
+            by_name[s.name] = s
+        where = f" in {source}" if source else ""
+        if not by_name:
+            raise EmptySeriesError(f"no series{where}: nothing to analyse")
+        if all(s.n_finite == 0 for s in by_name.values()):
+            raise EmptySeriesError(f"no series{where} has a finite value (all NaN/Inf): nothing to analyse")
+        if steps_per_epoch is not None:
+            if isinstance(steps_per_epoch, bool) or int(steps_per_epoch) != steps_per_epoch or int(steps_per_epoch) < 1:
+                raise InputError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
+            steps_per_epoch = int(steps_per_epoch)
+        self._series = by_name
+        self.steps_per_epoch = steps_per_epoch
+        self.run_id = run_id
+        self.source = source
+
+    # construction -----------------------------------------------------------------
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        roles: Mapping[str, Role | str] | None = None,
+        steps_per_epoch: int | None = None,
+        run_id: str | None = None,
+        source: str | None = None,
+    ) -> "Run":
+        """Build a run from ``{name: values}`` or ``{name: (steps, values)}``.
+
+        Plain value arrays share the implicit steps ``0, 1, ..., n-1``.
+        Non-finite values are kept; a run in which no series has a single
+        finite value is rejected.
+
+        Raises
+        ------
+        LengthMismatchError
+            If a ``(steps, values)`` pair differs in length.
+        InputError
+            If a value is not 1-D, or ``roles`` names an absent series.
+        """
+        if not isinstance(data, Mapping):
+            raise InputError(f"expected a mapping of series, got {type(data).__name__}")
+        series = []
+        for name, item in data.items():
+            name = str(name)
+            if isinstance(item, tuple) and len(item) == 2:
+                steps, values = item
+                if np.ndim(steps) != 1 or np.ndim(values) != 1:
+                    raise InputError(f"series {name!r}: (steps, values) must both be 1-D")
+                if len(steps) != len(values):
+                    raise LengthMismatchError(f"series {name!r}: {len(steps)} steps but {len(values)} values")
+            else:
+                values = np.asarray(item) if not isinstance(item, np.ndarray) else item
+                if values.ndim != 1:
+                    raise InputError(f"series {name!r}: values must be 1-D, got shape {np.shape(values)}")
+                steps = np.arange(len(values))
+            series.append(Series(name, steps, values))
+        return cls(_apply_roles(series, roles), steps_per_epoch=steps_per_epoch, run_id=run_id, source=source)
+
+    # access --------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """Series names, in insertion order."""
+        return list(self._series)
+
+    @property
+    def series(self) -> list[Series]:
+        """All series, in insertion order."""
+        return list(self._series.values())
+
+    def __getitem__(self, name: str) -> Series:
+        try:
+            return self._series[name]
+        except KeyError:
+            raise MissingSeriesError(f"no series named {name!r}; the run has {self.names}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._series
+
+    def __iter__(self) -> Iterator[Series]:
+        return iter(self._series.values())
+
+    def __len__(self) -> int:
+        return len(self._series)
+
+    def by_role(self, role: Role | str) -> list[Series]:
+        """All series with ``role``, in insertion order."""
+        r = _as_role(role)
+        return [s for s in self._series.values() if s.role is r]
+
+    def _primary(self, role: Role) -> Series | None:
+        # The densest series of a role is the primary one: Lightning logs both
+        # "train_loss_step" (every step) and "train_loss_epoch"; the per-step
+        # curve carries the evidence. Ties keep the first logged.
+        cands = self.by_role(role)
+        if not cands:
+            return None
+        return max(cands, key=lambda s: (s.n_finite + int(np.count_nonzero(np.isinf(s.values))), -cands.index(s)))
+
+    @property
+    def train_loss(self) -> Series | None:
+        """The primary train-loss series (the densest), or None."""
+        return self._primary(Role.TRAIN_LOSS)
+
+    @property
+    def val_loss(self) -> Series | None:
+        """The primary validation-loss series (the densest), or None."""
+        return self._primary(Role.VAL_LOSS)
+
+    @property
+    def lr(self) -> Series | None:
+        """The primary learning-rate series, or None."""
+        return self._primary(Role.LR)
+
+    @property
+    def metrics(self) -> list[Series]:
+        """All metric series."""
+        return self.by_role(Role.METRIC)
+
+    def with_roles(self, roles: Mapping[str, Role | str]) -> "Run":
+        """Return a copy with the roles of some series replaced."""
+        return Run(_apply_roles(self.series, roles), steps_per_epoch=self.steps_per_epoch, run_id=self.run_id, source=self.source)
+
+    def replace(self, **changes: Any) -> "Run":
+        """Return a copy with ``steps_per_epoch``, ``run_id`` or ``source`` changed."""
+        allowed = {"steps_per_epoch", "run_id", "source"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ParameterError(f"Run.replace got unknown fields {sorted(unknown)}; allowed: {sorted(allowed)}")
+        kw = {k: getattr(self, k) for k in allowed}
+        kw.update(changes)
+        return Run(self.series, **kw)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{s.name}:{s.role.value}[{len(s)}]" for s in self)
+        rid = f"{self.run_id!r}, " if self.run_id else ""
+        return f"Run({rid}{parts})"
+
+
+def _apply_roles(series: list[Series], roles: Mapping[str, Role | str] | None) -> list[Series]:
+    if not roles:
+        return series
+    names = {s.name for s in series}
+    missing = [k for k in roles if k not in names]
+    if missing:
+        raise MissingSeriesError(f"roles given for absent series {missing}; the run has {sorted(names)}")
+    return [Series(s.name, s.steps, s.values, roles[s.name]) if s.name in roles else s for s in series]
