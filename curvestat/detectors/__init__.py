@@ -38,7 +38,9 @@ class Detector(Protocol):
 #: Built-in detectors: name -> "module:attribute", in the order analyze() runs them.
 #: Explosion runs first because non-convergence restricts itself to the part
 #: of the run before an explosion's onset.
-REGISTRY: dict[str, str] = {}
+REGISTRY: dict[str, str] = {
+    "explosion": ".explosion:detector",
+}
 
 _LOADED: dict[str, Detector] = {}
 

@@ -209,14 +209,16 @@ def infer_steps_per_epoch(steps: list[int] | np.ndarray, epochs: list[float] | n
         if est >= 1 and np.all(np.abs(r - est) <= 0.02 * est + 1):
             return int(round(est))
         return None
-    # integer epochs: last step of each epoch, then the typical spacing
+    # integer epochs: spacing of the first and of the last step logged in each
+    # epoch (a partial last epoch spoils one of the two, not both)
     ue = np.unique(e)
-    if ue.size < 3:
+    if ue.size < 2:
         return None
+    first = np.array([s[e == u].min() for u in ue])
     last = np.array([s[e == u].max() for u in ue])
-    d = np.diff(last) / np.diff(ue)
+    d = np.concatenate([np.diff(first), np.diff(last)]) / np.tile(np.diff(ue), 2)
     est = float(np.median(d))
-    if est >= 1 and np.mean(np.abs(d - est) <= 0.02 * est + 1) >= 0.8:
+    if est >= 1 and np.mean(np.abs(d - est) <= 0.02 * est + 1) >= 0.75:
         return int(round(est))
     return None
 

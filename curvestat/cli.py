@@ -1,0 +1,118 @@
+"""The ``curvestat`` command.
+
+Exit codes
+----------
+0  every analysed run is healthy
+1  at least one run has a finding of severity warning or critical
+2  bad input or bad arguments (one clear line on stderr; ``--debug`` for the traceback)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from ._version import __version__
+from .errors import CurvestatError
+
+EXIT_HEALTHY, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _parse_roles(items: Sequence[str] | None) -> dict[str, str] | None:
+    if not items:
+        return None
+    roles: dict[str, str] = {}
+    for item in items:
+        name, sep, role = item.rpartition("=")
+        if not sep or not name or not role:
+            raise _UsageError(f"--role expects NAME=ROLE (e.g. objective=train_loss), got {item!r}")
+        roles[name] = role
+    return roles
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="curvestat",
+        description="Diagnose machine-learning training curves with formal statistics.",
+    )
+    parser.add_argument("--version", action="version", version=f"curvestat {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("analyze", help="diagnose one run (a log file) or the bundled examples")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("path", nargs="?", help="log file: CSV, TSV, JSONL or JSON (HF trainer_state, Keras history)")
+    src.add_argument("--example", metavar="NAME", help="analyse one bundled example run")
+    src.add_argument("--examples", action="store_true", help="analyse every bundled example run")
+    p.add_argument("--json", action="store_true", help="print the report(s) as JSON")
+    p.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
+    p.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
+    p.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    try:
+        from .bench import _cli as bench_cli
+    except ImportError:
+        bench_cli = None
+    if bench_cli is not None:
+        b = sub.add_parser("bench", help="score detectors on a labelled corpus, side by side with peer baselines")
+        bench_cli.add_arguments(b)
+        b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        b.set_defaults(_bench=bench_cli)
+    return parser
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from .analyze import analyze
+    from .examples import EXAMPLES, example_path
+
+    if args.examples:
+        sources: list[Any] = [example_path(n) for n in EXAMPLES]
+    elif args.example:
+        sources = [example_path(args.example)]
+    else:
+        sources = [args.path]
+    roles = _parse_roles(args.role)
+    reports = [analyze(s, roles=roles, steps_per_epoch=args.steps_per_epoch, alpha=args.alpha) for s in sources]
+    if args.json:
+        payload: Any = [r.to_dict() for r in reports] if len(reports) > 1 else reports[0].to_dict()
+        print(json.dumps(payload, indent=2))
+    else:
+        print("\n\n".join(r.summary() for r in reports))
+    return EXIT_HEALTHY if all(r.healthy for r in reports) else EXIT_FINDINGS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        if args.command == "analyze":
+            return _analyze(args)
+        if args.command == "bench":
+            return int(args._bench.main(args))
+        parser.error(f"unknown command {args.command!r}")
+    except (CurvestatError, _UsageError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"curvestat: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("curvestat: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Finding, Skipped, Report: validation, ordering, stable JSON form."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from curvestat import Config, Finding, Pathology, Report, Severity, Skipped
+from curvestat.errors import ParameterError
+
+
+def _finding(**kw):
+    base = dict(pathology="explosion", kind="spike", series="loss", p_value=1e-5, statistic=12.0,
+                effect={"ratio": 8.0}, onset_step=120, severity="critical", message="m", remedies=["clip"])
+    base.update(kw)
+    return Finding(**base)
+
+
+def test_finding_coerces_enums_and_validates():
+    f = _finding()
+    assert f.pathology is Pathology.EXPLOSION and f.severity is Severity.CRITICAL
+    with pytest.raises(ParameterError):
+        _finding(pathology="sadness")
+    with pytest.raises(ParameterError):
+        _finding(severity="meh")
+    with pytest.raises(ParameterError, match="p_value"):
+        _finding(p_value=1.5)
+
+
+def test_pathology_values_are_the_contract():
+    assert [p.value for p in Pathology] == ["non_convergence", "explosion", "metric_contradiction", "overfitting", "periodic"]
+    assert Pathology("periodic") == "periodic"
+
+
+def test_report_healthy_and_ordering():
+    info = _finding(severity="info", onset_step=5, kind="explained")
+    warn = _finding(severity="warning", pathology="overfitting", onset_step=50)
+    crit = _finding(onset_step=300)
+    r = Report(findings=[info, warn, crit], detectors=["explosion"])
+    assert [f.severity.value for f in r.findings] == ["critical", "warning", "info"]
+    assert not r.healthy
+    assert r.pathologies == [Pathology.EXPLOSION, Pathology.OVERFITTING]
+    assert Report(findings=[info], detectors=["explosion"]).healthy  # info does not make a run unhealthy
+
+
+def test_report_to_dict_is_json_with_stable_keys():
+    r = Report(findings=[_finding(statistic=math.inf, effect={"ratio": math.nan})],
+               skipped=[Skipped("overfitting", "no validation-loss series")], run_id="r", detectors=["explosion"])
+    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    assert list(d) == ["run_id", "source", "healthy", "findings", "skipped", "detectors", "series"]
+    f = d["findings"][0]
+    assert list(f) == ["pathology", "kind", "series", "p_value", "statistic", "effect", "onset_step",
+                       "period_steps", "severity", "message", "remedies", "detector"]
+    assert f["statistic"] == "inf" and f["effect"]["ratio"] == "nan"
+    assert d["skipped"] == [{"detector": "overfitting", "reason": "no validation-loss series"}]
+
+
+def test_summary_mentions_everything():
+    r = Report(findings=[_finding()], skipped=[Skipped("periodic", "series too short")], run_id="r7", detectors=["explosion"])
+    text = r.summary()
+    assert "run r7" in text and "explosion/spike" in text and "step 120" in text and "clip" in text
+    assert "[skipped] periodic: series too short" in text
+
+
+def test_config_replace_and_validation():
+    cfg = Config().replace(alpha=0.05, explosion={"min_ratio": 3.0})
+    assert cfg.alpha == 0.05 and cfg.explosion.min_ratio == 3.0 and Config().explosion.min_ratio == 2.0
+    with pytest.raises(ParameterError):
+        Config(alpha=0)
+    with pytest.raises(ParameterError, match="no field"):
+        Config().replace(beta=1)
+    with pytest.raises(ParameterError, match="explosion"):
+        Config().replace(explosion={"nope": 1})
+    assert json.dumps(Config().to_dict())
