@@ -7,6 +7,7 @@
 
 from ._version import __version__
 from .analyze import analyze
+from .batch import BatchResult, analyze_many
 from .config import Config
 from .errors import CurvestatError, CurvestatWarning
 from .report import Finding, Pathology, Report, Severity, Skipped
@@ -15,6 +16,8 @@ from .run import Role, Run, Series
 __all__ = [
     "__version__",
     "analyze",
+    "analyze_many",
+    "BatchResult",
     "Config",
     "CurvestatError",
     "CurvestatWarning",

@@ -3,8 +3,10 @@
 Exit codes
 ----------
 0  every analysed run is healthy
-1  at least one run has a finding of severity warning or critical
-2  bad input or bad arguments (one clear line on stderr; ``--debug`` for the traceback)
+1  at least one run has a finding of severity warning or critical (``scan``:
+   or at least one run could not be read; it is listed as an error row)
+2  bad input or bad arguments (one clear line on stderr; ``--debug`` for the
+   traceback); ``scan``: no run at all could be read
 """
 
 from __future__ import annotations
@@ -58,6 +60,17 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
+    sc = sub.add_parser("scan", help="diagnose many runs (files, directories, globs) with FDR control across runs")
+    sc.add_argument("sources", nargs="+", help="log files, directories (searched recursively) or glob patterns")
+    sc.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="worker processes (-1: all cores)")
+    sc.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
+    sc.add_argument("--fdr", type=float, metavar="Q", help="false-discovery rate across runs (default: alpha)")
+    sc.add_argument("--no-fdr", action="store_true", help="report every finding at alpha, without FDR control")
+    sc.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
+    sc.add_argument("--csv", metavar="OUT", help="write one row per run to this CSV file")
+    sc.add_argument("--json", metavar="OUT", help="write every row with its findings to this JSON file")
+    sc.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
     try:
         from .bench import _cli as bench_cli
     except ImportError:
@@ -90,6 +103,23 @@ def _analyze(args: argparse.Namespace) -> int:
     return EXIT_HEALTHY if all(r.healthy for r in reports) else EXIT_FINDINGS
 
 
+def _scan(args: argparse.Namespace) -> int:
+    from .batch import analyze_many
+
+    fdr: float | bool = False if args.no_fdr else (args.fdr if args.fdr is not None else True)
+    result = analyze_many(
+        args.sources, alpha=args.alpha, fdr=fdr, n_jobs=args.jobs, steps_per_epoch=args.steps_per_epoch
+    )
+    print(result.summary())
+    if args.csv:
+        result.to_csv(args.csv)
+    if args.json:
+        result.to_json(args.json)
+    if len(result.errors) == len(result):
+        return EXIT_ERROR
+    return EXIT_FINDINGS if (result.flagged or result.errors) else EXIT_HEALTHY
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _build_parser()
@@ -100,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "scan":
+            return _scan(args)
         if args.command == "bench":
             return int(args._bench.main(args))
         parser.error(f"unknown command {args.command!r}")

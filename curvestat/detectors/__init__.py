@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..report import Finding, Skipped
     from ..run import Run
 
-__all__ = ["Detector", "REGISTRY", "get_detector", "available_detectors"]
+__all__ = ["Detector", "REGISTRY", "PATHOLOGY_OF", "get_detector", "available_detectors"]
 
 
 @runtime_checkable
@@ -40,6 +40,15 @@ class Detector(Protocol):
 #: of the run before an explosion's onset.
 REGISTRY: dict[str, str] = {
     "explosion": ".explosion:detector",
+}
+
+#: The pathology each built-in detector tests (used for FDR control across runs).
+PATHOLOGY_OF: dict[str, str] = {
+    "explosion": "explosion",
+    "nonconvergence": "non_convergence",
+    "contradiction": "metric_contradiction",
+    "overfitting": "overfitting",
+    "periodic": "periodic",
 }
 
 _LOADED: dict[str, Detector] = {}

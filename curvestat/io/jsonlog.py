@@ -55,6 +55,14 @@ def _collect_records(
     collector = PointCollector(src)
     pairs_step: list[int] = []
     pairs_epoch: list[float] = []
+    # keys that carry a number somewhere are curves: a text value there is an error
+    numeric_keys = {
+        k
+        for _, rec in records
+        if isinstance(rec, Mapping)
+        for k, v in rec.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
     for idx, (where, rec) in enumerate(records):
         if not isinstance(rec, Mapping):
             raise ParseError(f"{src}: {where}: expected an object, got {type(rec).__name__}")
@@ -80,8 +88,12 @@ def _collect_records(
         for key, value in rec.items():
             if key in (step_key, epoch_key) or key in skip_keys or str(key).startswith("_"):
                 continue
-            if isinstance(value, (Mapping, list, str)) and not (isinstance(value, str) and _numeric_string(value)):
-                continue  # nested objects, lists and labels are not curves
+            if isinstance(value, str) and not _numeric_string(value):
+                if key in numeric_keys:
+                    raise ParseError(f"{src}: {where}, key {key!r}: {value!r} is not a number")
+                continue  # a label key (model name, phase, timestamp)
+            if isinstance(value, (Mapping, list)):
+                continue  # nested objects and lists are not curves
             if isinstance(value, bool) or value is None:
                 continue
             collector.add(str(key), step, as_float(value, where=f"{src}: {where}, key {key!r}"), where)
