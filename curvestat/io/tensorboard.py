@@ -8,7 +8,7 @@ TensorBoard is imported until an event file is actually read, so
 
 What is a run
 -------------
-* A file whose name contains ``tfevents`` is read on its own.
+* A file whose name contains ``events.out.tfevents`` is read on its own.
 * A **run directory** is a directory holding event files. All its event files
   (a run resumed from a checkpoint writes a new file into the same directory)
   are merged into one :class:`~curvestat.run.Run`, oldest file first, with the
