@@ -13,7 +13,7 @@ format              recognised by
 ``jsonl``           ``.jsonl``, ``.ndjson``
 ``json``            ``.json`` (HF ``trainer_state.json``, Keras history, records)
 ``tensorboard``     ``events.out.tfevents.*`` files; a directory holding them (a run)
-``mlflow``          ``mlflow:runs/<id>``, ``mlflow:<experiment>``, ``sqlite:`` URIs
+``mlflow``          ``mlflow:runs/<id>``, ``mlflow:<experiment>``, ``sqlite:``/``file:`` URIs
 ==================  ==============================================================
 
 A directory given to :func:`expand_sources` yields its log files and one
@@ -166,7 +166,7 @@ def expand_sources(source: Any, *, tracking_uri: str | None = None) -> list[Any]
     source : path, glob, MLflow source, Run, or list of these
         A file; a directory (searched recursively for log files and for
         TensorBoard run directories); a glob pattern; ``mlflow:<experiment>``
-        or a ``sqlite:`` tracking URI; a Run; or a list/tuple of any of
+        or a ``sqlite:``/``file:`` tracking URI; a Run; or a list/tuple of any of
         these, expanded item by item.
     tracking_uri : str, optional
         MLflow store for ``mlflow:`` sources.

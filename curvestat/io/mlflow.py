@@ -83,7 +83,7 @@ def is_mlflow_source(source: Any) -> bool:
     -------
     bool
         True for an :class:`MlflowRunRef`, a string starting with ``mlflow:``,
-        or a ``sqlite:`` tracking URI.
+        or a ``sqlite:`` or ``file:`` tracking URI.
 
     Examples
     --------
@@ -92,7 +92,7 @@ def is_mlflow_source(source: Any) -> bool:
     """
     if isinstance(source, MlflowRunRef):
         return True
-    return isinstance(source, str) and (source.startswith(PREFIX) or source.startswith("sqlite:"))
+    return isinstance(source, str) and source.startswith((PREFIX, *_STORE_SCHEMES))
 
 
 def _mlflow() -> tuple[Any, Any]:
