@@ -16,7 +16,11 @@ Recognised shapes
 * **Keras** ``History.history``: ``{"loss": [...], "val_loss": [...]}`` with
   one value per epoch (step = epoch index), possibly nested under a
   ``"history"`` key or next to metadata keys, which are ignored.
-* A JSON list of wide records, read like JSON Lines.
+* A JSON list of wide records, read like JSON Lines (W&B ``scan_history()``
+  dumps and ``DataFrame.to_json(orient="records")`` of ``run.history()``),
+  or a column-oriented ``DataFrame.to_json()`` dump ``{col: {"0": v}}``.
+  W&B's ``_step`` is the step; ``_runtime``, ``_timestamp`` and other
+  ``_``-prefixed keys are not curves.
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ def _collect_records(
             except (TypeError, ValueError):
                 pass
         for key, value in rec.items():
-            if key in (step_key, epoch_key) or key in skip_keys or str(key).startswith("_"):
+            if key in (step_key, epoch_key) or key in skip_keys or str(key).startswith("_") or str(key).lower() in STEP_COLUMNS:
                 continue
             if isinstance(value, (Mapping, list, str)) and not (isinstance(value, str) and _numeric_string(value)):
                 continue  # nested objects, lists and labels are not curves
@@ -188,8 +192,30 @@ def read_json(
             steps_per_epoch = infer_steps_per_epoch(ps, pe)
         return collector.build(roles=roles, steps_per_epoch=steps_per_epoch, run_id=rid)
     if isinstance(data, Mapping):
+        columns = _pandas_columns(data)
+        if columns is not None:  # DataFrame.to_json() of W&B's run.history()
+            collector, ps, pe = _collect_records(src, columns)
+            if steps_per_epoch is None and ps:
+                steps_per_epoch = infer_steps_per_epoch(ps, pe)
+            return collector.build(roles=roles, steps_per_epoch=steps_per_epoch, run_id=rid)
         return _read_history_dict(src, data, roles=roles, steps_per_epoch=steps_per_epoch, run_id=rid)
     raise UnknownFormatError(f"{src}: JSON top level is a {type(data).__name__}; expected an object or a list")
+
+
+def _pandas_columns(data: Mapping[str, Any]) -> list[tuple[str, Any]] | None:
+    """Rows of a column-oriented ``DataFrame.to_json()`` dump (``{col: {"0": v, ...}}``), else None."""
+    if not data or not all(isinstance(v, Mapping) and v for v in data.values()):
+        return None
+    index: set[str] = set()
+    for col in data.values():
+        index.update(map(str, col))
+    if not all(k.isdigit() for k in index):
+        return None
+    rows = []
+    for k in sorted(index, key=int):
+        rec = {c: col[k] for c, col in data.items() if k in col and col[k] is not None}
+        rows.append((f"row {k}", rec))
+    return rows
 
 
 def _inherit_steps(src: str, records: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
