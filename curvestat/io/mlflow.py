@@ -351,10 +351,26 @@ def read_mlflow_one(
 ) -> Run:
     """Read an MLflow source that names exactly one run (the path of :func:`curvestat.io.read`).
 
+    Parameters
+    ----------
+    source : str or MlflowRunRef
+        ``mlflow:runs/<run_id>``, a reference, or ``mlflow:<experiment>``
+        holding a single run.
+    tracking_uri : str, optional
+        The store; MLflow's default when omitted.
+    roles, steps_per_epoch, run_id
+        As :func:`read_mlflow_run`.
+
+    Returns
+    -------
+    Run
+
     Raises
     ------
     InputError
         If the source names several runs; use :func:`read_mlflow` or a batch.
+    MissingDependencyError, UnreadableSourceError, EmptySeriesError
+        As :func:`read_mlflow_run`.
     """
     refs = list_mlflow_runs(source, tracking_uri=tracking_uri)
     if len(refs) > 1:
