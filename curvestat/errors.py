@@ -23,9 +23,11 @@ __all__ = [
     "MissingSeriesError",
     "ParameterError",
     "InsufficientDataError",
+    "MissingDependencyError",
     "CurvestatWarning",
     "DuplicateStepsWarning",
     "StepRestartWarning",
+    "TruncatedSourceWarning",
 ]
 
 
@@ -76,6 +78,10 @@ class InsufficientDataError(CurvestatError, ValueError):
     """A statistical test got fewer points than it needs."""
 
 
+class MissingDependencyError(CurvestatError, ImportError):
+    """An optional dependency needed for this source is not installed (the message names the extra)."""
+
+
 class CurvestatWarning(RuntimeWarning):
     """Root of every warning emitted by curvestat."""
 
@@ -86,3 +92,7 @@ class DuplicateStepsWarning(CurvestatWarning):
 
 class StepRestartWarning(CurvestatWarning):
     """A file's steps went backwards (a resumed or appended run); the newest segment was kept."""
+
+
+class TruncatedSourceWarning(CurvestatWarning):
+    """A log ends in an incomplete or corrupt record; the complete records before it were read."""

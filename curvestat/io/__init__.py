@@ -12,7 +12,15 @@ format              recognised by
 ``csv``             ``.csv``, ``.tsv``, ``.txt``; wide or long decided by the header
 ``jsonl``           ``.jsonl``, ``.ndjson``
 ``json``            ``.json`` (HF ``trainer_state.json``, Keras history, records)
+``tensorboard``     ``events.out.tfevents.*`` files; a directory holding them (a run)
+``mlflow``          ``mlflow:runs/<id>``, ``mlflow:<experiment>``, ``sqlite:``/``file:`` URIs
 ==================  ==============================================================
+
+A directory given to :func:`expand_sources` yields its log files and one
+source per TensorBoard run directory; an MLflow experiment yields one
+:class:`~curvestat.io.mlflow.MlflowRunRef` per run (read lazily by
+:func:`read`), and a list of sources (paths, Runs, references) is expanded
+item by item.
 """
 
 from __future__ import annotations
@@ -28,14 +36,16 @@ from ..errors import InputError, UnknownFormatError, UnreadableSourceError
 from ..run import Role, Run
 from .jsonlog import read_json, read_jsonl
 from .memory import from_array, from_dataframe, from_mapping, is_dataframe
+from .mlflow import MlflowRunRef, is_mlflow_source, list_mlflow_runs, read_mlflow, read_mlflow_one
 from .table import read_csv
+from .tensorboard import find_run_dirs, is_event_file, is_run_dir, read_tensorboard
 
-__all__ = ["read", "expand_sources", "sniff_format", "READERS"]
+__all__ = ["read", "read_mlflow", "read_tensorboard", "expand_sources", "sniff_format", "READERS", "MlflowRunRef"]
 
 Reader = Callable[..., Run]
 
 #: Path readers by format name. Extra readers (TensorBoard, MLflow) register here.
-READERS: dict[str, Reader] = {"csv": read_csv, "jsonl": read_jsonl, "json": read_json}
+READERS: dict[str, Reader] = {"csv": read_csv, "jsonl": read_jsonl, "json": read_json, "tensorboard": read_tensorboard}
 
 _SUFFIXES = {
     ".csv": "csv",
@@ -61,6 +71,8 @@ def sniff_format(path: str | Path) -> str:
     p = Path(path)
     if not p.exists():
         raise UnreadableSourceError(f"{p}: no such file or directory")
+    if is_event_file(p) or is_run_dir(p):
+        return "tensorboard"
     if p.is_dir():
         raise UnknownFormatError(f"{p}: is a directory; use curvestat.analyze_many or expand_sources for many runs")
     fmt = _SUFFIXES.get(p.suffix.lower())
@@ -89,13 +101,16 @@ def read(
     steps_per_epoch: int | None = None,
     run_id: str | None = None,
     format: str | None = None,
+    tracking_uri: str | None = None,
 ) -> Run:
     """Read one run from any supported source.
 
     Parameters
     ----------
-    source : path, Run, mapping, array_like or pandas.DataFrame
-        A log file; a Run (returned with ``roles``/metadata applied); a
+    source : path, Run, mapping, array_like, pandas.DataFrame or MLflow source
+        A log file or TensorBoard run directory; ``mlflow:runs/<run_id>`` (or
+        ``mlflow:<experiment>`` holding a single run, or an
+        :class:`~curvestat.io.mlflow.MlflowRunRef`); a Run (returned with ``roles``/metadata applied); a
         mapping ``{name: values}`` or ``{name: (steps, values)}``; a bare 1-D
         array (a train-loss curve); or a wide DataFrame.
     roles : mapping of str to Role or str, optional
@@ -106,6 +121,9 @@ def read(
         Defaults to the file's stem.
     format : str, optional
         Force a format from :data:`READERS` instead of sniffing.
+    tracking_uri : str, optional
+        MLflow store for an ``mlflow:`` source (``sqlite:///mlflow.db``,
+        ``file:///path/mlruns``); MLflow's default when omitted.
 
     Returns
     -------
@@ -121,6 +139,8 @@ def read(
         run = source.with_roles(roles) if roles else source
         changes = {k: v for k, v in (("steps_per_epoch", steps_per_epoch), ("run_id", run_id)) if v is not None}
         return run.replace(**changes) if changes else run
+    if is_mlflow_source(source):
+        return read_mlflow_one(source, tracking_uri=tracking_uri, **kw)
     if isinstance(source, (str, Path)):
         path = Path(source)
         fmt = format or sniff_format(path)
@@ -138,29 +158,61 @@ def read(
     )
 
 
-def expand_sources(source: str | Path) -> list[Path]:
-    """List the run files named by a file, a directory (recursively) or a glob pattern.
+def expand_sources(source: Any, *, tracking_uri: str | None = None) -> list[Any]:
+    """List the runs named by a file, a directory, a glob, an MLflow source, or a list of these.
 
+    Parameters
+    ----------
+    source : path, glob, MLflow source, Run, or list of these
+        A file; a directory (searched recursively for log files and for
+        TensorBoard run directories); a glob pattern; ``mlflow:<experiment>``
+        or a ``sqlite:``/``file:`` tracking URI; a Run; or a list/tuple of any of
+        these, expanded item by item.
+    tracking_uri : str, optional
+        MLflow store for ``mlflow:`` sources.
+
+    Returns
+    -------
+    list of Path, Run or MlflowRunRef
+        Each item is one run that :func:`read` accepts: log files and
+        TensorBoard run directories as Paths, Runs as given, and one
+        :class:`~curvestat.io.mlflow.MlflowRunRef` per MLflow run (read
+        lazily, so that a bad run is one error row in a batch).
+
+    Notes
+    -----
     Files whose format cannot be sniffed from the suffix are left out of a
-    directory listing; a glob keeps whatever it matches so that bad files
-    surface as errors in batch mode.
+    directory listing (event files are covered by their run directory); a
+    glob keeps whatever it matches so that bad files surface as errors in
+    batch mode.
 
     Raises
     ------
     UnreadableSourceError
         If nothing matches.
     """
+    if isinstance(source, Run):
+        return [source]
+    if isinstance(source, (list, tuple)):
+        if not source:
+            raise InputError("expand_sources got an empty list of sources")
+        return [item for src in source for item in expand_sources(src, tracking_uri=tracking_uri)]
+    if is_mlflow_source(source):
+        return list(list_mlflow_runs(source, tracking_uri=tracking_uri))
     s = str(source)
     p = Path(s)
     if p.is_file():
         return [p]
     if p.is_dir():
-        found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SUFFIXES)
+        files = [f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SUFFIXES]
+        found = sorted(files + find_run_dirs(p))
         if not found:
-            raise UnreadableSourceError(f"{p}: directory holds no run file ({sorted(set(_SUFFIXES))})")
+            raise UnreadableSourceError(
+                f"{p}: directory holds no run file ({sorted(set(_SUFFIXES))}) and no TensorBoard event file"
+            )
         return found
     if any(ch in s for ch in "*?["):
-        found = sorted(Path(f) for f in _glob.glob(s, recursive=True) if Path(f).is_file())
+        found = sorted(Path(f) for f in _glob.glob(s, recursive=True) if Path(f).is_file() or is_run_dir(f))
         if not found:
             raise UnreadableSourceError(f"{s}: the pattern matches no file")
         return found

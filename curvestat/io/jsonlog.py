@@ -8,17 +8,27 @@ Recognised shapes
   use ``_step``). Without a step key the line number (0-based) is the step.
 * **Hugging Face** ``trainer_state.json``: the ``log_history`` list of wide
   records; the closing summary record (the one with ``train_runtime``, whose
-  ``train_loss`` is an average over the whole run) is left out.
+  ``train_loss`` is an average over the whole run) is left out. A record
+  without ``step`` (``Trainer.predict`` results) takes the step of the record
+  before it. ``steps_per_epoch`` comes from ``step / epoch``;
+  older ``transformers`` round ``epoch`` to 2 decimals, which the inference
+  allows for.
 * **Keras** ``History.history``: ``{"loss": [...], "val_loss": [...]}`` with
   one value per epoch (step = epoch index), possibly nested under a
   ``"history"`` key or next to metadata keys, which are ignored.
-* A JSON list of wide records, read like JSON Lines.
+* A JSON list of wide records, read like JSON Lines (W&B ``scan_history()``
+  dumps and ``DataFrame.to_json(orient="records")`` of ``run.history()``),
+  or a column-oriented ``DataFrame.to_json()`` dump ``{col: {"0": v}}``.
+  W&B's ``_step`` is the step; ``_runtime``, ``_timestamp`` and other
+  ``_``-prefixed keys are not curves.
 """
 
 from __future__ import annotations
 
 import json
 import math
+
+import numpy as np
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -86,7 +96,7 @@ def _collect_records(
             except (TypeError, ValueError):
                 pass
         for key, value in rec.items():
-            if key in (step_key, epoch_key) or key in skip_keys or str(key).startswith("_"):
+            if key in (step_key, epoch_key) or key in skip_keys or str(key).startswith("_") or str(key).lower() in STEP_COLUMNS:
                 continue
             if isinstance(value, str) and not _numeric_string(value):
                 if key in numeric_keys:
@@ -176,10 +186,16 @@ def read_json(
         ]
         if not records:
             raise EmptySeriesError(f"{src}: 'log_history' holds no training record")
+        records = _inherit_steps(src, records)
         collector, ps, pe = _collect_records(src, records)
         if steps_per_epoch is None and ps:
-            steps_per_epoch = infer_steps_per_epoch(ps, pe)
+            steps_per_epoch = infer_steps_per_epoch(ps, pe) or _rounded_epoch_steps_per_epoch(ps, pe)
         return collector.build(roles=roles, steps_per_epoch=steps_per_epoch, run_id=rid)
+    if isinstance(data, Mapping) and (path.name == "trainer_state.json" or {"global_step", "best_model_checkpoint"} <= set(data)):
+        raise ParseError(
+            f"{src}: Hugging Face trainer state without a 'log_history' key (keys: {sorted(map(str, data))[:8]}); "
+            "the file is truncated or was not written by transformers.Trainer"
+        )
     if isinstance(data, list):
         if not data:
             raise EmptySeriesError(f"{src}: empty JSON list")
@@ -188,8 +204,75 @@ def read_json(
             steps_per_epoch = infer_steps_per_epoch(ps, pe)
         return collector.build(roles=roles, steps_per_epoch=steps_per_epoch, run_id=rid)
     if isinstance(data, Mapping):
+        columns = _pandas_columns(data)
+        if columns is not None:  # DataFrame.to_json() of W&B's run.history()
+            collector, ps, pe = _collect_records(src, columns)
+            if steps_per_epoch is None and ps:
+                steps_per_epoch = infer_steps_per_epoch(ps, pe)
+            return collector.build(roles=roles, steps_per_epoch=steps_per_epoch, run_id=rid)
         return _read_history_dict(src, data, roles=roles, steps_per_epoch=steps_per_epoch, run_id=rid)
     raise UnknownFormatError(f"{src}: JSON top level is a {type(data).__name__}; expected an object or a list")
+
+
+def _pandas_columns(data: Mapping[str, Any]) -> list[tuple[str, Any]] | None:
+    """Rows of a column-oriented ``DataFrame.to_json()`` dump (``{col: {"0": v, ...}}``), else None."""
+    if not data or not all(isinstance(v, Mapping) and v for v in data.values()):
+        return None
+    index: set[str] = set()
+    for col in data.values():
+        index.update(map(str, col))
+    if not all(k.isdigit() for k in index):
+        return None
+    rows = []
+    for k in sorted(index, key=int):
+        rec = {c: col[k] for c, col in data.items() if k in col and col[k] is not None}
+        rows.append((f"row {k}", rec))
+    return rows
+
+
+def _inherit_steps(src: str, records: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Give a step-less ``log_history`` record the step of the record before it.
+
+    ``Trainer.predict`` results (``predict_loss``, ...) are logged without a
+    step, right after the evaluation of the step they belong to.
+    """
+    out: list[tuple[str, Any]] = []
+    last: Any = None
+    for where, rec in records:
+        if isinstance(rec, Mapping):
+            if "step" in rec:
+                last = rec["step"]
+            elif last is None:
+                raise ParseError(f"{src}: {where} has no 'step' key and no earlier record gives one (keys: {sorted(map(str, rec))[:8]})")
+            else:
+                rec = {**rec, "step": last}
+        out.append((where, rec))
+    return out
+
+
+def _rounded_epoch_steps_per_epoch(steps: list[int], epochs: list[float], *, decimals: int = 2) -> int | None:
+    """Steps per epoch from (step, epoch) pairs whose epoch was rounded to ``decimals``.
+
+    Each pair bounds ``steps_per_epoch`` to ``[step / (epoch + h), step / (epoch - h)]``
+    with ``h`` one unit of the last decimal (rounding, and the Trainer counting
+    epochs in batches, not optimiser steps); the bounds of all pairs must
+    overlap (a streaming dataset's epoch counter is not linear in the step,
+    and gives None). Returns the least-squares slope clipped into the overlap.
+    """
+    s = np.asarray(steps, dtype=np.float64)
+    e = np.asarray(epochs, dtype=np.float64)
+    h = 10.0**-decimals  # half a unit of rounding, plus the Trainer counting epochs in batches
+    ok = np.isfinite(s) & np.isfinite(e) & (e > h)
+    s, e = s[ok], e[ok]
+    if s.size < 2:
+        return None
+    lo = float(np.max(s / (e + h)))
+    hi = float(np.min(s / (e - h)))
+    if lo > hi:
+        return None
+    est = float(np.sum(s * e) / np.sum(e * e))
+    est = min(max(est, lo), hi)
+    return int(round(est)) if est >= 1 else None
 
 
 def _read_history_dict(src: str, data: Mapping[str, Any], *, roles, steps_per_epoch, run_id) -> Run:

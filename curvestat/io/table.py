@@ -15,12 +15,20 @@ Rules
   line and the column.
 * The same step twice in one series keeps the last value (with a warning); a
   step that goes backwards is an error (see ``PointCollector``).
+* Weights & Biases exports: ``run.history()`` CSVs use ``_step`` as the axis
+  (``_runtime`` and ``_timestamp`` are not curves); the UI's panel export
+  names columns ``"<run> - <metric>"`` and adds ``<metric>__MIN`` /
+  ``<metric>__MAX`` band columns, which are ignored; with one run in the
+  file the ``"<run> - "`` prefix is dropped from the series names. Step
+  columns other than the chosen axis (``trainer/global_step`` next to
+  ``_step``) are not curves either.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -122,6 +130,8 @@ def _read_wide(path, header, body, *, roles, steps_per_epoch, run_id) -> Run:
     metric_cols = [j for j in range(ncol) if j not in label_cols and j != step_col and j != epoch_col and header[j]]
     if epoch_col is not None and step_col is None:
         metric_cols = [j for j in metric_cols if j != epoch_col]
+    metric_cols = [j for j in metric_cols if not header[j].endswith(_WANDB_BANDS) and header[j].lower() not in STEP_COLUMNS]
+    names = _strip_run_prefix(header, metric_cols)
     if not metric_cols:
         raise EmptySeriesError(f"{src}: no numeric metric column (columns: {header})")
 
@@ -150,13 +160,25 @@ def _read_wide(path, header, body, *, roles, steps_per_epoch, run_id) -> Run:
             v = parse_number(row[j])
             if v is None:
                 raise ParseError(f"{src}: {where}, column {header[j]!r}: {row[j].strip()!r} is not a number")
-            collector.add(header[j], step, v, where)
+            collector.add(names[j], step, v, where)
     if steps_per_epoch is None:
         if step_col is None and epoch_col is not None:
             steps_per_epoch = 1  # the step axis *is* the epoch
         elif pairs_step:
             steps_per_epoch = infer_steps_per_epoch(pairs_step, pairs_epoch)
     return collector.build(roles=roles, steps_per_epoch=steps_per_epoch, run_id=run_id or path.stem)
+
+
+_WANDB_BANDS = ("__MIN", "__MAX")
+_RUN_PREFIX = re.compile(r"^(.+?) - (.+)$")
+
+
+def _strip_run_prefix(header: list[str], cols: list[int]) -> dict[int, str]:
+    """Series names by column: W&B UI exports say ``"<run> - <metric>"``; with one run, keep ``<metric>``."""
+    matches = [_RUN_PREFIX.match(header[j]) for j in cols]
+    if cols and all(matches) and len({m.group(1) for m in matches if m}) == 1:
+        return {j: m.group(2) for j, m in zip(cols, matches) if m}
+    return {j: header[j] for j in cols}
 
 
 def _read_long(path, header, body, *, roles, steps_per_epoch, run_id) -> Run:
