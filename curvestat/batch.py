@@ -249,15 +249,20 @@ def _analyze_one(task: tuple[int, Any, dict[str, Any], Config, list[Any]]) -> di
         return _error_row(source, run_id, exc, internal=True)
 
 
-def _expand(sources: Any) -> list[Any]:
+def _expand(sources: Any, tracking_uri: str | None) -> list[Any]:
     if isinstance(sources, (str, Path)):
-        return list(expand_sources(sources))
+        return list(expand_sources(sources, tracking_uri=tracking_uri))
     if isinstance(sources, Mapping):
         raise ParameterError("analyze_many expects several sources; for one mapping use analyze()")
     items: list[Any] = []
     for s in sources:
-        if isinstance(s, (str, Path)) and (Path(s).is_dir() or any(ch in str(s) for ch in "*?[")):
-            items.extend(expand_sources(s))
+        # directories, globs and MLflow experiments expand to many runs; a
+        # missing file stays one item so that it becomes one error row
+        expandable = isinstance(s, (str, Path)) and (
+            Path(s).is_dir() or any(ch in str(s) for ch in "*?[") or str(s).startswith(("mlflow:", "sqlite:", "file:"))
+        )
+        if expandable:
+            items.extend(expand_sources(s, tracking_uri=tracking_uri))
         else:
             items.append(s)
     return items
@@ -315,6 +320,7 @@ def analyze_many(
     fdr: float | bool = True,
     n_jobs: int = 1,
     client: Any = None,
+    tracking_uri: str | None = None,
 ) -> BatchResult:
     """Diagnose many runs; one row per run, bad runs as error rows.
 
@@ -333,6 +339,8 @@ def analyze_many(
         Local worker processes (default 1: in-process; -1: all cores).
     client : dask.distributed.Client, optional
         Run on this Dask cluster instead of local processes.
+    tracking_uri : str, optional
+        MLflow tracking URI for ``mlflow:`` sources.
 
     Returns
     -------
@@ -371,8 +379,10 @@ def analyze_many(
         declared = getattr(d, "pathology", None) or PATHOLOGY_OF.get(d.name)
         if declared is not None:
             pathology_of[d.name] = str(getattr(declared, "value", declared))
-    items = _expand(sources)
-    read_kw = {"roles": roles, "steps_per_epoch": steps_per_epoch}
+    items = _expand(sources, tracking_uri)
+    read_kw: dict[str, Any] = {"roles": roles, "steps_per_epoch": steps_per_epoch}
+    if tracking_uri is not None:
+        read_kw["tracking_uri"] = tracking_uri
     tasks = [(i, s, read_kw, cfg, det_list) for i, s in enumerate(items)]
     if client is not None:
         futures = client.map(_analyze_one, tasks, pure=False)

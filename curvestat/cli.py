@@ -51,7 +51,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="diagnose one run (a log file) or the bundled examples")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("path", nargs="?", help="log file: CSV, TSV, JSONL or JSON (HF trainer_state, Keras history)")
+    src.add_argument(
+        "path",
+        nargs="?",
+        help="a log file (CSV, TSV, JSONL, JSON, TensorBoard events), a TensorBoard run directory, or mlflow:runs/<id>",
+    )
     src.add_argument("--example", metavar="NAME", help="analyse one bundled example run")
     src.add_argument("--examples", action="store_true", help="analyse every bundled example run")
     p.add_argument("--json", action="store_true", help="print the report(s) as JSON")
@@ -67,6 +71,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--fdr", type=float, metavar="Q", help="false-discovery rate across runs (default: alpha)")
     sc.add_argument("--no-fdr", action="store_true", help="report every finding at alpha, without FDR control")
     sc.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
+    sc.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI for mlflow: sources")
     sc.add_argument("--csv", metavar="OUT", help="write one row per run to this CSV file")
     sc.add_argument("--json", metavar="OUT", help="write every row with its findings to this JSON file")
     sc.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -108,7 +113,12 @@ def _scan(args: argparse.Namespace) -> int:
 
     fdr: float | bool = False if args.no_fdr else (args.fdr if args.fdr is not None else True)
     result = analyze_many(
-        args.sources, alpha=args.alpha, fdr=fdr, n_jobs=args.jobs, steps_per_epoch=args.steps_per_epoch
+        args.sources,
+        alpha=args.alpha,
+        fdr=fdr,
+        n_jobs=args.jobs,
+        steps_per_epoch=args.steps_per_epoch,
+        tracking_uri=args.tracking_uri,
     )
     print(result.summary())
     if args.csv:

@@ -209,17 +209,23 @@ def infer_steps_per_epoch(steps: list[int] | np.ndarray, epochs: list[float] | n
         if est >= 1 and np.all(np.abs(r - est) <= 0.02 * est + 1):
             return int(round(est))
         return None
-    # integer epochs: spacing of the first and of the last step logged in each
-    # epoch (a partial last epoch spoils one of the two, not both)
+    # integer epochs: the spacing of the last step logged in each epoch, else
+    # of the first (a partial last epoch spoils one of the two, sparse logging
+    # the other); with only two epochs both must agree
     ue = np.unique(e)
     if ue.size < 2:
         return None
-    first = np.array([s[e == u].min() for u in ue])
-    last = np.array([s[e == u].max() for u in ue])
-    d = np.concatenate([np.diff(first), np.diff(last)]) / np.tile(np.diff(ue), 2)
-    est = float(np.median(d))
-    if est >= 1 and np.mean(np.abs(d - est) <= 0.02 * est + 1) >= 0.75:
-        return int(round(est))
+    gaps = np.diff(ue)
+    first = np.diff(np.array([s[e == u].min() for u in ue])) / gaps
+    last = np.diff(np.array([s[e == u].max() for u in ue])) / gaps
+    if ue.size == 2:
+        if abs(first[0] - last[0]) <= 0.02 * last[0] + 1 and last[0] >= 1:
+            return int(round(last[0]))
+        return None
+    for d in (last, first):
+        est = float(np.median(d))
+        if est >= 1 and np.mean(np.abs(d - est) <= 0.02 * est + 1) >= 0.8:
+            return int(round(est))
     return None
 
 
