@@ -1,0 +1,1 @@
+"""Detector-accuracy benchmark (placeholder; filled below)."""
