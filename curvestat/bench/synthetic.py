@@ -30,10 +30,10 @@ effect from strongest at 0 to weakest at 1)::
                      spike       transient jump that recovers within 1-20 points  effect = loss ratio (50 .. 2)
                      non_finite  NaN to the end, or one NaN/Inf value           effect = None
     metric_contradiction
-                     zero        val recall exactly 0 while the loss improves     effect = loss improvement
-                     constant    val accuracy stuck at the majority rate         effect = loss improvement
-                     flat        val f1 flat with noise, no trend                effect = loss improvement
-                     opposite    val precision falls while the loss improves     effect = loss improvement
+                     recall_zero      val recall exactly 0 while the loss improves   effect = loss improvement
+                     metric_constant  val accuracy stuck at the majority rate    effect = loss improvement
+                     metric_flat      val f1 flat with noise, no trend           effect = loss improvement
+                     metric_opposite  val precision falls as the loss improves   effect = loss improvement
     overfitting      u_turn      val loss turns up at onset, train keeps falling  effect = relative rise (1.0 .. 0.03)
                      growing_gap val loss plateaus at onset, train falls on      effect = final val/train ratio
                      split_mismatch val loss far above train from the start     effect = relative gap (2.0 .. 0.15)
@@ -78,7 +78,7 @@ __all__ = ["synthetic", "synthetic_run", "PATHOLOGY_KINDS", "HEALTHY_KINDS", "SC
 PATHOLOGY_KINDS: dict[Pathology, tuple[str, ...]] = {
     Pathology.NON_CONVERGENCE: ("flat", "bouncing", "rising"),
     Pathology.EXPLOSION: ("divergence", "spike", "non_finite"),
-    Pathology.METRIC_CONTRADICTION: ("zero", "constant", "flat", "opposite"),
+    Pathology.METRIC_CONTRADICTION: ("recall_zero", "metric_constant", "metric_flat", "metric_opposite"),
     Pathology.OVERFITTING: ("u_turn", "growing_gap", "split_mismatch"),
     Pathology.PERIODIC: ("class_blocks", "sawtooth"),
 }
@@ -479,18 +479,18 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
         others = [m for m in c.metric_names if m not in ("val_recall", "val_accuracy", "val_f1", "val_precision")]
         c.metric_names = others[:1] + (["val_auc"] if rng.random() < 0.5 and "val_auc" not in others else [])
         _refresh_metrics(c)
-        if k == "zero":
+        if k == "recall_zero":
             name, m = "val_recall", np.zeros(n_ev)
-        elif k == "constant":
+        elif k == "metric_constant":
             name, m = "val_accuracy", np.full(n_ev, float(rng.choice([0.9, 0.95, 0.98, 0.99])))
-        elif k == "flat":
+        elif k == "metric_flat":
             name, m = "val_f1", np.full(n_ev, rng.uniform(0.05, 0.4))
         else:  # opposite
             name = "val_precision"
             m = rng.uniform(0.5, 0.8) - rng.uniform(0.05, 0.3) * (np.arange(n_ev) / max(1, n_ev - 1))
         c.metric_names.append(name)
         c.metrics[name] = m
-        if k in ("zero", "constant"):
+        if k in ("recall_zero", "metric_constant"):
             c.exact = frozenset({name})
         c.quantise = None
 
