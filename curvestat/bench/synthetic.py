@@ -345,7 +345,8 @@ def _observe(rng: np.random.Generator, c: _Curves, *, lr_noise: bool = True) -> 
     e = _ar1(rng, lay.n, c.phi, c.heavy)
     sig = c.sigma * (0.6 + 0.4 * c.lr) if lr_noise else np.full(lay.n, c.sigma)
     y = c.y * np.exp(sig * e)
-    out: dict[str, Any] = {"loss": (lay.steps, y)}
+    # series in the order a logger's CSV yields them (per-step columns first)
+    out: dict[str, Any] = {"loss": (lay.steps, y), "lr": (lay.steps, c.lr0 * c.lr)}
     if c.v is not None:
         ev = c.v * np.exp(c.sigma_v * rng.standard_normal(c.v.size))
         out["val_loss"] = (lay.eval_steps, ev)
@@ -358,7 +359,6 @@ def _observe(rng: np.random.Generator, c: _Curves, *, lr_noise: bool = True) -> 
             if c.quantise:
                 m = np.round(m * c.quantise) / c.quantise
             out[name] = (lay.eval_steps, m)
-    out["lr"] = (lay.steps, c.lr0 * c.lr)
     return out
 
 
