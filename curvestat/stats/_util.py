@@ -147,7 +147,7 @@ def block_means(x: Any, max_points: int) -> BlockMeans:
     --------
     >>> from curvestat.stats import block_means
     >>> block_means([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 3).means
-    array([1.5, 3.5, 6. ])
+    array([2. , 5.5])
     """
     arr = _finite(x, min_n=1, what="block_means")
     max_points = _positive_int(max_points, "max_points")
