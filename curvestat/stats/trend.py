@@ -189,8 +189,11 @@ def mann_kendall(
     factor is not positive (strong negative autocorrelation) it is not
     applied: ``variance_factor`` is then 1.0.
 
-    NaN policy: NaNs are dropped (as pymannkendall does); Sen's slope for the
-    detrending uses the original positions of the remaining points. ±Inf
+    NaN policy: NaNs are dropped (as pymannkendall does). For the corrected
+    tests Sen's slope is computed on the original positions of the remaining
+    points, while the detrending subtracts ``slope * (1..n)`` over the
+    retained points, exactly as pymannkendall 1.4.3 does (a slight
+    inconsistency when NaNs were dropped, kept so that results match). ±Inf
     raises. A series whose values are all equal has S = 0 and Var(S) = 0; the
     rule ``S = 0 -> z = 0, p = 1`` applies (no trend can be seen).
 
@@ -229,9 +232,12 @@ def mann_kendall(
         nlags = n - 1 if lag is None else min(lag, n - 1)
         t = pos.astype(np.float64)
         slope = _sen_median(xs, t)
-        # times 1..n as pymannkendall: the rounding of x - slope * t decides
-        # which nearly tied detrended values tie exactly, and so the ranks
-        detrended = xs - (t + 1.0) * slope
+        # As pymannkendall: the slope comes from the original positions but
+        # the detrending uses 1..n over the retained points (the two differ
+        # only when NaNs were dropped). Times start at 1, not 0, because the
+        # rounding of x - slope * t decides which nearly tied detrended values
+        # tie exactly, and so the ranks.
+        detrended = xs - np.arange(1.0, n + 1.0) * slope
         if correction == "hamed_rao":
             from scipy.stats import rankdata
 
