@@ -1,0 +1,60 @@
+"""Statistical tests behind curvestat's detectors.
+
+Every function returns a frozen result object (``statistic``, ``pvalue``, ...)
+in the style of :mod:`scipy.stats` and is checked against a reference
+implementation (pymannkendall, statsmodels, scipy, ruptures); see
+``docs/stats.rst``. Numba kernels are imported and compiled lazily, on the
+first call of a function that needs them.
+"""
+
+from ._util import BlockMeans, block_means, diff_noise_scale, mad_scale, safe_log
+from .autocorr import LjungBoxResult, acf, ljung_box
+from .changepoint import (
+    ChangePointResult,
+    CusumResult,
+    bic_penalty,
+    binary_segmentation,
+    cusum,
+    mbic_penalty,
+    pelt,
+)
+from .gap import HacMeanResult, SmoothedMinimum, hac_mean_test, robust_smooth, smoothed_argmin
+from .spectral import FisherGResult, Periodogram, fisher_g, fisher_g_pvalue, periodogram
+from .trend import MannKendallResult, SensSlopeResult, mann_kendall, sens_slope
+
+__all__ = [
+    # trend
+    "mann_kendall",
+    "sens_slope",
+    "MannKendallResult",
+    "SensSlopeResult",
+    # autocorrelation and periodicity
+    "acf",
+    "ljung_box",
+    "LjungBoxResult",
+    "periodogram",
+    "Periodogram",
+    "fisher_g",
+    "fisher_g_pvalue",
+    "FisherGResult",
+    # change points
+    "cusum",
+    "pelt",
+    "binary_segmentation",
+    "bic_penalty",
+    "mbic_penalty",
+    "CusumResult",
+    "ChangePointResult",
+    # gap / overfitting
+    "hac_mean_test",
+    "HacMeanResult",
+    "robust_smooth",
+    "smoothed_argmin",
+    "SmoothedMinimum",
+    # helpers
+    "block_means",
+    "BlockMeans",
+    "mad_scale",
+    "diff_noise_scale",
+    "safe_log",
+]
