@@ -67,19 +67,51 @@ class ExplosionConfig:
     min_points : int
         Fewest finite points needed for change-point detection (default 10).
     min_ratio : float
-        Smallest ``exp(mean_after - mean_before)`` of log loss that counts as
-        an explosion (default 2.0: the loss at least doubles).
-    recovery_fraction : float
-        A jump that returns below ``before * min_ratio ** recovery_fraction``
-        is a *spike* (default 0.5).
+        Smallest local jump ``exp(median_after - median_before)`` of the loss
+        that counts as an explosion (default 1.5: a sudden 50 % rise of the
+        loss that a healthy optimiser does not produce).
+        This is the practical minimum; the statistical one is below.
+    min_jump_sigmas : float
+        The jump in log loss must also exceed this many robust noise scales
+        (default 6.0), so that bumps within the noise of a heavy-tailed or
+        very noisy curve are not called explosions.
+    penalty_factor : float
+        PELT penalty per change point is ``penalty_factor * sigma**2 * log(n)``
+        on log loss (default 3.0, a modified-BIC-style penalty).
+    local_window : int
+        Largest number of points on each side of a change used to measure the
+        jump (default 20): the jump is local, so that slow drifts are not
+        mistaken for jumps.
     recovery_window : int
-        Longest excursion, in points, still called a spike (default 50).
+        An excursion that falls back below half its jump within this many
+        points is a *spike*; otherwise it is a *divergence* (default 50).
+    min_spike_ratio : float
+        A transient excursion (one that recovers within ``recovery_window``)
+        must peak at least this high above its baseline (default 2.0): short
+        bumps of up to 1.5x are common in healthy runs.
+    min_baseline_points : int
+        A jump needs at least this many points before it to measure the
+        level it jumps from (default 10): the first few logged points of a
+        run (warm-up) carry no baseline.
+    min_recurrences : int
+        This many or more jumps at a regular interval are a periodic pattern
+        (unshuffled data), left to the periodic detector (default 3).
+    lr_explains_ratio : float
+        A jump preceded (within ``local_window`` points) by a rise of the
+        logged learning rate by at least this factor is explained by the
+        schedule and reported as ``info`` (default 1.5).
     """
 
     min_points: int = 10
-    min_ratio: float = 2.0
-    recovery_fraction: float = 0.5
+    min_ratio: float = 1.5
+    min_jump_sigmas: float = 6.0
+    penalty_factor: float = 3.0
+    local_window: int = 20
     recovery_window: int = 50
+    min_spike_ratio: float = 2.0
+    min_baseline_points: int = 10
+    min_recurrences: int = 3
+    lr_explains_ratio: float = 1.5
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,39 @@
 """Explosion: "my loss exploded" (non-finite values and upward level shifts).
 
-H0: the loss stays finite and has no upward level shift in log scale.
+H0: the train loss stays finite and its log has no upward level shift.
 
-This module holds the non-finite scan: the first NaN or +-Inf in a loss series
-is an immediate, deterministic finding (``kind="non_finite"``) with its step.
+Two pieces of evidence, in this order:
+
+1. **Non-finite scan.** The first NaN or +-Inf value of a loss series is a
+   deterministic finding (``kind="non_finite"``) at its step.
+2. **Upward level shifts of log loss.** PELT with an L2 cost segments
+   ``z = log(loss)`` (finite points before the first non-finite value) with a
+   BIC-type penalty ``c * sigma^2 * log(n)``, where ``sigma`` is a robust,
+   tail-aware noise scale of ``z`` around its running median. Each upward
+   change is measured *locally*: the median of ``z`` just after the change
+   minus the median just before it. A change is an explosion when
+
+   * the jump ``J`` exceeds the practical minimum ``log(min_ratio)`` (the
+     loss at least doubles by default), and
+   * ``J`` exceeds ``min_jump_sigmas`` noise scales (a jump within the noise
+     of a heavy-tailed curve is not an explosion).
+
+   The p-value is a Bonferroni-corrected one-sided z-test of the local shift
+   (normal noise with scale ``sigma`` and autocorrelation-deflated local
+   sample sizes); it ranks findings across runs, the decision rests on both
+   gates above. An excursion that falls back below half the jump within
+   ``recovery_window`` points is a ``spike`` (its recovery step is
+   reported), otherwise a ``divergence``. A jump that coincides with a logged
+   learning-rate increase (warm-up, warm restart) is reported as
+   ``explained_by_lr`` with severity ``info``.
+
+Downward shifts (fast early learning, learning-rate decay) are never
+explosions.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,13 +43,20 @@ from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Role, Run, Series
 
-__all__ = ["ExplosionDetector", "detector", "REMEDIES_NON_FINITE"]
+__all__ = ["ExplosionDetector", "detector", "REMEDIES_NON_FINITE", "REMEDIES_JUMP"]
 
 REMEDIES_NON_FINITE = (
     "Inspect the batches just before the onset step for NaNs, infinities and anomalous values in inputs and labels.",
     "Guard divisions and logarithms in the loss (log of zero or of a negative number, division by zero).",
     "Clip gradients and lower the learning rate if the loss grew before it became non-finite.",
     "Shuffle the data so that outliers are spread across batches.",
+)
+
+REMEDIES_JUMP = (
+    "Inspect the batches around the onset step for anomalous values, NaNs and outliers in inputs and labels.",
+    "Clip gradients (e.g. to a global norm of 1.0) and lower the learning rate.",
+    "Guard divisions and logarithms in the loss against zero and negative arguments.",
+    "Shuffle the data so that outliers are spread evenly across batches.",
 )
 
 
@@ -61,28 +94,273 @@ def non_finite_finding(series: Series, detector_name: str = "explosion") -> Find
     )
 
 
+# --- level shifts -------------------------------------------------------------------------
+
+
+def _log_loss(values: np.ndarray) -> np.ndarray | None:
+    """log of a positive loss; None when the loss takes negative values (no ratio scale)."""
+    from ..stats import safe_log
+
+    if np.min(values) > 0:
+        return safe_log(values)
+    if np.min(values) == 0:
+        positive = values[values > 0]
+        if positive.size == 0:
+            return None
+        return safe_log(values, floor=1e-3 * float(np.median(positive)))
+    return None
+
+
+def _noise_scale(z: np.ndarray, window: int) -> tuple[float, np.ndarray]:
+    """Tail-aware noise scale of ``z`` around its running median, and the residuals.
+
+    The larger of the MAD scale of the residuals and a *tail scale*: the
+    median, over ten blocks, of each block's largest absolute residual,
+    divided by the value a Gaussian block maximum has (so that both agree for
+    Gaussian noise). Heavy-tailed noise raises the tail scale, so a jump must
+    clear the noise the curve actually has; a localised excursion (the
+    candidate spike itself) lands in one or two blocks and cannot inflate the
+    median of ten.
+    """
+    from scipy.stats import norm
+
+    from ..stats import mad_scale, robust_smooth
+
+    base = robust_smooth(z, window=window)
+    r = z - base
+    dev = np.abs(r - np.median(r))
+    s_mad = mad_scale(r)
+    n_blocks = 10
+    m = dev.size // n_blocks
+    if m >= 10:
+        block_max = dev[: m * n_blocks].reshape(n_blocks, m).max(axis=1)
+        # median of the maximum of m half-normal draws: P(max <= q) = 1/2
+        gauss_max = float(norm.isf(0.5 * (1 - 0.5 ** (1.0 / m))))
+        s_tail = float(np.median(block_max)) / gauss_max
+    else:
+        s_tail = 0.0
+    return max(s_mad, s_tail, 1e-12), r
+
+
+def _lag1(r: np.ndarray) -> float:
+    if r.size < 4:
+        return 0.0
+    rc = r - r.mean()
+    den = float(np.dot(rc, rc))
+    return float(np.clip(np.dot(rc[:-1], rc[1:]) / den, 0.0, 0.99)) if den > 0 else 0.0
+
+
+def _lr_increase(lr: Series | None, step_lo: int, step_hi: int) -> float:
+    """Largest ratio by which the logged learning rate rises within [step_lo, step_hi] (1.0 if none)."""
+    if lr is None:
+        return 1.0
+    s, v = lr.steps, lr.values
+    ok = np.isfinite(v) & (v > 0)
+    s, v = s[ok], v[ok]
+    if v.size < 2:
+        return 1.0
+    i0 = max(0, int(np.searchsorted(s, step_lo, side="right")) - 1)
+    i1 = int(np.searchsorted(s, step_hi, side="right"))
+    seg = v[i0 : max(i1, i0 + 1)]
+    if seg.size < 2:
+        return 1.0
+    running_min = np.minimum.accumulate(seg)
+    return float(np.max(seg / running_min))
+
+
 class ExplosionDetector:
-    """Detect exploding losses.
+    """Detect exploding losses: non-finite values, then upward level shifts of log loss.
 
     Attributes
     ----------
     name : str
         ``"explosion"``.
+
+    Notes
+    -----
+    See the module docstring and ``docs/detectors/explosion.rst`` for the
+    model and decision rule; thresholds are in :class:`curvestat.config.ExplosionConfig`.
     """
 
     name = "explosion"
+    pathology = Pathology.EXPLOSION
 
     def detect(self, run: Run, config: Config, **_: Any) -> Sequence[Finding] | Skipped:
-        """Scan every loss series of ``run``; return findings or a Skipped."""
+        """Scan the loss series of ``run``; return findings or a Skipped with the reason."""
         losses = run.by_role(Role.TRAIN_LOSS) + run.by_role(Role.VAL_LOSS)
         if not losses:
             return Skipped(self.name, "no loss series (name one with roles={'name': 'train_loss'})")
-        findings = []
-        for s in losses:
-            f = non_finite_finding(s, self.name)
-            if f is not None:
-                findings.append(f)
+        findings = [f for f in (non_finite_finding(s, self.name) for s in losses) if f is not None]
+        primary = run.train_loss or run.val_loss
+        assert primary is not None  # losses is non-empty
+        findings.extend(self._level_shifts(primary, run.lr, config))
         return findings
+
+    # ------------------------------------------------------------------------------------
+    def _level_shifts(self, series: Series, lr: Series | None, config: Config) -> list[Finding]:
+        from ..stats import pelt
+
+        cfg = config.explosion
+        stop = _first_non_finite(series)
+        values = series.values[: stop if stop is not None else len(series)]
+        steps = series.steps[: values.size]
+        if values.size < cfg.min_points:
+            return []
+        z = _log_loss(values)
+        if z is None:
+            return []  # losses below zero have no ratio scale; only the non-finite scan applies
+        n = z.size
+        # Long series: segment block means (a documented O(n) reduction); the
+        # onset is then refined on the full-resolution series.
+        block = max(1, math.ceil(n / config.max_points))
+        zb = z[: (n // block) * block].reshape(-1, block).mean(axis=1) if block > 1 else z
+        window = int(min(max(5, (zb.size // 20) | 1), 101))
+        sigma, resid = _noise_scale(zb, window)
+        phi = _lag1(resid)
+        penalty = cfg.penalty_factor * sigma**2 * math.log(max(zb.size, 3))
+        cp = pelt(zb, model="l2", penalty=penalty, min_size=1)
+        min_jump = max(math.log(cfg.min_ratio), cfg.min_jump_sigmas * sigma)
+        out: list[Finding] = []
+        starts = [int(v) for v in cp.segment_starts] + [zb.size]
+        means = cp.segment_means
+        # A rise is often a ramp that PELT cuts into a staircase: merge runs of
+        # consecutive upward changes separated by short segments into one
+        # episode, measured from the level before its first change to the
+        # level after its last one. A downward change ends an episode, so a
+        # spike (up, then down) stays a short excursion.
+        gap = max(cfg.local_window, zb.size // 50)
+        k = 1
+        while k < len(starts) - 1:
+            if means[k] <= means[k - 1]:
+                k += 1
+                continue
+            first = k
+            while k + 1 < len(starts) - 1 and means[k + 1] > means[k] and starts[k + 1] - starts[k] <= gap:
+                k += 1
+            last = k
+            k += 1
+            b = starts[first]
+            w_before = min(b - starts[first - 1], cfg.local_window)
+            if b < cfg.min_baseline_points:
+                continue  # no level to jump from yet (the first few logged points)
+            b_end = starts[last]
+            w_after = min(starts[last + 1] - b_end, cfg.local_window)
+            before = float(np.median(zb[b - w_before : b]))
+            after = float(np.median(zb[b_end : b_end + w_after]))
+            jump = after - before
+            if jump < min_jump:
+                continue
+            # z-test of the local shift with AR(1)-deflated sample sizes, Bonferroni over n
+            deflate = (1 - phi) / (1 + phi)
+            se = sigma * math.sqrt(1.0 / max(w_before * deflate, 1.0) + 1.0 / max(w_after * deflate, 1.0))
+            zstat = jump / se
+            from scipy.stats import norm
+
+            p = float(min(1.0, norm.sf(zstat) * zb.size))
+            # Onset: the first point of the rise at full resolution (PELT puts
+            # the first stair of a ramp at its start; step back over points of
+            # a block that already rose).
+            i = b * block
+            half = before + 0.5 * jump
+            while i > 0 and i > (b - w_before) * block and z[i - 1] > half:
+                i -= 1
+            # Recovery: the first point after the top of the rise back below
+            # half the jump; a spike recovers within recovery_window points.
+            top = b_end * block
+            rec = np.flatnonzero(z[top + 1 :] <= half)
+            recovery_idx = int(top + 1 + rec[0]) if rec.size else None
+            recovered = recovery_idx is not None and (recovery_idx - i) <= cfg.recovery_window * block
+            ratio = math.exp(jump)
+            peak_ratio = math.exp(float(np.max(z[i : (recovery_idx if recovered else n)])) - before)
+            onset_step = int(steps[i])
+            lr_rise = _lr_increase(lr, int(steps[max(0, i - max(1, cfg.local_window * block))]), onset_step)
+            effect = {
+                "ratio": ratio,
+                "peak_ratio": peak_ratio,
+                "jump_log": jump,
+                "jump_sigmas": jump / sigma,
+                "level_before": math.exp(before),
+            }
+            if lr_rise >= cfg.lr_explains_ratio:
+                out.append(
+                    Finding(
+                        pathology=Pathology.EXPLOSION,
+                        kind="explained_by_lr",
+                        series=series.name,
+                        p_value=p,
+                        statistic=zstat,
+                        effect={**effect, "lr_ratio": lr_rise},
+                        onset_step=onset_step,
+                        severity=Severity.INFO,
+                        message=(
+                            f"{series.name} jumps x{ratio:.3g} at step {onset_step}, right after the logged "
+                            f"learning rate rose x{lr_rise:.3g} (warm-up or warm restart): expected, not an explosion."
+                        ),
+                        remedies=(),
+                        detector=self.name,
+                    )
+                )
+                continue
+            if recovered and peak_ratio < cfg.min_spike_ratio:
+                continue  # a short bump of this size is within what healthy runs show
+            if recovered:
+                assert recovery_idx is not None
+                kind = "spike"
+                effect["recovery_step"] = float(steps[recovery_idx])
+                effect["duration_steps"] = float(steps[recovery_idx] - steps[i])
+                message = (
+                    f"{series.name} spikes x{peak_ratio:.3g} at step {onset_step} and recovers at step "
+                    f"{int(steps[recovery_idx])} (jump of {jump / sigma:.1f} noise scales, p = {p:.2g})."
+                )
+                severity = Severity.WARNING
+            else:
+                kind = "divergence"
+                message = (
+                    f"{series.name} jumps x{ratio:.3g} at step {onset_step} and stays up "
+                    f"(peak x{peak_ratio:.3g}; {jump / sigma:.1f} noise scales, p = {p:.2g})."
+                )
+                severity = Severity.CRITICAL
+            out.append(
+                Finding(
+                    pathology=Pathology.EXPLOSION,
+                    kind=kind,
+                    series=series.name,
+                    p_value=p,
+                    statistic=zstat,
+                    effect=effect,
+                    onset_step=onset_step,
+                    severity=severity,
+                    message=message,
+                    remedies=REMEDIES_JUMP,
+                    detector=self.name,
+                )
+            )
+        return _drop_regular_recurrences(out, cfg.min_recurrences)
+
+
+def _drop_regular_recurrences(findings: list[Finding], min_recurrences: int) -> list[Finding]:
+    """Jumps that recur at a regular interval are a periodic pattern, not an explosion.
+
+    Unshuffled data ordered by class makes the loss jump up at the start of
+    every epoch; those jumps belong to the periodic detector. When at least
+    ``min_recurrences`` jumps are spaced regularly (coefficient of variation
+    of the spacing below 0.1) *and* the loss falls back by at least half a
+    jump between them (unlike a divergence that climbs in steps), they are
+    dropped here.
+    """
+    jumps = sorted((f for f in findings if f.kind in ("spike", "divergence")), key=lambda f: f.onset_step or 0)
+    if len(jumps) < min_recurrences:
+        return findings
+    onsets = np.array([f.onset_step for f in jumps], dtype=np.float64)
+    gaps = np.diff(onsets)
+    levels = np.log([f.effect["level_before"] for f in jumps])
+    sizes = np.array([f.effect["jump_log"] for f in jumps])
+    regular = np.mean(gaps) > 0 and np.std(gaps) / np.mean(gaps) < 0.1
+    # between two recurrences the loss falls back by at least half a jump
+    falls_back = np.mean(levels[1:] <= levels[:-1] + 0.5 * sizes[:-1]) >= 0.8
+    if regular and falls_back:
+        return [f for f in findings if f.kind not in ("spike", "divergence")]
+    return findings
 
 
 detector = ExplosionDetector()
