@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_exact
 
 
 _RUN = 16  # insertion-sorted base runs before merging
@@ -155,7 +155,7 @@ def select_inversions(v, ids, ranks, out_first, out_second):
     return got
 
 
-@jit
+@jit_exact  # no fastmath: "arcp" could turn a/b into a*(1/b) and change slopes by an ulp
 def pairwise_slopes(x, t):
     """All n(n-1)/2 slopes ``(x[j] - x[i]) / (t[j] - t[i])`` for i < j, row by row."""
     n = x.shape[0]
@@ -170,7 +170,7 @@ def pairwise_slopes(x, t):
     return out
 
 
-@jit
+@jit_exact
 def slopes_of_pairs(x, t, first, second):
     """Slopes of the given pairs (first[k] < second[k] in time)."""
     m = first.shape[0]

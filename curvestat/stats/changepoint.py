@@ -92,8 +92,9 @@ def cusum(x: Any, *, alternative: str = "greater", sigma: float | None = None) -
     -----
     With ``C_k = sum_{i<k} (x_i - xbar)`` (k = 0..n, C_0 = C_n = 0) and
     ``B_k = C_k / (sigma sqrt(n))``, an upward shift at index tau pulls C down
-    to its minimum at k = tau. The statistic is ``max_k(-B_k)`` ('greater'),
-    ``max_k B_k`` ('less') or ``max_k |B_k|`` ('two-sided'); under H0 (iid
+    to its minimum at k = tau. The statistic is ``max(0, max_k(-B_k))``
+    ('greater'), ``max(0, max_k B_k)`` ('less') or ``max_k |B_k|``
+    ('two-sided'), over k = 1..n-1; under H0 (iid
     noise, constant mean) B converges to a Brownian bridge, so ``P(sup B >
     b) = exp(-2 b^2)`` (one-sided) and the two-sided p-value is the
     Kolmogorov distribution's ``kstwobign.sf(b)``. ``location`` is the

@@ -185,7 +185,12 @@ def mann_kendall(
     ``+-1.96/sqrt(n)`` enter ``n/n* = 1 + 2/(n(n-1)(n-2)) sum_k (n-k)(n-k-1)
     (n-k-2) r_k``. *Yue-Wang*: the autocorrelations of the detrended values
     (all lags, not only significant ones) enter ``n/n* = 1 + 2 sum_k (1 - k/n)
-    r_k``. ``var_s`` is the tie-corrected variance times ``n/n*``. If the
+    r_k``. ``var_s`` is the tie-corrected variance times ``n/n*``. Caution:
+    with all lags (the default, as pymannkendall) Yue-Wang is badly
+    anti-conservative (size ~0.45 at alpha = 0.05 under iid noise, because
+    the sample autocorrelations of a demeaned series sum to -1/2); use
+    ``lag=1`` with it. Hamed-Rao with all lags is mildly anti-conservative
+    (~0.09); see ``benchmarks/calibration_trend.py``. If the
     factor is not positive (strong negative autocorrelation) it is not
     applied: ``variance_factor`` is then 1.0.
 

@@ -1,0 +1,176 @@
+"""CUSUM, PELT and binary segmentation against naive twins and ruptures."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import naive
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from curvestat.errors import InsufficientDataError, ParameterError
+from curvestat.stats import bic_penalty, binary_segmentation, cusum, diff_noise_scale, mbic_penalty, pelt
+
+rpt = pytest.importorskip("ruptures")
+
+
+def _signal(seed: int, n: int, n_bkps: int, sigma: float = 1.0, var_shift: bool = False) -> tuple[np.ndarray, list]:
+    # ruptures.pw_constant-like piecewise-constant signal with Gaussian noise
+    rng = np.random.default_rng(seed)
+    bkps = sorted(rng.choice(np.arange(10, n - 10), size=n_bkps, replace=False).tolist())
+    x = np.empty(n)
+    scale = np.empty(n)
+    for a, b in zip([0] + bkps, bkps + [n]):
+        x[a:b] = rng.uniform(-5, 5)
+        scale[a:b] = sigma * (rng.uniform(0.3, 3.0) if var_shift else 1.0)
+    return x + scale * rng.normal(size=n), bkps
+
+
+def _ruptures(cls, x, *, model, min_size, jump=1, **predict):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # CostNormal's "new behaviour in 1.1.5" notice
+        est = cls(model=model, min_size=min_size, jump=jump).fit(x)
+        return est.predict(**predict)[:-1]  # ruptures lists segment ends and appends n
+
+
+PELT_CASES = [
+    (seed, n, k, model, min_size)
+    for seed, (n, k) in enumerate([(60, 1), (200, 3), (400, 5)])
+    for model in ("l2", "normal")
+    for min_size in (1, 2, 5)
+] + [(3, 1000, 8, "l2", 2), (4, 600, 6, "normal", 3)]
+
+
+@pytest.mark.parametrize("seed,n,k,model,min_size", PELT_CASES)
+def test_pelt_matches_ruptures(seed, n, k, model, min_size):
+    x, _ = _signal(seed, n, k, var_shift=(model == "normal"))
+    for pen in (2.0, 3 * math.log(n)) if n < 1000 else (3 * math.log(n),):
+        ref = _ruptures(rpt.Pelt, x, model=model, min_size=min_size, pen=pen)  # ruptures 1.1.10
+        res = pelt(x, model=model, penalty=pen, min_size=min_size)
+        assert res.breakpoints.tolist() == ref, (pen, res.breakpoints, ref)
+        assert res.method == "pelt" and res.penalty == pen
+
+
+@pytest.mark.parametrize("jump", [3, 5])
+@pytest.mark.parametrize("model", ["l2", "normal"])
+def test_pelt_matches_ruptures_with_jump(jump, model):
+    x, _ = _signal(7, 303, 4, var_shift=(model == "normal"))
+    for min_size in (2, 4, 7):
+        ref = _ruptures(rpt.Pelt, x, model=model, min_size=min_size, jump=jump, pen=8.0)
+        assert pelt(x, model=model, penalty=8.0, min_size=min_size, jump=jump).breakpoints.tolist() == ref
+
+
+@pytest.mark.parametrize("seed,model,min_size", [(0, "l2", 1), (1, "l2", 3), (2, "normal", 2), (3, "normal", 4)])
+def test_pelt_is_optimal_partitioning(seed, model, min_size):
+    x, _ = _signal(seed, 70, 2, var_shift=(model == "normal"))
+    pen = 6.0
+    best, _ = naive.optimal_partition(x, pen, model, min_size)
+    res = pelt(x, model=model, penalty=pen, min_size=min_size)
+    assert_allclose(res.cost + pen * (len(res.breakpoints) + 1), best, rtol=1e-9)  # naive charges every segment
+    means = [x[a:b].mean() for a, b in zip(res.segment_starts, list(res.breakpoints) + [len(x)])]
+    assert_allclose(res.segment_means, means, rtol=1e-12)
+
+
+def test_pelt_finds_true_changes_with_bic():
+    rng = np.random.default_rng(42)
+    bkps = [150, 330, 520, 610]
+    x = np.repeat([0.0, 3.0, -2.0, 4.0, 1.0], np.diff([0] + bkps + [800])) + rng.normal(0, 0.5, 800)
+    res = pelt(x)  # 'bic' on the robust scale
+    assert len(res.breakpoints) == len(bkps)
+    assert np.all(np.abs(res.breakpoints - np.asarray(bkps)) <= 3)
+    assert_allclose(res.penalty, 2 * diff_noise_scale(x) ** 2 * math.log(800))
+
+
+BINSEG_CASES = [(seed, n, k, model, min_size) for seed, (n, k) in enumerate([(80, 1), (300, 4), (500, 6)]) for model in ("l2", "normal") for min_size in (1, 2, 5)]
+
+
+@pytest.mark.parametrize("seed,n,k,model,min_size", BINSEG_CASES)
+def test_binseg_matches_ruptures(seed, n, k, model, min_size):
+    x, _ = _signal(seed + 100, n, k, var_shift=(model == "normal"))
+    for pen in (3.0, 15.0):
+        ref = _ruptures(rpt.Binseg, x, model=model, min_size=min_size, pen=pen)  # ruptures 1.1.10
+        assert binary_segmentation(x, model=model, penalty=pen, min_size=min_size).breakpoints.tolist() == ref
+    for nb in (1, k, k + 3):
+        ref = _ruptures(rpt.Binseg, x, model=model, min_size=min_size, n_bkps=nb)
+        res = binary_segmentation(x, model=model, n_bkps=nb, min_size=min_size)
+        assert res.breakpoints.tolist() == ref
+        assert math.isnan(res.penalty)
+
+
+def test_binseg_matches_ruptures_with_jump():
+    x, _ = _signal(5, 250, 3)
+    for jump in (2, 5):
+        ref = _ruptures(rpt.Binseg, x, model="l2", min_size=3, jump=jump, n_bkps=3)
+        assert binary_segmentation(x, n_bkps=3, min_size=3, jump=jump).breakpoints.tolist() == ref
+
+
+@pytest.mark.parametrize("model", ["l2", "normal"])
+def test_binseg_vs_naive(model):
+    x, _ = _signal(9, 60, 2, var_shift=(model == "normal"))
+    for kw in ({"pen": 4.0}, {"n_bkps": 3}):
+        ours = binary_segmentation(x, model=model, min_size=2, **({"penalty": kw["pen"]} if "pen" in kw else kw))
+        assert ours.breakpoints.tolist() == naive.binseg(x, model, 2, **kw)
+
+
+def test_changepoint_parameter_errors():
+    x = np.arange(20.0)
+    with pytest.raises(ParameterError):
+        pelt(x, model="l1")
+    with pytest.raises(ParameterError):
+        pelt(x, penalty=-1.0)
+    with pytest.raises(ParameterError):
+        pelt(x, penalty="aic")
+    with pytest.raises(ParameterError):
+        pelt(x, min_size=0)
+    with pytest.raises(ParameterError):
+        pelt([1.0, np.nan, 2.0, 3.0])
+    with pytest.raises(InsufficientDataError):
+        pelt([1.0], model="normal")
+    with pytest.raises(ParameterError):
+        binary_segmentation(x)
+    with pytest.raises(ParameterError):
+        binary_segmentation(x, penalty=1.0, n_bkps=2)
+    with pytest.raises(ParameterError):
+        binary_segmentation(x, n_bkps=10, min_size=3)  # ruptures: BadSegmentationParameters
+    assert pelt(np.ones(30)).breakpoints.size == 0
+    assert binary_segmentation(np.ones(30), penalty=1.0).breakpoints.size == 0
+
+
+def test_penalties():
+    x, _ = _signal(3, 400, 2)
+    s = diff_noise_scale(x)
+    assert_allclose(bic_penalty(x), 2 * s * s * math.log(400))
+    assert_allclose(mbic_penalty(x), 3 * s * s * math.log(400))
+    assert_allclose(bic_penalty(x, model="normal"), 3 * math.log(400))
+    assert_allclose(bic_penalty(x, sigma=2.0), 8 * math.log(400))
+    with pytest.raises(ParameterError):
+        bic_penalty(x, model="rbf")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cusum_vs_naive(seed):
+    x, _ = _signal(seed, 50, 1)
+    loc, raw = naive.cusum_min(x)
+    res = cusum(x)
+    assert res.location == loc
+    assert_allclose(res.statistic, max(raw, 0.0) / (diff_noise_scale(x) * math.sqrt(50)), rtol=1e-10)  # clipped at 0
+    assert_allclose(res.pvalue, math.exp(-2 * res.statistic**2), rtol=1e-12)
+
+
+def test_cusum_detects_upward_shift_and_is_calibrated():
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 1, 300), rng.normal(1.0, 1, 100)]
+    res = cusum(x)
+    assert abs(res.location - 300) <= 10 and res.pvalue < 1e-6
+    assert cusum(-x, alternative="less").location == res.location
+    assert cusum(x, alternative="two-sided").pvalue < 1e-6
+    # under H0 the asymptotic p-value is (slightly conservative) at n = 200
+    ps = np.array([cusum(rng.normal(size=200), sigma=1.0).pvalue for _ in range(1000)])
+    assert (ps <= 0.05).mean() < 0.05 + 3 * math.sqrt(0.05 * 0.95 / 1000)
+    assert cusum(np.ones(10)).pvalue == 1.0
+    with pytest.raises(InsufficientDataError):
+        cusum([1.0, 2.0])
+    with pytest.raises(ParameterError):
+        cusum(x, sigma=0.0)

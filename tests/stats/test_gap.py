@@ -1,0 +1,148 @@
+"""HAC mean test vs statsmodels; smoothing and helpers."""
+
+from __future__ import annotations
+
+import math
+
+import naive
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from curvestat.errors import InsufficientDataError, ParameterError
+from curvestat.stats import (
+    block_means,
+    diff_noise_scale,
+    hac_mean_test,
+    mad_scale,
+    robust_smooth,
+    safe_log,
+    smoothed_argmin,
+)
+
+
+def _ar1(seed, n, phi=0.5, mu=0.1):
+    rng = np.random.default_rng(seed)
+    e = rng.normal(size=n)
+    x = np.empty(n)
+    x[0] = e[0]
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + e[i]
+    return mu + x
+
+
+@pytest.mark.parametrize("seed,n,maxlags", [(0, 10, 0), (1, 50, 3), (2, 200, None), (3, 1000, 12), (4, 30, 29), (5, 5000, None)])
+@pytest.mark.parametrize("use_correction", [False, True])
+def test_hac_vs_statsmodels(seed, n, maxlags, use_correction):
+    import statsmodels.api as sm
+
+    x = _ar1(seed, n)
+    res = hac_mean_test(x, maxlags=maxlags, alternative="two-sided", use_correction=use_correction)
+    lags = res.maxlags
+    if maxlags is None:
+        assert lags == int(np.floor(4 * (n / 100) ** (2 / 9)))  # statsmodels S_hac_simple rule
+    fit = sm.OLS(x, np.ones(n)).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": use_correction})  # statsmodels 0.15
+    assert_allclose([res.se, res.statistic, res.pvalue], [fit.bse[0], fit.tvalues[0], fit.pvalues[0]], rtol=1e-9)
+    if n <= 200:
+        factor = math.sqrt(n / (n - 1)) if use_correction else 1.0
+        assert_allclose(res.se, naive.hac_se(x, lags) * factor, rtol=1e-10)
+
+
+def test_hac_statsmodels_defaults_are_ours():
+    import statsmodels.api as sm
+
+    x = _ar1(7, 120)
+    fit = sm.OLS(x, np.ones(120)).fit(cov_type="HAC", cov_kwds={"maxlags": 4})
+    res = hac_mean_test(x, maxlags=4, alternative="two-sided")
+    assert fit.use_t is False  # statsmodels' default: normal p-values
+    assert_allclose(res.pvalue, fit.pvalues[0], rtol=1e-9)
+
+
+def test_hac_alternatives_and_edges():
+    x = _ar1(8, 80, mu=0.3)
+    two = hac_mean_test(x, alternative="two-sided")
+    g = hac_mean_test(x)  # default 'greater'
+    l = hac_mean_test(x, alternative="less")
+    assert_allclose(g.pvalue + l.pvalue, 1.0)
+    assert_allclose(two.pvalue, 2 * min(g.pvalue, l.pvalue))
+    assert_allclose(hac_mean_test(x, mu0=0.3, maxlags=2).statistic, (x.mean() - 0.3) / hac_mean_test(x, maxlags=2).se)
+    c = hac_mean_test(np.full(10, 2.0), mu0=2.0, alternative="two-sided")
+    assert (c.statistic, c.pvalue) == (0.0, 1.0)
+    assert hac_mean_test(np.full(10, 2.0)).pvalue == 0.0
+    with pytest.raises(InsufficientDataError):
+        hac_mean_test([1.0])
+    with pytest.raises(ParameterError):
+        hac_mean_test([1.0, np.nan, 2.0])
+    with pytest.raises(ParameterError):
+        hac_mean_test(x, maxlags=-1)
+    with pytest.raises(ParameterError):
+        hac_mean_test(x, alternative="bigger")
+
+
+def test_hac_calibration_under_ar1():
+    # size of the one-sided 5% test on AR(1) phi=0.5 noise around 0, n = 300
+    rng = np.random.default_rng(0)
+    reject = 0
+    reps = 400
+    for _ in range(reps):
+        e = rng.normal(size=300)
+        x = np.empty(300)
+        x[0] = e[0]
+        for i in range(1, 300):
+            x[i] = 0.5 * x[i - 1] + e[i]
+        reject += hac_mean_test(x, maxlags=10).pvalue < 0.05
+    assert reject / reps < 0.05 + 3 * math.sqrt(0.05 * 0.95 / reps) + 0.02
+
+
+def test_robust_smooth_and_argmin():
+    from scipy.ndimage import median_filter
+
+    rng = np.random.default_rng(1)
+    v = (np.arange(60.0) - 40) ** 2 / 400 + 1 + rng.normal(0, 0.05, 60)
+    v[10] = -5.0  # glitch
+    sm = robust_smooth(v, 5)
+    med = median_filter(v, 5, mode="nearest")
+    expected = np.convolve(np.r_[med[0], med, med[-1]], np.ones(3) / 3, mode="valid")
+    assert_allclose(sm, expected, rtol=1e-12)
+    res = smoothed_argmin(v, 5)
+    assert abs(res.index - 40) <= 5 and res.value == sm[res.index]
+    with pytest.raises(ParameterError):
+        robust_smooth(v, 4)
+    with pytest.raises(ParameterError):
+        robust_smooth(v, 0)
+
+
+def test_block_means_rule():
+    x = np.arange(10.0)
+    b = block_means(x, 3)  # b = ceil(10/3) = 4 -> blocks [0:4], [4:10] (2 trailing points merged)
+    assert b.block_size == 4
+    assert_allclose(b.means, [1.5, 6.5])
+    assert b.starts.tolist() == [0, 4]
+    same = block_means(x, 10)
+    assert same.block_size == 1
+    assert_allclose(same.means, x)
+    big = block_means(np.arange(100_001.0), 1000)
+    assert big.block_size == 101 and big.means.shape == (990,)
+    assert_allclose(big.means[-1], np.arange(100_001.0)[989 * 101 :].mean())
+    with pytest.raises(ParameterError):
+        block_means(x, 0)
+    with pytest.raises(InsufficientDataError):
+        block_means([], 3)
+
+
+def test_scales_and_safe_log():
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 3, 20_000)
+    assert abs(mad_scale(x) - 3) < 0.1
+    steps = np.repeat([0.0, 10.0, -5.0], 1000) + rng.normal(0, 0.5, 3000)
+    assert abs(diff_noise_scale(steps) - 0.5) < 0.03  # level shifts barely matter
+    assert abs(diff_noise_scale(np.arange(1000.0) * 0.1 + rng.normal(0, 0.5, 1000)) - 0.5) < 0.05  # drift absorbed
+    assert mad_scale([1.0, np.nan, 3.0]) == mad_scale([1.0, 3.0])
+    assert_allclose(safe_log([1.0, math.e, np.nan, np.inf]), [0.0, 1.0, np.nan, np.inf])
+    with pytest.raises(ParameterError, match="<= 0"):
+        safe_log([1.0, 0.0])
+    with pytest.raises(ParameterError):
+        safe_log([1.0, -2.0])
+    assert_allclose(safe_log([0.0, -1.0, 4.0], floor=1e-8), [math.log(1e-8), math.log(1e-8), math.log(4.0)])
+    with pytest.raises(ParameterError):
+        safe_log([1.0], floor=0.0)
