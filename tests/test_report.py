@@ -66,7 +66,7 @@ def test_summary_mentions_everything():
 
 def test_config_replace_and_validation():
     cfg = Config().replace(alpha=0.05, explosion={"min_ratio": 3.0})
-    assert cfg.alpha == 0.05 and cfg.explosion.min_ratio == 3.0 and Config().explosion.min_ratio == 2.0
+    assert cfg.alpha == 0.05 and cfg.explosion.min_ratio == 3.0 and Config().explosion.min_ratio != 3.0
     with pytest.raises(ParameterError):
         Config(alpha=0)
     with pytest.raises(ParameterError, match="no field"):
