@@ -41,21 +41,38 @@ class NonConvergenceConfig:
     Attributes
     ----------
     min_points : int
-        Fewest finite train-loss points needed to test for a trend (default 8).
+        Fewest finite loss points needed to test for a trend (default 8).
     min_improvement : float
         Smallest relative improvement ``1 - median(last 10%) / median(first 10%)``
         that counts as having trained (default 0.05: a 5 % drop).
-    bouncing_ratio : float
-        Robust noise scale divided by the total decrease above which the curve
-        is called *bouncing* (default 0.5).
+    start_fraction : float
+        Share of the run (at least 3 points) whose median is the start level
+        (default 0.02: short, so that a loss that drops fast still starts high).
     edge_fraction : float
-        Share of the run used for the "first" and "last" medians (default 0.1).
+        Share of the run whose median is the end level (default 0.1).
+    max_blocks : int
+        The trend test runs on at most this many block means of log loss
+        (default 200).
+    hamed_rao_lags : int
+        Lags used by the Hamed-Rao variance correction (default 3; with all
+        lags the correction over-rejects, see ``docs/stats.rst``).
+    bouncing_min_noise : float
+        Step-to-step noise of log loss (MAD of first differences / sqrt 2) at
+        or above which a non-decreasing loss is *bouncing* rather than *flat*
+        (default 0.2, i.e. about 20 % fluctuations).
+    bouncing_ratio : float
+        ... and the noise must be at least this share of the total decrease
+        in log units (default 0.5).
     """
 
     min_points: int = 8
     min_improvement: float = 0.05
-    bouncing_ratio: float = 0.5
+    start_fraction: float = 0.02
     edge_fraction: float = 0.1
+    max_blocks: int = 200
+    hamed_rao_lags: int = 3
+    bouncing_min_noise: float = 0.2
+    bouncing_ratio: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +83,10 @@ class ExplosionConfig:
     ----------
     min_points : int
         Fewest finite points needed for change-point detection (default 10).
+    max_segment_points : int
+        Longer series are segmented on block maxima of log loss, at most this
+        many blocks (default 2,000); the onset is then refined at full
+        resolution.
     min_ratio : float
         Smallest local jump ``exp(median_after - median_before)`` of the loss
         that counts as an explosion (default 1.5: a sudden 50 % rise of the
@@ -89,6 +110,10 @@ class ExplosionConfig:
         A transient excursion (one that recovers within ``recovery_window``)
         must peak at least this high above its baseline (default 2.0): short
         bumps of up to 1.5x are common in healthy runs.
+    single_point_sigmas : float
+        An excursion of a single logged point must exceed this many noise
+        scales (default 10.0): heavy-tailed noise produces isolated outliers,
+        real spikes usually span several points.
     min_baseline_points : int
         A jump needs at least this many points before it to measure the
         level it jumps from (default 10): the first few logged points of a
@@ -103,12 +128,14 @@ class ExplosionConfig:
     """
 
     min_points: int = 10
+    max_segment_points: int = 2000
     min_ratio: float = 1.5
     min_jump_sigmas: float = 6.0
     penalty_factor: float = 3.0
     local_window: int = 20
     recovery_window: int = 50
     min_spike_ratio: float = 2.0
+    single_point_sigmas: float = 10.0
     min_baseline_points: int = 10
     min_recurrences: int = 3
     lr_explains_ratio: float = 1.5

@@ -210,10 +210,18 @@ class ExplosionDetector:
         if z is None:
             return []  # losses below zero have no ratio scale; only the non-finite scan applies
         n = z.size
-        # Long series: segment block means (a documented O(n) reduction); the
-        # onset is then refined on the full-resolution series.
-        block = max(1, math.ceil(n / config.max_points))
-        zb = z[: (n // block) * block].reshape(-1, block).mean(axis=1) if block > 1 else z
+        # Long series: segment block *maxima* of at most cfg.max_segment_points
+        # blocks. Maxima keep every upward excursion, a one-point spike
+        # included, at full height (block means would dilute it), and keep
+        # PELT fast on long smooth trends, where its pruning is weak. The
+        # onset is refined on the full-resolution series.
+        block = max(1, math.ceil(n / cfg.max_segment_points))
+        if block > 1:
+            m = n // block
+            head = z[: m * block].reshape(m, block).max(axis=1)
+            zb = np.append(head, z[m * block :].max()) if n > m * block else head
+        else:
+            zb = z
         window = int(min(max(5, (zb.size // 20) | 1), 101))
         sigma, resid = _noise_scale(zb, window)
         phi = _lag1(resid)
@@ -240,7 +248,10 @@ class ExplosionDetector:
             last = k
             k += 1
             b = starts[first]
-            w_before = min(b - starts[first - 1], cfg.local_window)
+            # the level before: the median of the local_window points before
+            # the change, across segment boundaries, so that a short dip
+            # (a downward outlier PELT isolated) is not taken for the level
+            w_before = min(b, cfg.local_window)
             if b < cfg.min_baseline_points:
                 continue  # no level to jump from yet (the first few logged points)
             b_end = starts[last]
@@ -303,6 +314,10 @@ class ExplosionDetector:
                 continue
             if recovered and peak_ratio < cfg.min_spike_ratio:
                 continue  # a short bump of this size is within what healthy runs show
+            if recovered and recovery_idx is not None and recovery_idx - i <= block and jump < cfg.single_point_sigmas * sigma:
+                # one logged point: heavy-tailed noise makes such outliers,
+                # so it must stand out further than a sustained excursion
+                continue
             if recovered:
                 assert recovery_idx is not None
                 kind = "spike"
