@@ -110,18 +110,33 @@ class OverfittingConfig:
     Attributes
     ----------
     min_evaluations : int
-        Fewest validation points needed (default 6).
+        Fewest evaluations (validation points with an aligned train loss)
+        needed (default 6).
     min_rise : float
-        Smallest relative rise of validation loss above its smoothed minimum
-        that counts as a U-turn (default 0.05).
+        Smallest relative rise of the smoothed validation loss above its
+        smoothed minimum that counts as a U-turn (default 0.03).
+    min_gap_growth : float
+        Smallest relative growth of the validation/train ratio after the
+        validation minimum that counts as a growing gap (default 0.25).
     min_gap : float
-        Smallest relative gap ``(val - train) / train`` that counts as a
-        split mismatch (default 0.2).
+        Smallest relative gap ``val / train - 1`` that counts as a split
+        mismatch (default 0.2).
+    critical_rise : float
+        U-turn rise from which the finding is critical (default 0.2).
+    critical_gap_growth : float
+        Gap growth from which a growing gap is critical (default 0.5).
+    critical_gap : float
+        Mean gap from which a split mismatch is critical (default 1.0: the
+        validation loss is twice the train loss).
     """
 
     min_evaluations: int = 6
-    min_rise: float = 0.05
+    min_rise: float = 0.03
+    min_gap_growth: float = 0.25
     min_gap: float = 0.2
+    critical_rise: float = 0.2
+    critical_gap_growth: float = 0.5
+    critical_gap: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
