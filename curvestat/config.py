@@ -118,6 +118,11 @@ class OverfittingConfig:
     min_gap_growth : float
         Smallest relative growth of the validation/train ratio after the
         validation minimum that counts as a growing gap (default 0.25).
+    plateau_tolerance : float
+        Relative distance from the smoothed validation minimum within which
+        the validation loss counts as having reached it; the first such
+        evaluation starts the flat bottom s* (default 0.02, an early-stopping
+        ``min_delta`` of 2 %).
     min_gap : float
         Smallest relative gap ``val / train - 1`` that counts as a split
         mismatch (default 0.2).
@@ -133,6 +138,7 @@ class OverfittingConfig:
     min_evaluations: int = 6
     min_rise: float = 0.03
     min_gap_growth: float = 0.25
+    plateau_tolerance: float = 0.02
     min_gap: float = 0.2
     critical_rise: float = 0.2
     critical_gap_growth: float = 0.5

@@ -41,7 +41,7 @@ from numpy.typing import NDArray
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
-from ..stats import block_means, diff_noise_scale, hac_mean_test, mann_kendall, robust_smooth
+from ..stats import block_means, hac_mean_test, mad_scale, mann_kendall, robust_smooth
 
 __all__ = ["OverfittingDetector", "detector", "align_to_steps", "REMEDIES_OVERFITTING", "REMEDIES_SPLIT_MISMATCH"]
 
@@ -170,6 +170,15 @@ def _align(train: Series, val: Series, max_points: int) -> _Aligned:
     return _Aligned(vs, vv, tv, gap, log_scale, block)
 
 
+def _explosion_onset(context: dict | None) -> int | None:
+    """Earliest onset of a sustained explosion found earlier in this run (spikes recover: ignored)."""
+    if not context:
+        return None
+    onsets = [f.onset_step for f in context.get("explosion", ()) if f.onset_step is not None
+              and f.kind != "spike" and f.severity is not Severity.INFO]
+    return min(onsets) if onsets else None
+
+
 class OverfittingDetector:
     """Detect overfitting from a train-loss and a validation-loss series.
 
@@ -180,8 +189,11 @@ class OverfittingDetector:
     """
 
     name = "overfitting"
+    #: reads the explosion detector's findings: the run is judged before a
+    #: sustained explosion (a diverging or non-finite loss is not overfitting)
+    uses_context = True
 
-    def detect(self, run: Run, config: Config, **_: Any) -> Sequence[Finding] | Skipped:
+    def detect(self, run: Run, config: Config, context: dict | None = None, **_: Any) -> Sequence[Finding] | Skipped:
         """Test ``run``; return at most one finding, or a Skipped with the reason."""
         cfg = config.overfitting
         alpha = config.alpha
@@ -191,6 +203,11 @@ class OverfittingDetector:
         if train is None:
             return Skipped(self.name, "no train-loss series")
         a = _align(train, val, _MAX_EVAL_POINTS)
+        cut = _explosion_onset(context)
+        if cut is not None:
+            keep = a.steps < cut
+            if int(keep.sum()) >= cfg.min_evaluations:
+                a = _Aligned(a.steps[keep], a.val[keep], a.train[keep], a.gap[keep], a.log_scale, a.block)
         n = a.steps.size
         if n < cfg.min_evaluations:
             return Skipped(self.name, f"only {n} evaluations with a finite validation and train loss; need {cfg.min_evaluations}")
@@ -207,9 +224,13 @@ class OverfittingDetector:
         # s*: where the smoothed validation loss first comes within noise of
         # its minimum (the start of a flat bottom; the minimum itself if the
         # curve turns up sharply)
-        noise = diff_noise_scale(lv) if n > 2 else 0.0
-        tol = 2.0 * noise / math.sqrt(w)
-        k = int(np.flatnonzero(sm[: k_min + 1] <= sm[k_min] + tol)[0])
+        # noise sd from second differences (a local line cancels, so a steep
+        # descent does not pass for noise): MAD(diff2) / sqrt(6)
+        noise = mad_scale(np.diff(lv, 2)) / math.sqrt(6.0) if n > 3 else 0.0
+        se = noise / math.sqrt(w)
+        flat = math.log1p(cfg.plateau_tolerance) if a.log_scale else cfg.plateau_tolerance
+        k = int(np.flatnonzero(sm[: k_min + 1] <= sm[k_min] + max(4.0 * se, flat))[0])
+        k_on = int(np.flatnonzero(sm[: k_min + 1] <= sm[k_min] + max(2.0 * se, flat))[0])
         tail = slice(k, n)
         m = n - k
         gsm = robust_smooth(a.gap, w)
@@ -226,7 +247,7 @@ class OverfittingDetector:
             span = max(1, int(a.steps[-1] - a.steps[k]))
             # onset: where the gap starts to grow (broken-curve fit), searched
             # between the start of the flat bottom and the minimum
-            j = _hinge_break(a.gap, k - w // 2, max(k, k_min))
+            j = _hinge_break(a.gap, k_on - w // 2, min(k_on + w // 2, max(k_on, k_min)))
             onset = int(a.steps[j])
             base = {
                 "val_min": float(math.exp(sm[k_min]) if a.log_scale else sm[k_min]),
@@ -241,6 +262,9 @@ class OverfittingDetector:
                 p_rise, z_rise = _mk(lv[tail], "increasing")
                 base["p_rise"] = p_rise
                 if p_rise <= alpha:
+                    # a U-turn: the early-stopping step is the smoothed
+                    # minimum, or where the gap bends up just before it
+                    onset = int(a.steps[_hinge_break(a.gap, k_on, k_min)]) if k_min > k_on else int(a.steps[k_min])
                     p = max(p_rise, p_gap)
                     sev = Severity.CRITICAL if rise >= cfg.critical_rise else Severity.WARNING
                     msg = (
