@@ -89,17 +89,30 @@ class ContradictionConfig:
     Attributes
     ----------
     min_points : int
-        Fewest points of a metric series needed to judge it (default 5).
+        Fewest points of a metric series (with an aligned loss) needed to
+        judge it (default 5).
     min_degenerate_fraction : float
-        Shortest stuck window, as a share of the metric's points, reported as
-        degenerate (default 0.5).
+        Shortest window of exactly constant metric values, as a share of the
+        metric's points, reported as degenerate (default 0.5).
+    min_loss_improvement : float
+        Smallest relative loss improvement ``1 - median(last 10 %) /
+        median(first 10 %)`` (over the window judged) that makes a stuck or
+        flat metric a contradiction (default 0.05).
+    min_metric_gain : float
+        A metric that gained less than this (absolute, in its own units,
+        ``median(last 20 %) - median(first 20 %)`` in its improving
+        direction) does not improve; one that lost at least this much while
+        the loss improved moves in the opposite direction (default 0.02).
     perfect_loss : float
-        A loss below this with a metric stuck at its best value is a converged
-        model, not a contradiction (default 1e-3).
+        Kept for compatibility; a metric stuck at its best possible value (1
+        for accuracy-like, 0 for error-like metrics) is always a perfect
+        model, not a contradiction, whatever the loss (default 1e-3).
     """
 
     min_points: int = 5
     min_degenerate_fraction: float = 0.5
+    min_loss_improvement: float = 0.1
+    min_metric_gain: float = 0.02
     perfect_loss: float = 1e-3
 
 

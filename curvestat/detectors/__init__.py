@@ -40,6 +40,8 @@ class Detector(Protocol):
 #: of the run before an explosion's onset.
 REGISTRY: dict[str, str] = {
     "explosion": ".explosion:detector",
+    "contradiction": ".contradiction:detector",
+    "overfitting": ".overfitting:detector",
 }
 
 #: The pathology each built-in detector tests (used for FDR control across runs).

@@ -71,10 +71,11 @@ def align_to_steps(steps: NDArray[np.int64], values: NDArray[np.float64], at: ND
     Rule: the value at ``at[k]`` is the mean of the finite values logged in
     the interval ``(at[k-1], at[k]]`` (``[first step, at[0]]`` for k = 0),
     i.e. the average over each evaluation interval -- what an epoch-mean train
-    loss is. An interval without any logged point (the other series is denser,
-    or has gaps) takes the linear interpolation of the finite values at
-    ``at[k]`` (the nearest value beyond either end). NaN when the curve has no
-    finite value at all.
+    loss is. An interval in which nothing was logged (the other series is
+    denser, or has gaps) takes the linear interpolation of the finite values
+    at ``at[k]`` (the nearest value beyond either end). An interval whose
+    logged values are all non-finite (a NaN loss) is NaN: the value there is
+    unknown, not interpolated.
     """
     fin = np.isfinite(values)
     st, v = steps[fin], values[fin]
@@ -88,7 +89,10 @@ def align_to_steps(steps: NDArray[np.int64], values: NDArray[np.float64], at: ND
     ok = cnt > 0
     out[ok] = (cs[hi[ok]] - cs[lo[ok]]) / cnt[ok]
     if not ok.all():
-        out[~ok] = np.interp(at[~ok].astype(np.float64), st.astype(np.float64), v)
+        hi_all = np.searchsorted(steps, at, side="right")
+        lo_all = np.concatenate([[0], hi_all[:-1]])
+        empty = ~ok & (hi_all == lo_all)  # nothing logged at all in the interval
+        out[empty] = np.interp(at[empty].astype(np.float64), st.astype(np.float64), v)
     return out
 
 
