@@ -103,6 +103,10 @@ class ContradictionConfig:
         ``median(last 20 %) - median(first 20 %)`` in its improving
         direction) does not improve; one that lost at least this much while
         the loss improved moves in the opposite direction (default 0.02).
+    saturation : float
+        A stuck or flat metric whose last 20 % lie within this distance of
+        its best possible value (1 or 0) is *saturated*: reported with
+        severity ``info``, not as a contradiction (default 0.03).
     perfect_loss : float
         Kept for compatibility; a metric stuck at its best possible value (1
         for accuracy-like, 0 for error-like metrics) is always a perfect
@@ -113,6 +117,7 @@ class ContradictionConfig:
     min_degenerate_fraction: float = 0.5
     min_loss_improvement: float = 0.1
     min_metric_gain: float = 0.02
+    saturation: float = 0.03
     perfect_loss: float = 1e-3
 
 
@@ -127,10 +132,15 @@ class OverfittingConfig:
         needed (default 6).
     min_rise : float
         Smallest relative rise of the smoothed validation loss above its
-        smoothed minimum that counts as a U-turn (default 0.03).
+        smoothed minimum that counts as a U-turn (default 0.05).
     min_gap_growth : float
         Smallest relative growth of the validation/train ratio after the
         validation minimum that counts as a growing gap (default 0.25).
+    growing_gap_severity : str
+        Severity of a growing gap while the validation loss stays flat
+        (default ``"info"``: the model stopped generalising better and only
+        memorises -- stop early -- but the validation loss did not get worse;
+        set ``"warning"`` to count it as overfitting).
     plateau_tolerance : float
         Relative distance from the smoothed validation minimum within which
         the validation loss counts as having reached it; the first such
@@ -149,8 +159,9 @@ class OverfittingConfig:
     """
 
     min_evaluations: int = 6
-    min_rise: float = 0.03
+    min_rise: float = 0.05
     min_gap_growth: float = 0.25
+    growing_gap_severity: str = "info"
     plateau_tolerance: float = 0.02
     min_gap: float = 0.2
     critical_rise: float = 0.2

@@ -26,6 +26,10 @@ and three kinds of contradiction are tested, in this order:
     than ``min_metric_gain`` (absolute). AUC-like (threshold-invariant)
     metrics get severity ``info`` here.
 
+A degenerate or non-improving metric that ends within ``saturation`` of its
+best value (a saturated metric: the loss keeps improving the model's
+confidence) is reported with severity ``info``.
+
 Family-wise error: the p-values of the metrics of one run are Holm-adjusted
 and a finding is reported only when its adjusted p-value is at most alpha.
 """
@@ -192,7 +196,8 @@ class ContradictionDetector:
         invariant = bool(toks & _THRESHOLD_INVARIANT)
         bounded = bool(m.min() >= 0.0 and m.max() <= 1.0)
         best = (1.0 if d > 0 else 0.0) if bounded else None
-        base = {"name": s.name, "loss": loss.name, "invariant": invariant, "n": n}
+        base = {"name": s.name, "loss": loss.name, "invariant": invariant, "n": n,
+                "saturated": bool(best is not None and abs(float(np.median(m[-max(1, n // 5):])) - best) <= cfg.saturation)}
         # -- degenerate: exactly constant over a sustained window
         start, length = _longest_constant_run(m)
         if length >= max(cfg.min_points, math.ceil(cfg.min_degenerate_fraction * n)):
@@ -248,6 +253,8 @@ class ContradictionDetector:
             msg = (f"{name} is stuck at exactly {v:.4g} from step {c['onset']} to step {c['until']} "
                    f"({c['length']} of {c['n']} evaluations) while {loss} improved by {impr:.1f} % meanwhile.")
             sev = Severity.CRITICAL if v == 0.0 and not c["invariant"] else Severity.WARNING
+            if c["saturated"]:
+                sev = Severity.INFO
         elif kind == "opposite_direction":
             effect.update(metric_change=c["gain"], kendall_tau_loss_metric=c["tau"])
             msg = (f"{name} got worse by {abs(c['gain']):.3g} while {loss} improved by {impr:.1f} %: the loss and "
@@ -257,7 +264,7 @@ class ContradictionDetector:
             effect.update(metric_change=c["gain"], p_metric_trend=c["p_metric"], metric_median=c["value"])
             msg = (f"{name} does not improve (change {c['gain']:+.3g}, around {c['value']:.3g}) while {loss} "
                    f"improved by {impr:.1f} %.")
-            sev = Severity.INFO if c["invariant"] else Severity.WARNING
+            sev = Severity.INFO if c["invariant"] or c["saturated"] else Severity.WARNING
             if c["invariant"]:
                 remedies = REMEDIES_AUC
         return Finding(

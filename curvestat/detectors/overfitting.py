@@ -169,7 +169,7 @@ def _align(train: Series, val: Series, max_points: int) -> _Aligned:
     if log_scale:
         gap = np.log(vv) - np.log(tv)
     else:
-        scale = float(np.median(np.abs(tv))) or 1.0
+        scale = (float(np.median(np.abs(tv))) if tv.size else 1.0) or 1.0
         gap = (vv - tv) / scale
     return _Aligned(vs, vv, tv, gap, log_scale, block)
 
@@ -282,7 +282,10 @@ class OverfittingDetector:
                 base["p_gap_level"] = p_level
                 if p_level <= alpha:
                     p = max(p_gap, p_level)
-                    sev = Severity.CRITICAL if growth >= cfg.critical_gap_growth else Severity.WARNING
+                    # the validation loss did not get worse: the model stopped
+                    # generalising better and only memorises -- worth knowing
+                    # (stop early), not a pathology by itself
+                    sev = Severity(cfg.growing_gap_severity)
                     msg = (
                         f"{val.name} stopped improving at step {onset} while {train.name} kept falling: the "
                         f"validation/train gap grew {100 * growth:.1f} % over the last {m} evaluations "
@@ -296,9 +299,14 @@ class OverfittingDetector:
         final_gap = to_ratio(float(gsm[-1]))
         # split mismatch: a large gap from the first evaluations on, not growing
         thr = math.log1p(cfg.min_gap) if a.log_scale else cfg.min_gap
-        head = max(3, n // 2)
+        head = max(3, n // 10)
         early = float(np.median(a.gap[:head]))
         if early < thr:
+            return None
+        # not growing: the gap at the end is at most twice the early gap (on
+        # the log-ratio scale); a gap that builds up is memorisation, not a
+        # difference between the splits
+        if float(gsm[-1]) > 2.0 * early:
             return None
         res = hac_mean_test(a.gap, mu0=thr, alternative="greater")
         if res.pvalue > alpha:

@@ -101,6 +101,14 @@ def test_perfect_metric_is_not_a_contradiction():
     assert detector.detect(_run(val_accuracy=m), CFG) == []
 
 
+def test_saturated_metric_is_info():
+    # recall stuck at 0.98 on a small validation set while the loss keeps improving confidence
+    m = np.minimum(_healthy_metric(0.6, 0.98), 0.98)
+    m[30:] = 0.98
+    out = detector.detect(_run(val_recall=m), CFG)
+    assert all(f.severity is Severity.INFO for f in out)
+
+
 def test_quantised_metric_is_not_a_contradiction():
     m = np.round(_healthy_metric() * 20) / 20
     assert detector.detect(_run(val_accuracy=m), CFG) == []

@@ -56,6 +56,10 @@ def test_growing_gap_val_plateau_train_falls():
     assert f.kind == "growing_gap"
     assert abs(f.onset_step - 1200) <= 3 * (ev[1] - ev[0])
     assert f.effect["gap_growth"] > 0.25
+    # the validation loss did not get worse: info by default, configurable
+    assert f.severity is Severity.INFO
+    f = _one(detector.detect(run, CFG.replace(overfitting={"growing_gap_severity": "warning"})))
+    assert f.severity is Severity.WARNING
 
 
 def test_split_mismatch_large_constant_gap():
