@@ -148,17 +148,35 @@ class ContradictionConfig:
     Attributes
     ----------
     min_points : int
-        Fewest points of a metric series needed to judge it (default 5).
+        Fewest points of a metric series (with an aligned loss) needed to
+        judge it (default 5).
     min_degenerate_fraction : float
-        Shortest stuck window, as a share of the metric's points, reported as
-        degenerate (default 0.5).
+        Shortest window of exactly constant metric values, as a share of the
+        metric's points, reported as degenerate (default 0.5).
+    min_loss_improvement : float
+        Smallest relative loss improvement ``1 - median(last 10 %) /
+        median(first 10 %)`` (over the window judged) that makes a stuck or
+        flat metric a contradiction (default 0.05).
+    min_metric_gain : float
+        A metric that gained less than this (absolute, in its own units,
+        ``median(last 20 %) - median(first 20 %)`` in its improving
+        direction) does not improve; one that lost at least this much while
+        the loss improved moves in the opposite direction (default 0.02).
+    saturation : float
+        A stuck or flat metric whose last 20 % lie within this distance of
+        its best possible value (1 or 0) is *saturated*: reported with
+        severity ``info``, not as a contradiction (default 0.03).
     perfect_loss : float
-        A loss below this with a metric stuck at its best value is a converged
-        model, not a contradiction (default 1e-3).
+        Kept for compatibility; a metric stuck at its best possible value (1
+        for accuracy-like, 0 for error-like metrics) is always a perfect
+        model, not a contradiction, whatever the loss (default 1e-3).
     """
 
     min_points: int = 5
     min_degenerate_fraction: float = 0.5
+    min_loss_improvement: float = 0.1
+    min_metric_gain: float = 0.02
+    saturation: float = 0.03
     perfect_loss: float = 1e-3
 
 
@@ -169,18 +187,45 @@ class OverfittingConfig:
     Attributes
     ----------
     min_evaluations : int
-        Fewest validation points needed (default 6).
+        Fewest evaluations (validation points with an aligned train loss)
+        needed (default 6).
     min_rise : float
-        Smallest relative rise of validation loss above its smoothed minimum
-        that counts as a U-turn (default 0.05).
+        Smallest relative rise of the smoothed validation loss above its
+        smoothed minimum that counts as a U-turn (default 0.05).
+    min_gap_growth : float
+        Smallest relative growth of the validation/train ratio after the
+        validation minimum that counts as a growing gap (default 0.25).
+    growing_gap_severity : str
+        Severity of a growing gap while the validation loss stays flat
+        (default ``"info"``: the model stopped generalising better and only
+        memorises -- stop early -- but the validation loss did not get worse;
+        set ``"warning"`` to count it as overfitting).
+    plateau_tolerance : float
+        Relative distance from the smoothed validation minimum within which
+        the validation loss counts as having reached it; the first such
+        evaluation starts the flat bottom s* (default 0.02, an early-stopping
+        ``min_delta`` of 2 %).
     min_gap : float
-        Smallest relative gap ``(val - train) / train`` that counts as a
-        split mismatch (default 0.2).
+        Smallest relative gap ``val / train - 1`` that counts as a split
+        mismatch (default 0.2).
+    critical_rise : float
+        U-turn rise from which the finding is critical (default 0.2).
+    critical_gap_growth : float
+        Gap growth from which a growing gap is critical (default 0.5).
+    critical_gap : float
+        Mean gap from which a split mismatch is critical (default 1.0: the
+        validation loss is twice the train loss).
     """
 
     min_evaluations: int = 6
     min_rise: float = 0.05
+    min_gap_growth: float = 0.25
+    growing_gap_severity: str = "info"
+    plateau_tolerance: float = 0.02
     min_gap: float = 0.2
+    critical_rise: float = 0.2
+    critical_gap_growth: float = 0.5
+    critical_gap: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,8 @@ class Detector(Protocol):
 REGISTRY: dict[str, str] = {
     "explosion": ".explosion:detector",
     "nonconvergence": ".nonconvergence:detector",
+    "contradiction": ".contradiction:detector",
+    "overfitting": ".overfitting:detector",
 }
 
 #: The pathology each built-in detector tests (used for FDR control across runs).

@@ -1,0 +1,298 @@
+"""Metric contradiction: "my metrics are contradictory".
+
+H0: every metric moves with the loss -- when the loss improves, the metric
+improves too (or is already perfect).
+
+For each metric series the loss is aligned to the metric's steps (the
+validation loss when there is one, else the train loss averaged over each
+metric interval; see :func:`curvestat.detectors.overfitting.align_to_steps`)
+and three kinds of contradiction are tested, in this order:
+
+``degenerate``
+    The metric is exactly constant (often exactly 0 or 1) over a sustained
+    window -- at least ``min_degenerate_fraction`` of its points -- while the
+    loss improves significantly over that window (Hamed-Rao Mann-Kendall,
+    decreasing) by at least ``min_loss_improvement``. A metric stuck at its
+    best value (1 for accuracy-like metrics, 0 for error-like ones) is a
+    perfect model, not a contradiction.
+``opposite_direction``
+    The loss improves significantly and the metric worsens significantly
+    (both Hamed-Rao Mann-Kendall tests; p = max of the two, an
+    intersection-union test): loss and metric have a positive rank
+    association in the wrong direction.
+``not_improving``
+    The loss improves significantly and by at least ``min_loss_improvement``,
+    while the metric shows no significant improving trend and gained less
+    than ``min_metric_gain`` (absolute). AUC-like (threshold-invariant)
+    metrics get severity ``info`` here.
+
+A degenerate or non-improving metric that ends within ``saturation`` of its
+best value (a saturated metric: the loss keeps improving the model's
+confidence) is reported with severity ``info``.
+
+Family-wise error: the p-values of the metrics of one run are Holm-adjusted
+and a finding is reported only when its adjusted p-value is at most alpha.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import Config
+from ..report import Finding, Pathology, Severity, Skipped
+from ..run import Run, Series, _tokens, metric_direction
+from ..stats import block_means, mann_kendall, robust_smooth
+from .overfitting import _explosion_onset, align_to_steps
+
+__all__ = ["ContradictionDetector", "detector", "REMEDIES_CONTRADICTION"]
+
+REMEDIES_CONTRADICTION = (
+    "Lower the classification threshold: probabilities may never exceed the default 0.5.",
+    "Check threshold-invariant metrics such as AUC to see whether the model ranks examples well.",
+    "Account for the class imbalance (class weights, resampling, or a metric suited to the minority class).",
+)
+REMEDIES_AUC = (
+    "The loss improves while the ranking metric does not: check the calibration of the scores and the label quality.",
+    "Account for the class imbalance (class weights, resampling).",
+)
+
+_THRESHOLD_INVARIANT = frozenset({"auc", "auroc", "rocauc", "roc", "ap", "map"})
+_MAX_POINTS = 400
+#: autocorrelation lags of the Hamed-Rao correction for the *loss* trend (as
+#: Hamed & Rao suggest); a loss that drops early and then flattens leaves a
+#: residual whose long-lag rank autocorrelation would otherwise swamp the test
+_LOSS_LAGS = 3
+
+
+def _mk(x: NDArray[np.float64], alternative: str, lag: int | None = None) -> tuple[float, float]:
+    if x.shape[0] < 3 or np.ptp(x) == 0.0:
+        return 1.0, 0.0
+    r = mann_kendall(x, alternative=alternative, correction="hamed_rao", lag=lag)
+    return float(r.pvalue), float(r.z)
+
+
+def _loss_trend(lv: NDArray[np.float64]) -> tuple[float, float]:
+    """(p, z) for "the loss decreased": Hamed-Rao MK (3 lags) on the whole
+    window and on its improving phase, Bonferroni-combined.
+
+    The improving phase runs from the start to the first point where the
+    robustly smoothed loss comes within 2 % of its minimum: a loss that drops
+    and then plateaus has a clear trend there that the plateau would dilute.
+    ``p = min(1, 2 min(p_whole, p_phase))``.
+    """
+    p, z = _mk(lv, "decreasing", _LOSS_LAGS)
+    n = lv.shape[0]
+    if n >= 8 and lv.min() > 0:
+        sm = robust_smooth(np.log(lv), 3)
+        k = int(np.flatnonzero(sm <= sm.min() + math.log(1.02))[0])
+        if k + 1 >= 5 and k + 1 < n:
+            p2, z2 = _mk(lv[: k + 1], "decreasing", _LOSS_LAGS)
+            if p2 < p:
+                p, z = p2, z2
+        p = min(1.0, 2.0 * p)
+    return p, z
+
+
+def _improvement(loss: NDArray[np.float64]) -> float:
+    """``1 - median(last 10 %) / median(first 10 %)`` (difference over |first| for non-positive losses)."""
+    q = max(1, loss.shape[0] // 10)
+    first, last = float(np.median(loss[:q])), float(np.median(loss[-q:]))
+    if first > 0 and last > 0:
+        return 1.0 - last / first
+    return (first - last) / (abs(first) or 1.0)
+
+
+def _longest_constant_run(m: NDArray[np.float64]) -> tuple[int, int]:
+    """(start, length) of the longest run of exactly equal consecutive values (last one on ties)."""
+    change = np.flatnonzero(np.diff(m) != 0.0) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [m.shape[0]]])
+    lens = ends - starts
+    i = int(len(lens) - 1 - np.argmax(lens[::-1]))
+    return int(starts[i]), int(lens[i])
+
+
+def _holm(p: list[float]) -> list[float]:
+    m = len(p)
+    order = np.argsort(p)
+    adj = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adj[i] = running
+    return adj.tolist()
+
+
+class ContradictionDetector:
+    """Detect metrics that contradict an improving loss.
+
+    Attributes
+    ----------
+    name : str
+        ``"contradiction"``.
+    """
+
+    name = "contradiction"
+    #: reads the explosion detector's findings: metrics are judged before a
+    #: sustained explosion
+    uses_context = True
+
+    def detect(self, run: Run, config: Config, context: dict | None = None, **_: Any) -> Sequence[Finding] | Skipped:
+        """Test every metric of ``run``; return findings or a Skipped with the reason."""
+        cfg = config.contradiction
+        metrics = [s for s in run.metrics if metric_direction(s.name) != 0]
+        if not metrics:
+            return Skipped(self.name, "no metric series (recall, precision, f1, accuracy, auc, ...)")
+        loss = run.val_loss
+        if loss is None or loss.n_finite < cfg.min_points:
+            loss = run.train_loss
+        if loss is None:
+            return Skipped(self.name, "no loss series to compare the metrics with")
+        cut = _explosion_onset(context)
+        self._cache: dict = {}
+        cands = []
+        reasons = []
+        for s in metrics:
+            res = self._one(s, loss, cfg, config.alpha, cut)
+            if isinstance(res, str):
+                reasons.append(res)
+            elif res is not None:
+                cands.append(res)
+        if not cands and len(reasons) == len(metrics):
+            return Skipped(self.name, "; ".join(reasons))
+        if not cands:
+            return []
+        adj = _holm([c["p"] for c in cands])
+        out = []
+        for c, pa in zip(cands, adj):
+            if pa <= config.alpha:
+                out.append(self._finding(c, pa, len(cands)))
+        return out
+
+    # ------------------------------------------------------------------
+    def _one(self, s: Series, loss: Series, cfg: Any, alpha: float, cut: int | None) -> dict | str | None:
+        fin = np.isfinite(s.values)
+        if cut is not None and np.count_nonzero(fin & (s.steps < cut)) >= cfg.min_points:
+            fin &= s.steps < cut
+        steps, m = s.steps[fin], s.values[fin]
+        lv = align_to_steps(loss.steps, loss.values, steps)
+        ok = np.isfinite(lv)
+        steps, m, lv = steps[ok], m[ok], lv[ok]
+        n = m.shape[0]
+        if n < cfg.min_points:
+            return f"{s.name}: only {n} points with a finite loss; need {cfg.min_points}"
+        if n > _MAX_POINTS:
+            bm = block_means(m, _MAX_POINTS)
+            steps = steps[bm.starts]
+            m, lv = bm.means, block_means(lv, _MAX_POINTS).means
+            n = m.shape[0]
+        d = metric_direction(s.name)
+        toks = set(_tokens(s.name))
+        invariant = bool(toks & _THRESHOLD_INVARIANT)
+        bounded = bool(m.min() >= 0.0 and m.max() <= 1.0)
+        best = (1.0 if d > 0 else 0.0) if bounded else None
+        base = {"name": s.name, "loss": loss.name, "invariant": invariant, "n": n,
+                "saturated": bool(best is not None and abs(float(np.median(m[-max(1, n // 5):])) - best) <= cfg.saturation)}
+        # -- degenerate: exactly constant over a sustained window
+        start, length = _longest_constant_run(m)
+        if length >= max(cfg.min_points, math.ceil(cfg.min_degenerate_fraction * n)):
+            value = float(m[start])
+            if best is not None and value == best:
+                return None  # perfect: nothing left to improve
+            win = lv[start:start + length]
+            p, z = _loss_trend(win)
+            impr = _improvement(win)
+            if p <= alpha and impr >= cfg.min_loss_improvement:
+                return {**base, "kind": "degenerate", "p": p, "z": z, "value": value, "onset": int(steps[start]),
+                        "until": int(steps[start + length - 1]), "length": length, "loss_improvement": impr}
+            return None
+        signed = m * d  # larger = better
+        gain = _edge_gain(signed)
+        if -cfg.min_metric_gain < gain < cfg.min_metric_gain:
+            kind = "not_improving"
+        elif gain <= -cfg.min_metric_gain:
+            kind = "opposite_direction"
+        else:
+            return None  # the metric improved by a practical amount
+        impr = _improvement(lv)
+        if impr < cfg.min_loss_improvement:
+            return None  # the loss did not improve enough to contradict
+        key = (steps.tobytes(), loss.name)
+        if key not in self._cache:
+            self._cache[key] = _loss_trend(lv)
+        p_loss, z_loss = self._cache[key]
+        if p_loss > alpha:
+            return None
+        if kind == "opposite_direction":
+            p_worse, z_worse = _mk(signed, "decreasing")
+            if p_worse > alpha:
+                return None
+            tau = _kendall_tau(lv, m)
+            return {**base, "kind": kind, "p": max(p_loss, p_worse), "z": min(z_worse, -z_loss),
+                    "gain": gain, "loss_improvement": impr, "tau": tau, "onset": int(steps[0])}
+        p_up, _ = _mk(signed, "increasing")
+        if p_up <= alpha:
+            return None  # a small but significant improvement: consistent
+        return {**base, "kind": kind, "p": p_loss, "z": -z_loss, "gain": gain, "p_metric": p_up,
+                "loss_improvement": impr, "onset": int(steps[0]), "value": float(np.median(m))}
+
+    def _finding(self, c: dict, p_adj: float, n_tests: int) -> Finding:
+        kind, name, loss = c["kind"], c["name"], c["loss"]
+        impr = 100 * c["loss_improvement"]
+        effect = {"loss_improvement": c["loss_improvement"], "points": float(c["n"]), "p_unadjusted": c["p"],
+                  "metrics_tested": float(n_tests)}
+        remedies = REMEDIES_CONTRADICTION
+        if kind == "degenerate":
+            v = c["value"]
+            effect.update(stuck_value=v, stuck_points=float(c["length"]), stuck_until=float(c["until"]))
+            msg = (f"{name} is stuck at exactly {v:.4g} from step {c['onset']} to step {c['until']} "
+                   f"({c['length']} of {c['n']} evaluations) while {loss} improved by {impr:.1f} % meanwhile.")
+            sev = Severity.CRITICAL if v == 0.0 and not c["invariant"] else Severity.WARNING
+            if c["saturated"]:
+                sev = Severity.INFO
+        elif kind == "opposite_direction":
+            effect.update(metric_change=c["gain"], kendall_tau_loss_metric=c["tau"])
+            msg = (f"{name} got worse by {abs(c['gain']):.3g} while {loss} improved by {impr:.1f} %: the loss and "
+                   f"the metric move in opposite directions (Kendall tau between them {c['tau']:+.2f}).")
+            sev = Severity.WARNING
+        else:
+            effect.update(metric_change=c["gain"], p_metric_trend=c["p_metric"], metric_median=c["value"])
+            msg = (f"{name} does not improve (change {c['gain']:+.3g}, around {c['value']:.3g}) while {loss} "
+                   f"improved by {impr:.1f} %.")
+            sev = Severity.INFO if c["invariant"] or c["saturated"] else Severity.WARNING
+            if c["invariant"]:
+                remedies = REMEDIES_AUC
+        return Finding(
+            pathology=Pathology.METRIC_CONTRADICTION,
+            kind=kind,
+            series=name,
+            p_value=float(min(1.0, max(0.0, p_adj))),
+            statistic=float(c["z"]),
+            effect=effect,
+            onset_step=int(c["onset"]),
+            severity=sev,
+            message=msg,
+            remedies=remedies,
+            detector=self.name,
+        )
+
+
+def _edge_gain(x: NDArray[np.float64]) -> float:
+    """median(last 20 %) - median(first 20 %)."""
+    q = max(1, x.shape[0] // 5)
+    return float(np.median(x[-q:]) - np.median(x[:q]))
+
+
+def _kendall_tau(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    from scipy.stats import kendalltau
+
+    r = kendalltau(a, b)
+    return float(r.statistic) if np.isfinite(r.statistic) else 0.0
+
+
+detector = ContradictionDetector()

@@ -1,0 +1,350 @@
+"""Overfitting: "testing loss is too damn high".
+
+H0: the validation loss tracks the train loss -- after its (smoothed) minimum
+the validation loss does not rise, the gap between validation and train loss
+does not grow, and the gap is not large.
+
+The detector aligns the train loss to the evaluation steps, forms the gap on
+the log-ratio scale and combines three formal tests (see
+``docs/detectors/overfitting.rst``):
+
+(a) *U-turn*: Mann-Kendall test (Hamed-Rao autocorrelation correction) for an
+    increasing trend of the validation loss after its robustly smoothed
+    minimum s*;
+(b) *growing gap*: the same test on the gap after s*;
+(c) *gap level*: a Newey-West (HAC) t-test that the mean gap exceeds a
+    practical margin.
+
+Decision (intersection-union tests, so the reported p-value is the largest
+p-value of the tests that make up a kind):
+
+* ``u_turn``: (a) and (b) significant and the validation loss rose at least
+  ``min_rise`` above its minimum; p = max(p_a, p_b).
+* ``growing_gap``: (b) significant, the gap grew by at least
+  ``min_gap_growth`` after s* and (c) shows a positive gap after s*;
+  p = max(p_b, p_c).
+* ``split_mismatch``: no growth, but the gap is at least ``min_gap`` from the
+  first evaluations on and (c) rejects ``mean gap <= log(1 + min_gap)``;
+  p = p_c.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import Config
+from ..report import Finding, Pathology, Severity, Skipped
+from ..run import Run, Series
+from ..stats import block_means, hac_mean_test, mad_scale, mann_kendall, robust_smooth
+
+__all__ = ["OverfittingDetector", "detector", "align_to_steps", "REMEDIES_OVERFITTING", "REMEDIES_SPLIT_MISMATCH"]
+
+REMEDIES_OVERFITTING = (
+    "Stop training early, at the recommended early-stopping step (the validation minimum).",
+    "Add regularisation (weight decay, dropout, data augmentation).",
+    "Reduce the model's capacity (fewer or smaller layers).",
+    "Check that the training and validation splits are statistically equivalent.",
+)
+REMEDIES_SPLIT_MISMATCH = (
+    "Check that the training and validation splits are statistically equivalent "
+    "(same distribution, same preprocessing, no leakage or shift).",
+    "Compare the loss on a random held-out part of the training data with the validation loss.",
+    "If the splits are equivalent, reduce the model's capacity or add regularisation.",
+)
+
+#: longest aligned series tested as is; longer ones are reduced to block means
+_MAX_EVAL_POINTS = 400
+#: fewest points after the minimum for the trend tests (a monotone run of 6
+#: points is the shortest one the Mann-Kendall test can call significant at 1 %)
+_MIN_TAIL = 6
+
+
+def align_to_steps(steps: NDArray[np.int64], values: NDArray[np.float64], at: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Align a (dense) curve to the steps ``at`` of a sparser one.
+
+    Rule: the value at ``at[k]`` is the mean of the finite values logged in
+    the interval ``(at[k-1], at[k]]`` (``[first step, at[0]]`` for k = 0),
+    i.e. the average over each evaluation interval -- what an epoch-mean train
+    loss is. An interval in which nothing was logged (the other series is
+    denser, or has gaps) takes the linear interpolation of the finite values
+    at ``at[k]`` (the nearest value beyond either end). An interval whose
+    logged values are all non-finite (a NaN loss) is NaN: the value there is
+    unknown, not interpolated.
+    """
+    fin = np.isfinite(values)
+    st, v = steps[fin], values[fin]
+    out = np.full(at.shape[0], np.nan)
+    if st.size == 0:
+        return out
+    cs = np.concatenate([[0.0], np.cumsum(v)])
+    hi = np.searchsorted(st, at, side="right")
+    lo = np.concatenate([[0], hi[:-1]])
+    cnt = hi - lo
+    ok = cnt > 0
+    out[ok] = (cs[hi[ok]] - cs[lo[ok]]) / cnt[ok]
+    if not ok.all():
+        hi_all = np.searchsorted(steps, at, side="right")
+        lo_all = np.concatenate([[0], hi_all[:-1]])
+        empty = ~ok & (hi_all == lo_all)  # nothing logged at all in the interval
+        out[empty] = np.interp(at[empty].astype(np.float64), st.astype(np.float64), v)
+    return out
+
+
+def _window(n: int) -> int:
+    """Running-median width for n evaluations: 3 up to 31 points, then 5, 7, 9."""
+    return int(min(9, max(3, 2 * (n // 16) + 1)))
+
+
+def _mk(x: NDArray[np.float64], alternative: str) -> tuple[float, float]:
+    """(p-value, z) of the Hamed-Rao corrected Mann-Kendall test; (1, 0) when untestable."""
+    if x.shape[0] < 3 or np.ptp(x) == 0.0:
+        return 1.0, 0.0
+    res = mann_kendall(x, alternative=alternative, correction="hamed_rao")
+    return float(res.pvalue), float(res.z)
+
+
+def _hinge_break(y: NDArray[np.float64], lo: int, hi: int) -> int:
+    """Break index tau in [lo, hi] of a least-squares broken curve.
+
+    Fits ``y_i = a + b i + c (i - tau)_+ + d (i - tau)_+^2`` (a line, then a
+    bend that may steepen: an overfitting gap grows faster and faster as the
+    train loss approaches its floor) for every candidate tau at once. With
+    ``R`` the hinge columns and ``r_y`` the residuals of y after projecting
+    out (1, i), ``RSS(tau) = RSS_0 - r_y' R (R'R)^-1 R' r_y``; the best tau
+    maximises the second term. O(n (hi - lo)).
+    """
+    n = y.shape[0]
+    lo, hi = max(0, lo), min(hi, n - 3)
+    if hi <= lo:
+        return max(0, min(lo, n - 1))
+    i = np.arange(n, dtype=np.float64)
+    taus = np.arange(lo, hi + 1, dtype=np.float64)
+    h1 = np.maximum(i[None, :] - taus[:, None], 0.0)
+    h2 = h1 * h1 / max(1.0, n - lo)
+    q = np.column_stack([np.ones(n), i - i.mean()])
+    q /= np.sqrt((q * q).sum(axis=0))
+    ry = y - q @ (q.T @ y)
+    r1 = h1 - (h1 @ q) @ q.T
+    r2 = h2 - (h2 @ q) @ q.T
+    a11 = np.einsum("ij,ij->i", r1, r1)
+    a12 = np.einsum("ij,ij->i", r1, r2)
+    a22 = np.einsum("ij,ij->i", r2, r2)
+    b1, b2 = r1 @ ry, r2 @ ry
+    det = a11 * a22 - a12 * a12
+    ok = det > 1e-12 * np.maximum(a11 * a22, 1e-300)
+    safe = np.where(ok, det, 1.0)
+    gain = np.where(ok, (a22 * b1 * b1 - 2 * a12 * b1 * b2 + a11 * b2 * b2) / safe, -np.inf)
+    return int(taus[int(np.argmax(gain))])
+
+
+@dataclass(frozen=True)
+class _Aligned:
+    steps: NDArray[np.int64]
+    val: NDArray[np.float64]
+    train: NDArray[np.float64]
+    gap: NDArray[np.float64]  # log(val / train), or (val - train) / scale
+    log_scale: bool
+    block: int
+
+
+def _align(train: Series, val: Series, max_points: int) -> _Aligned:
+    vf = np.isfinite(val.values)
+    vs, vv = val.steps[vf], val.values[vf]
+    tv = align_to_steps(train.steps, train.values, vs)
+    ok = np.isfinite(tv)
+    vs, vv, tv = vs[ok], vv[ok], tv[ok]
+    block = 1
+    if vs.size > max_points:
+        bm = block_means(vv, max_points)
+        block = bm.block_size
+        vv, tv = bm.means, block_means(tv, max_points).means
+        vs = vs[np.minimum(bm.starts + block - 1, vs.size - 1)]
+    log_scale = bool(vv.size and vv.min() > 0 and tv.min() > 0)
+    if log_scale:
+        gap = np.log(vv) - np.log(tv)
+    else:
+        scale = (float(np.median(np.abs(tv))) if tv.size else 1.0) or 1.0
+        gap = (vv - tv) / scale
+    return _Aligned(vs, vv, tv, gap, log_scale, block)
+
+
+def _explosion_onset(context: dict | None) -> int | None:
+    """Earliest onset of a sustained explosion found earlier in this run (spikes recover: ignored)."""
+    if not context:
+        return None
+    onsets = [f.onset_step for f in context.get("explosion", ()) if f.onset_step is not None
+              and f.kind != "spike" and f.severity is not Severity.INFO]
+    return min(onsets) if onsets else None
+
+
+class OverfittingDetector:
+    """Detect overfitting from a train-loss and a validation-loss series.
+
+    Attributes
+    ----------
+    name : str
+        ``"overfitting"``.
+    """
+
+    name = "overfitting"
+    #: reads the explosion detector's findings: the run is judged before a
+    #: sustained explosion (a diverging or non-finite loss is not overfitting)
+    uses_context = True
+
+    def detect(self, run: Run, config: Config, context: dict | None = None, **_: Any) -> Sequence[Finding] | Skipped:
+        """Test ``run``; return at most one finding, or a Skipped with the reason."""
+        cfg = config.overfitting
+        alpha = config.alpha
+        val, train = run.val_loss, run.train_loss
+        if val is None:
+            return Skipped(self.name, "no validation-loss series")
+        if train is None:
+            return Skipped(self.name, "no train-loss series")
+        a = _align(train, val, _MAX_EVAL_POINTS)
+        cut = _explosion_onset(context)
+        if cut is not None:
+            keep = a.steps < cut
+            if int(keep.sum()) >= cfg.min_evaluations:
+                a = _Aligned(a.steps[keep], a.val[keep], a.train[keep], a.gap[keep], a.log_scale, a.block)
+        n = a.steps.size
+        if n < cfg.min_evaluations:
+            return Skipped(self.name, f"only {n} evaluations with a finite validation and train loss; need {cfg.min_evaluations}")
+        out = self._test(a, val, train, cfg, alpha)
+        return [out] if out is not None else []
+
+    # ------------------------------------------------------------------
+    def _test(self, a: _Aligned, val: Series, train: Series, cfg: Any, alpha: float) -> Finding | None:
+        n = a.steps.size
+        w = _window(n)
+        lv = np.log(a.val) if a.log_scale else a.val / (float(np.median(np.abs(a.val))) or 1.0)
+        sm = robust_smooth(lv, w)
+        k_min = int(np.argmin(sm))
+        # s*: where the smoothed validation loss first comes within noise of
+        # its minimum (the start of a flat bottom; the minimum itself if the
+        # curve turns up sharply)
+        # noise sd from second differences (a local line cancels, so a steep
+        # descent does not pass for noise): MAD(diff2) / sqrt(6)
+        noise = mad_scale(np.diff(lv, 2)) / math.sqrt(6.0) if n > 3 else 0.0
+        se = noise / math.sqrt(w)
+        flat = math.log1p(cfg.plateau_tolerance) if a.log_scale else cfg.plateau_tolerance
+        k = int(np.flatnonzero(sm[: k_min + 1] <= sm[k_min] + max(4.0 * se, flat))[0])
+        k_on = int(np.flatnonzero(sm[: k_min + 1] <= sm[k_min] + max(2.0 * se, flat))[0])
+        tail = slice(k, n)
+        m = n - k
+        gsm = robust_smooth(a.gap, w)
+        to_ratio = math.expm1 if a.log_scale else (lambda x: x)
+        rise = to_ratio(float(sm[-1] - sm[k_min]))
+        growth = to_ratio(float(gsm[-1] - gsm[k]))
+        final_gap = to_ratio(float(gsm[-1]))
+        if m >= _MIN_TAIL and (rise >= cfg.min_rise or growth >= cfg.min_gap_growth):
+            # the tests run only when an effect of practical size is there
+            # (cheaper, and the decision needs both anyway)
+            p_gap, z_gap = _mk(a.gap[tail], "increasing")
+            if p_gap > alpha:
+                return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
+            span = max(1, int(a.steps[-1] - a.steps[k]))
+            # onset: where the gap starts to grow (broken-curve fit), searched
+            # between the start of the flat bottom and the minimum
+            j = _hinge_break(a.gap, k_on - w // 2, min(k_on + w // 2, max(k_on, k_min)))
+            onset = int(a.steps[j])
+            base = {
+                "val_min": float(math.exp(sm[k_min]) if a.log_scale else sm[k_min]),
+                "relative_rise": rise,
+                "final_gap": final_gap,
+                "gap_growth": growth,
+                "gap_growth_per_1k_steps": growth / (span / 1000.0),
+                "evaluations_after_min": float(m),
+                "p_gap_trend": p_gap,
+            }
+            if rise >= cfg.min_rise:
+                p_rise, z_rise = _mk(lv[tail], "increasing")
+                base["p_rise"] = p_rise
+                if p_rise <= alpha:
+                    # a U-turn: the early-stopping step is the smoothed
+                    # minimum, or where the gap bends up just before it
+                    onset = int(a.steps[_hinge_break(a.gap, k_on, k_min)]) if k_min > k_on else int(a.steps[k_min])
+                    p = max(p_rise, p_gap)
+                    sev = Severity.CRITICAL if rise >= cfg.critical_rise else Severity.WARNING
+                    msg = (
+                        f"{val.name} turned up after its minimum at step {onset}: it rose {100 * rise:.1f} % above "
+                        f"the minimum over the last {m} evaluations while {train.name} did not follow "
+                        f"(the gap grew {100 * growth:.1f} %, final gap {100 * final_gap:.1f} %); stop early at step {onset}."
+                    )
+                    return self._finding("u_turn", val, p, min(z_rise, z_gap), base, onset, sev, msg, REMEDIES_OVERFITTING)
+            if growth >= cfg.min_gap_growth:
+                p_level = hac_mean_test(a.gap[tail], alternative="greater").pvalue
+                base["p_gap_level"] = p_level
+                if p_level <= alpha:
+                    p = max(p_gap, p_level)
+                    # the validation loss did not get worse: the model stopped
+                    # generalising better and only memorises -- worth knowing
+                    # (stop early), not a pathology by itself
+                    sev = Severity(cfg.growing_gap_severity)
+                    msg = (
+                        f"{val.name} stopped improving at step {onset} while {train.name} kept falling: the "
+                        f"validation/train gap grew {100 * growth:.1f} % over the last {m} evaluations "
+                        f"(final gap {100 * final_gap:.1f} %); stop early at step {onset}."
+                    )
+                    return self._finding("growing_gap", val, p, z_gap, base, onset, sev, msg, REMEDIES_OVERFITTING)
+        return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
+
+    def _split(self, a: _Aligned, val: Series, train: Series, cfg: Any, alpha: float, gsm, to_ratio) -> Finding | None:
+        n = a.steps.size
+        final_gap = to_ratio(float(gsm[-1]))
+        # split mismatch: a large gap from the first evaluations on, not growing
+        thr = math.log1p(cfg.min_gap) if a.log_scale else cfg.min_gap
+        head = max(3, n // 10)
+        early = float(np.median(a.gap[:head]))
+        if early < thr:
+            return None
+        # not growing: the gap at the end is at most twice the early gap (on
+        # the log-ratio scale); a gap that builds up is memorisation, not a
+        # difference between the splits
+        if float(gsm[-1]) > 2.0 * early:
+            return None
+        res = hac_mean_test(a.gap, mu0=thr, alternative="greater")
+        if res.pvalue > alpha:
+            return None
+        p_trend, _ = _mk(a.gap, "increasing")
+        mean_gap = to_ratio(res.mean)
+        early_gap = to_ratio(early)
+        eff = {
+            "mean_gap": mean_gap,
+            "early_gap": early_gap,
+            "final_gap": final_gap,
+            "gap_growth": to_ratio(float(gsm[-1] - gsm[0])),
+            "p_gap_trend": p_trend,
+        }
+        sev = Severity.CRITICAL if mean_gap >= cfg.critical_gap else Severity.WARNING
+        what = "above" if a.log_scale else "above (in units of the median train loss)"
+        msg = (
+            f"{val.name} is {100 * mean_gap:.0f} % {what} {train.name} on average, and already "
+            f"{100 * early_gap:.0f} % from the first evaluations on (step {int(a.steps[0])}): the gap did not "
+            "build up during training, which points at different train and validation data."
+        )
+        return self._finding("split_mismatch", val, float(res.pvalue), float(res.statistic), eff, int(a.steps[0]), sev, msg,
+                             REMEDIES_SPLIT_MISMATCH)
+
+    def _finding(self, kind, val, p, stat, effect, onset, sev, msg, remedies) -> Finding:
+        return Finding(
+            pathology=Pathology.OVERFITTING,
+            kind=kind,
+            series=val.name,
+            p_value=float(min(1.0, max(0.0, p))),
+            statistic=float(stat),
+            effect={k: float(v) for k, v in effect.items()},
+            onset_step=onset,
+            severity=sev,
+            message=msg,
+            remedies=remedies,
+            detector=self.name,
+        )
+
+
+detector = OverfittingDetector()

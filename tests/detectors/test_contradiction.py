@@ -1,0 +1,152 @@
+"""Tests of the metric-contradiction detector: each sub-kind, the hard negatives, Skipped reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curvestat import analyze
+from curvestat.config import Config
+from curvestat.detectors.contradiction import detector
+from curvestat.report import Pathology, Severity, Skipped
+from curvestat.run import Run
+
+CFG = Config()
+EV = np.arange(49, 5000, 50)  # 100 evaluations
+
+
+def _loss(seed=0, noise=0.01):
+    rng = np.random.default_rng(seed)
+    return 0.1 + np.exp(-EV / 1500) * np.exp(noise * rng.standard_normal(EV.size))
+
+
+def _run(**metrics):
+    data = {"val_loss": (EV, _loss())}
+    data.update({k: (EV, v) for k, v in metrics.items()})
+    return Run.from_dict(data)
+
+
+def _healthy_metric(lo=0.5, hi=0.9, seed=1, noise=0.01):
+    rng = np.random.default_rng(seed)
+    return np.clip(lo + (hi - lo) * (1 - np.exp(-EV / 1500)) + noise * rng.standard_normal(EV.size), 0, 1)
+
+
+def _kinds(out):
+    assert isinstance(out, list), out
+    return {(f.kind, f.series) for f in out}
+
+
+def test_recall_exactly_zero_is_degenerate_and_critical():
+    out = detector.detect(_run(val_recall=np.zeros(EV.size)), CFG)
+    assert _kinds(out) == {("degenerate", "val_recall")}
+    f = out[0]
+    assert f.pathology is Pathology.METRIC_CONTRADICTION and f.severity is Severity.CRITICAL
+    assert f.onset_step == EV[0] and f.effect["stuck_value"] == 0.0
+    assert "val_recall" in f.message and "exactly 0" in f.message and "improved by" in f.message
+    assert any("threshold" in r for r in f.remedies) and any("AUC" in r for r in f.remedies)
+    assert 0.0 <= f.p_value <= CFG.alpha
+
+
+def test_stuck_from_a_step_reports_that_step():
+    m = _healthy_metric()
+    m[40:] = 0.0
+    out = detector.detect(_run(val_f1=m), CFG)
+    assert _kinds(out) == {("degenerate", "val_f1")}
+    assert out[0].onset_step == EV[40]
+
+
+def test_accuracy_stuck_at_majority_rate():
+    out = detector.detect(_run(val_accuracy=np.full(EV.size, 0.95)), CFG)
+    assert _kinds(out) == {("degenerate", "val_accuracy")}
+    assert out[0].severity is Severity.WARNING
+
+
+def test_flat_noisy_metric_does_not_improve():
+    rng = np.random.default_rng(3)
+    out = detector.detect(_run(val_f1=0.3 + 0.01 * rng.standard_normal(EV.size)), CFG)
+    assert _kinds(out) == {("not_improving", "val_f1")}
+
+
+def test_metric_falling_while_loss_improves_is_opposite():
+    m = 0.8 - 0.2 * EV / EV[-1]
+    out = detector.detect(_run(val_precision=m), CFG)
+    assert _kinds(out) == {("opposite_direction", "val_precision")}
+    assert out[0].effect["kendall_tau_loss_metric"] > 0
+
+
+def test_error_metric_improves_downwards():
+    # a word error rate that falls with the loss is healthy; one that rises is not
+    healthy = 1 - _healthy_metric(0.2, 0.7)
+    assert detector.detect(_run(val_wer=healthy), CFG) == []
+    rising = 0.3 + 0.2 * EV / EV[-1]
+    assert _kinds(detector.detect(_run(val_wer=rising), CFG)) == {("opposite_direction", "val_wer")}
+
+
+def test_flat_auc_is_info_only():
+    rng = np.random.default_rng(4)
+    out = detector.detect(_run(val_auc=0.7 + 0.005 * rng.standard_normal(EV.size)), CFG)
+    assert _kinds(out) == {("not_improving", "val_auc")}
+    assert out[0].severity is Severity.INFO
+
+
+@pytest.mark.parametrize("name", ["val_accuracy", "val_recall", "val_f1"])
+def test_healthy_metrics(name):
+    assert detector.detect(_run(**{name: _healthy_metric()}), CFG) == []
+
+
+def test_perfect_metric_is_not_a_contradiction():
+    m = _healthy_metric(0.6, 1.2)
+    m = np.minimum(m, 1.0)
+    m[30:] = 1.0
+    assert detector.detect(_run(val_accuracy=m), CFG) == []
+
+
+def test_saturated_metric_is_info():
+    # recall stuck at 0.98 on a small validation set while the loss keeps improving confidence
+    m = np.minimum(_healthy_metric(0.6, 0.98), 0.98)
+    m[30:] = 0.98
+    out = detector.detect(_run(val_recall=m), CFG)
+    assert all(f.severity is Severity.INFO for f in out)
+
+
+def test_quantised_metric_is_not_a_contradiction():
+    m = np.round(_healthy_metric() * 20) / 20
+    assert detector.detect(_run(val_accuracy=m), CFG) == []
+
+
+def test_no_contradiction_when_the_loss_does_not_improve():
+    rng = np.random.default_rng(5)
+    run = Run.from_dict({"val_loss": (EV, 0.7 + 0.01 * rng.standard_normal(EV.size)), "val_recall": (EV, np.zeros(EV.size))})
+    assert detector.detect(run, CFG) == []
+
+
+def test_train_loss_is_used_without_validation_loss():
+    t = np.arange(5000)
+    run = Run.from_dict({"loss": 0.1 + np.exp(-t / 1500), "val_recall": (EV, np.zeros(EV.size))})
+    assert _kinds(detector.detect(run, CFG)) == {("degenerate", "val_recall")}
+
+
+def test_holm_across_metrics():
+    rng = np.random.default_rng(6)
+    out = detector.detect(_run(val_recall=np.zeros(EV.size), val_f1=0.3 + 0.01 * rng.standard_normal(EV.size),
+                               val_accuracy=_healthy_metric()), CFG)
+    assert {k for k, _ in _kinds(out)} == {"degenerate", "not_improving"}
+    for f in out:
+        assert f.effect["metrics_tested"] == 2.0
+        assert f.p_value >= f.effect["p_unadjusted"]
+
+
+def test_skipped_reasons():
+    y = np.exp(-np.arange(100) / 30)
+    r = detector.detect(Run.from_dict({"loss": y}), CFG)
+    assert isinstance(r, Skipped) and r.reason.startswith("no metric series")
+    r = detector.detect(Run.from_dict({"val_acc": np.linspace(0.5, 0.9, 20)}), CFG)
+    assert isinstance(r, Skipped) and "no loss series" in r.reason
+    r = detector.detect(Run.from_dict({"loss": y, "val_acc": ([9, 19, 29], [0.5, 0.6, 0.7])}), CFG)
+    assert isinstance(r, Skipped) and "only 3 points" in r.reason and "need 5" in r.reason
+
+
+def test_wired_into_analyze():
+    rep = analyze(_run(val_recall=np.zeros(EV.size)))
+    assert "contradiction" in rep.detectors
+    assert Pathology.METRIC_CONTRADICTION in rep.pathologies

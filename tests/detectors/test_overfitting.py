@@ -1,0 +1,139 @@
+"""Tests of the overfitting detector: each sub-kind, the hard negatives, Skipped reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curvestat import analyze
+from curvestat.config import Config
+from curvestat.detectors.overfitting import align_to_steps, detector
+from curvestat.report import Finding, Pathology, Severity, Skipped
+from curvestat.run import Run
+
+CFG = Config()
+
+
+def _run(v, y=None, *, n_train=3000, n_eval=60, seed=0, noise=0.01, val_noise=0.01):
+    """Train loss per step, validation loss every n_train / n_eval steps."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_train)
+    ev = np.arange(n_train // n_eval - 1, n_train, n_train // n_eval)
+    y = (0.2 + np.exp(-t / 600)) if y is None else y(t)
+    train = y * np.exp(noise * rng.standard_normal(t.size))
+    val = v(ev) * np.exp(val_noise * rng.standard_normal(ev.size))
+    return Run.from_dict({"loss": train, "val_loss": (ev, val)}), ev
+
+
+def _one(out) -> Finding:
+    assert isinstance(out, list) and len(out) == 1, out
+    f = out[0]
+    assert f.pathology is Pathology.OVERFITTING and f.detector == "overfitting"
+    assert 0.0 <= f.p_value <= CFG.alpha
+    assert f.message and f.remedies
+    return f
+
+
+def test_u_turn_onset_and_effects():
+    turn = 1500
+    run, ev = _run(lambda s: 0.25 + np.exp(-s / 600) + 0.25 * np.clip((s - turn) / 1500, 0, None))
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "u_turn"
+    interval = ev[1] - ev[0]
+    # the true minimum of the clean curve
+    s = np.arange(3000)
+    true_min = s[np.argmin(0.25 + np.exp(-s / 600) + 0.25 * np.clip((s - turn) / 1500, 0, None))]
+    assert abs(f.onset_step - true_min) <= 3 * interval
+    assert f.effect["relative_rise"] > 0.05
+    assert {"final_gap", "gap_growth", "gap_growth_per_1k_steps"} <= set(f.effect)
+    assert "stop early" in f.message and str(f.onset_step) in f.message
+
+
+def test_growing_gap_val_plateau_train_falls():
+    run, ev = _run(lambda s: 0.5 + np.exp(-np.minimum(s, 1200) / 300),
+                   y=lambda t: 0.5 + np.exp(-t / 300) - 0.4 * np.clip((t - 1200) / 1800, 0, 1))
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "growing_gap"
+    assert abs(f.onset_step - 1200) <= 3 * (ev[1] - ev[0])
+    assert f.effect["gap_growth"] > 0.25
+    # the validation loss did not get worse: info by default, configurable
+    assert f.severity is Severity.INFO
+    f = _one(detector.detect(run, CFG.replace(overfitting={"growing_gap_severity": "warning"})))
+    assert f.severity is Severity.WARNING
+
+
+def test_split_mismatch_large_constant_gap():
+    run, _ = _run(lambda s: 1.8 * (0.2 + np.exp(-s / 600)))
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "split_mismatch"
+    assert f.effect["mean_gap"] > 0.5
+    assert any("statistically equivalent" in r for r in f.remedies)
+    assert f.severity is Severity.WARNING
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_noisy_plateau_is_not_overfitting(seed):
+    # hard negative: validation loss wandering +-5 % around its plateau
+    run, _ = _run(lambda s: 0.22 + np.exp(-s / 600), seed=seed, val_noise=0.05)
+    assert detector.detect(run, CFG) == []
+
+
+def test_healthy_tracking_curves():
+    run, _ = _run(lambda s: 0.21 + 1.05 * np.exp(-s / 600))
+    assert detector.detect(run, CFG) == []
+
+
+def test_both_rising_is_not_overfitting():
+    # train and validation loss rise together (a divergence, not overfitting)
+    run, _ = _run(lambda s: 0.2 + s / 3000, y=lambda t: 0.2 + t / 3000)
+    assert detector.detect(run, CFG) == []
+
+
+def test_skipped_reasons():
+    y = np.exp(-np.arange(100) / 30)
+    assert detector.detect(Run.from_dict({"loss": y}), CFG) == Skipped("overfitting", "no validation-loss series")
+    r = detector.detect(Run.from_dict({"val_loss": y}), CFG)
+    assert isinstance(r, Skipped) and r.reason == "no train-loss series"
+    r = detector.detect(Run.from_dict({"loss": y, "val_loss": ([9, 19, 29], [1.0, 0.9, 0.8])}), CFG)
+    assert isinstance(r, Skipped) and "only 3 evaluations" in r.reason and "need 6" in r.reason
+
+
+def test_align_mean_over_interval_and_denser_validation():
+    steps = np.arange(10)
+    vals = np.arange(10.0)
+    # mean over (s_{k-1}, s_k]; the first interval starts at the first step
+    assert align_to_steps(steps, vals, np.array([4, 9])).tolist() == [2.0, 7.0]
+    # validation denser than train: empty intervals are interpolated
+    sparse = np.array([0, 10, 20])
+    out = align_to_steps(sparse, np.array([0.0, 10.0, 20.0]), np.array([0, 5, 10, 15, 20, 25]))
+    assert out.tolist() == [0.0, 5.0, 10.0, 15.0, 20.0, 20.0]
+    # an interval whose only value is NaN is unknown, not interpolated
+    out = align_to_steps(np.array([0, 1, 2]), np.array([1.0, np.nan, 3.0]), np.array([0, 1, 2]))
+    assert np.isnan(out[1]) and out[2] == 3.0
+
+
+def test_validation_denser_than_train_still_detects():
+    # train logged every 100 steps, validation every 50
+    t = np.arange(0, 3000, 100)
+    ev = np.arange(0, 3000, 50)
+    y = 0.2 + np.exp(-t / 600)
+    v = 0.25 + np.exp(-ev / 600) + 0.3 * np.clip((ev - 1500) / 1500, 0, None)
+    run = Run.from_dict({"loss": (t, y), "val_loss": (ev, v)})
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "u_turn"
+
+
+def test_wired_into_analyze():
+    run, _ = _run(lambda s: 1.8 * (0.2 + np.exp(-s / 600)))
+    rep = analyze(run)
+    assert "overfitting" in rep.detectors
+    assert Pathology.OVERFITTING in rep.pathologies
+
+
+def test_scale_invariance():
+    mk = lambda s: 0.25 + np.exp(-s / 600) + 0.25 * np.clip((s - 1500) / 1500, 0, None)  # noqa: E731
+    run, ev = _run(mk)
+    big = Run.from_dict({"loss": run["loss"].values * 1000, "val_loss": (ev, run["val_loss"].values * 1000)})
+    a, b = detector.detect(run, CFG), detector.detect(big, CFG)
+    assert [f.kind for f in a] == [f.kind for f in b]
+    assert a[0].p_value == pytest.approx(b[0].p_value)
