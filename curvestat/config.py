@@ -122,9 +122,12 @@ class ExplosionConfig:
         This many or more jumps at a regular interval are a periodic pattern
         (unshuffled data), left to the periodic detector (default 3).
     lr_explains_ratio : float
-        A jump preceded (within ``local_window`` points) by a rise of the
-        logged learning rate by at least this factor is explained by the
-        schedule and reported as ``info`` (default 1.5).
+        A jump preceded (within ``local_window`` points) by a *scheduled*
+        rise of the logged learning rate by at least this factor (warm-up, or
+        back to a level the schedule visited before, as warm restarts do) is
+        explained by the schedule and reported as ``info`` (default 1.5). A
+        spike of the learning rate to a level never seen before explains
+        nothing: the jump is an explosion.
     """
 
     min_points: int = 10

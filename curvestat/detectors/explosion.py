@@ -111,35 +111,41 @@ def _log_loss(values: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _noise_scale(z: np.ndarray, window: int) -> tuple[float, np.ndarray]:
-    """Tail-aware noise scale of ``z`` around its running median, and the residuals.
+def _residuals(z: np.ndarray, window: int) -> np.ndarray:
+    """Residuals of ``z`` around its running median (robust to jumps and trends)."""
+    from ..stats import robust_smooth
 
-    The larger of the MAD scale of the residuals and a *tail scale*: the
-    median, over ten blocks, of each block's largest absolute residual,
-    divided by the value a Gaussian block maximum has (so that both agree for
-    Gaussian noise). Heavy-tailed noise raises the tail scale, so a jump must
-    clear the noise the curve actually has; a localised excursion (the
-    candidate spike itself) lands in one or two blocks and cannot inflate the
-    median of ten.
+    return z - robust_smooth(z, window=window)
+
+
+def _noise_scale(r: np.ndarray) -> float:
+    """Tail-aware noise scale of residuals ``r``.
+
+    The larger of the MAD scale and a *tail scale*: the median, over ten
+    blocks, of each block's largest absolute residual, divided by the value a
+    Gaussian block maximum has (so that both agree for Gaussian noise).
+    Heavy-tailed noise raises the tail scale, so a jump must clear the noise
+    the curve actually has; a localised excursion lands in one or two blocks
+    and cannot inflate the median of ten. Callers pass the residuals *before*
+    a candidate jump: the chaos after an explosion is not the null's noise.
     """
     from scipy.stats import norm
 
-    from ..stats import mad_scale, robust_smooth
+    from ..stats import mad_scale
 
-    base = robust_smooth(z, window=window)
-    r = z - base
+    if r.size < 3:
+        return 1e-12
     dev = np.abs(r - np.median(r))
     s_mad = mad_scale(r)
     n_blocks = 10
     m = dev.size // n_blocks
+    s_tail = 0.0
     if m >= 10:
         block_max = dev[: m * n_blocks].reshape(n_blocks, m).max(axis=1)
         # median of the maximum of m half-normal draws: P(max <= q) = 1/2
         gauss_max = float(norm.isf(0.5 * (1 - 0.5 ** (1.0 / m))))
         s_tail = float(np.median(block_max)) / gauss_max
-    else:
-        s_tail = 0.0
-    return max(s_mad, s_tail, 1e-12), r
+    return max(s_mad, s_tail, 1e-12)
 
 
 def _lag1(r: np.ndarray) -> float:
@@ -150,8 +156,18 @@ def _lag1(r: np.ndarray) -> float:
     return float(np.clip(np.dot(rc[:-1], rc[1:]) / den, 0.0, 0.99)) if den > 0 else 0.0
 
 
-def _lr_increase(lr: Series | None, step_lo: int, step_hi: int) -> float:
-    """Largest ratio by which the logged learning rate rises within [step_lo, step_hi] (1.0 if none)."""
+def _lr_explanation(lr: Series | None, step_lo: int, step_hi: int) -> float:
+    """Factor by which a *scheduled* learning-rate rise within [step_lo, step_hi] explains a jump.
+
+    Returns the largest rise of the logged learning rate inside the window
+    (1.0 when there is none or no ``lr`` series). A rise counts as scheduled
+    (warm-up, warm restart, cyclic schedule) only when the learning rate it
+    reaches stays within the range the schedule already visited before the
+    window (at most 1.1 times the earlier maximum), or when the learning rate
+    has only been rising so far (warm-up). A spike to a learning rate never
+    seen before is itself the anomaly, and explains nothing: the jump it
+    causes is an explosion.
+    """
     if lr is None:
         return 1.0
     s, v = lr.steps, lr.values
@@ -164,8 +180,14 @@ def _lr_increase(lr: Series | None, step_lo: int, step_hi: int) -> float:
     seg = v[i0 : max(i1, i0 + 1)]
     if seg.size < 2:
         return 1.0
-    running_min = np.minimum.accumulate(seg)
-    return float(np.max(seg / running_min))
+    rise = float(np.max(seg / np.minimum.accumulate(seg)))
+    earlier = v[:i0]
+    # warm-up: the learning rate has been rising since the start of the run,
+    # and had already risen before the window (a constant rate that suddenly
+    # spikes is no warm-up)
+    warming_up = i0 > 0 and v[i0] > v[0] and bool(np.all(np.diff(v[: i0 + 1]) >= 0))
+    within_range = earlier.size > 0 and float(np.max(seg)) <= 1.1 * float(np.max(earlier))
+    return rise if (warming_up or within_range) else 1.0
 
 
 class ExplosionDetector:
@@ -223,11 +245,11 @@ class ExplosionDetector:
         else:
             zb = z
         window = int(min(max(5, (zb.size // 20) | 1), 101))
-        sigma, resid = _noise_scale(zb, window)
-        phi = _lag1(resid)
-        penalty = cfg.penalty_factor * sigma**2 * math.log(max(zb.size, 3))
+        resid = _residuals(zb, window)
+        sigma_all = _noise_scale(resid)
+        penalty = cfg.penalty_factor * sigma_all**2 * math.log(max(zb.size, 3))
         cp = pelt(zb, model="l2", penalty=penalty, min_size=1)
-        min_jump = max(math.log(cfg.min_ratio), cfg.min_jump_sigmas * sigma)
+        min_ratio_log = math.log(cfg.min_ratio)
         out: list[Finding] = []
         starts = [int(v) for v in cp.segment_starts] + [zb.size]
         means = cp.segment_means
@@ -259,8 +281,14 @@ class ExplosionDetector:
             before = float(np.median(zb[b - w_before : b]))
             after = float(np.median(zb[b_end : b_end + w_after]))
             jump = after - before
-            if jump < min_jump:
+            if jump < min_ratio_log:
                 continue
+            # the noise the jump must clear is that of the run before it
+            prior = resid[: max(b, 3)]
+            sigma = _noise_scale(prior) if b >= 20 else sigma_all
+            if jump < cfg.min_jump_sigmas * sigma:
+                continue
+            phi = _lag1(prior)
             # z-test of the local shift with AR(1)-deflated sample sizes, Bonferroni over n
             deflate = (1 - phi) / (1 + phi)
             se = sigma * math.sqrt(1.0 / max(w_before * deflate, 1.0) + 1.0 / max(w_after * deflate, 1.0))
@@ -284,7 +312,7 @@ class ExplosionDetector:
             ratio = math.exp(jump)
             peak_ratio = math.exp(float(np.max(z[i : (recovery_idx if recovered else n)])) - before)
             onset_step = int(steps[i])
-            lr_rise = _lr_increase(lr, int(steps[max(0, i - max(1, cfg.local_window * block))]), onset_step)
+            lr_rise = _lr_explanation(lr, int(steps[max(0, i - max(1, cfg.local_window * block))]), onset_step)
             effect = {
                 "ratio": ratio,
                 "peak_ratio": peak_ratio,

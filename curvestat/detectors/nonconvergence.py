@@ -194,13 +194,13 @@ class NonConvergenceDetector:
             what = (
                 f"{name} bounces around instead of decreasing{note}: step-to-step noise {noise:.2g} {unit} "
                 f"against a total decrease of {max(decrease, 0.0):.2g} (improvement {improvement:.1%}, "
-                f"Mann-Kendall p = {p_dec:.2g})."
+                f"p = {p_trained:.2g} for a decrease)."
             )
         else:
             kind = "flat"
             what = (
                 f"{name} does not decrease{note}: improvement {improvement:.1%} over {int(steps[-1] - steps[0])} steps "
-                f"(Mann-Kendall p = {p_dec:.2g} for a downward trend)."
+                f"(p = {p_trained:.2g} for a decrease)."
             )
         order = _REMEDY_ORDER[kind]
         return [
