@@ -40,6 +40,7 @@ class Detector(Protocol):
 #: of the run before an explosion's onset.
 REGISTRY: dict[str, str] = {
     "explosion": ".explosion:detector",
+    "periodic": ".periodic:detector",
 }
 
 #: The pathology each built-in detector tests (used for FDR control across runs).
