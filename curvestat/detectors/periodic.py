@@ -76,6 +76,8 @@ _NU = (2 * _SPEC_HALF + 1) * math.log(2.0) ** 2
 _HARMONICS = (1, 2, 4, 8)
 #: A logged lr explains a period when its folded profile carries this share of its variance.
 _LR_EXPLAINS = 0.5
+#: Points the lr is reduced to (block means) before its profile is computed.
+_LR_POINTS = 2000
 #: Simple fractions and multiples of the epoch a period is matched against.
 _FRACTIONS = (1, 2, 3, 4, 5, 6, 8, 10)
 _MULTIPLES = (2, 3, 4)
@@ -110,8 +112,9 @@ def _finite_values(s: Series) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     return st, v
 
 
-def _prepare(s: Series, config: Config) -> _Prepared | str:
+def _prepare(s: Series, config: Config, max_points: int | None = None) -> _Prepared | str:
     pc = config.periodic
+    max_points = config.max_points if max_points is None else max_points
     st, v = _finite_values(s)
     n = int(v.size)
     if n < pc.min_points:
@@ -125,11 +128,11 @@ def _prepare(s: Series, config: Config) -> _Prepared | str:
     log = bool(np.min(v) > 0)
     y = np.log(v) if log else v.astype(np.float64)
     block = 1
-    if y.size > config.max_points:
+    if y.size > max_points:
         # block means of b points (a boxcar low-pass before decimation: periods
         # under ~4 b points are out of reach); the tail that does not fill a
         # block is dropped so that the points stay equally spaced
-        block = -(-y.size // config.max_points)
+        block = -(-y.size // max_points)
         nb = y.size // block
         y = y[: nb * block].reshape(nb, block).mean(axis=1)
     if y.size < pc.min_points:
@@ -345,7 +348,8 @@ def _lr_share(run: Run, period_steps: float, min_cycles: float, config: Config) 
     st, v = _finite_values(lr)
     if v.size < config.periodic.min_points or np.ptp(v) <= 0:
         return None
-    prep = _prepare(Series(lr.name, st, v, "lr"), config)
+    # the lr is smooth: 2,000 block means resolve any period the loss test can report
+    prep = _prepare(Series(lr.name, st, v, "lr"), config, max_points=_LR_POINTS)
     if isinstance(prep, str):
         return None
     r = _detrend(prep.y, 2.0)
