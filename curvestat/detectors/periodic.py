@@ -72,6 +72,8 @@ _SPEC_HALF = 16
 #: Degrees of freedom (per 2) of that estimate: the median of L iid Exp(1) has
 #: variance ~1/L, so median/ln 2 matches chi2(2 nu)/(2 nu) with nu = L ln(2)^2.
 _NU = (2 * _SPEC_HALF + 1) * math.log(2.0) ** 2
+#: A sub-harmonic "has support" when an ordinate near it exceeds the 1 % point of F(2, 2 nu).
+_Z_SUPPORT = 5.0  # replaced below by the exact quantile
 #: Harmonic counts tried by the epoch test (Bonferroni over them).
 _HARMONICS = (1, 2, 4, 8)
 #: A logged lr explains a period when its folded profile carries this share of its variance.
@@ -81,6 +83,15 @@ _LR_POINTS = 2000
 #: Simple fractions and multiples of the epoch a period is matched against.
 _FRACTIONS = (1, 2, 3, 4, 5, 6, 8, 10)
 _MULTIPLES = (2, 3, 4)
+
+
+def _z_quantile(q: float) -> float:
+    from scipy.special import fdtri
+
+    return float(fdtri(2, 2 * _NU, q))
+
+
+_Z_SUPPORT = _z_quantile(0.99)
 
 
 @dataclass
@@ -174,6 +185,7 @@ def _detrend(y: NDArray[np.float64], min_cycles: float) -> NDArray[np.float64]:
 @dataclass
 class _Spectrum:
     n: int
+    y: NDArray[np.float64]  # the levels the spectrum was taken of
     power: NDArray[np.float64]  # ordinates 0..n//2
     noise: NDArray[np.float64]  # smoothed noise spectrum, same shape
     z: NDArray[np.float64]  # power / noise (0 outside the band)
@@ -206,7 +218,7 @@ def _spectrum(y: NDArray[np.float64], min_cycles: float) -> _Spectrum:
     full[1 : m + 1] = noise
     k_lo = max(1, int(math.ceil(min_cycles)))
     k_hi = min(m, int(math.floor(n / _MIN_PERIOD_POINTS)))
-    return _Spectrum(n, pw, full, z, k_lo, k_hi)
+    return _Spectrum(n, y, pw, full, z, k_lo, k_hi)
 
 
 def _fisher(spec: _Spectrum) -> tuple[float, float, float, int, int]:
@@ -272,9 +284,19 @@ def _unbiased_acf(r: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
     return a * n / (n - np.arange(nlags + 1))
 
 
-def _fundamental(r: NDArray[np.float64], p0: float, min_cycles: float) -> float:
-    """Period (points) of the fundamental behind a periodogram peak at period ``p0``, refined by the ACF."""
+def _fundamental(r: NDArray[np.float64], spec: _Spectrum, k_peak: int, min_cycles: float) -> float:
+    """Period (points) of the fundamental behind the periodogram peak at ordinate ``k_peak``.
+
+    Step-like patterns put power in harmonics, and the peak may be one of
+    them. Candidates are the sub-harmonics ``k_peak / d`` (d = 1..12) that
+    leave at least ``min_cycles`` cycles and carry spectral support of their
+    own (an ordinate within one of ``k_peak / d`` above the 1 % point of its
+    null F distribution). Among them the ACF (unbiased) decides: the shortest
+    candidate lag whose ACF peak reaches 85 % of the best candidate's. The
+    period is then refined to the ACF peak (parabolic interpolation).
+    """
     n = r.size
+    p0 = spec.n / k_peak
     max_lag = int(min(n - 1, math.floor(n / min_cycles)))
     if max_lag < 2:
         return p0
@@ -289,25 +311,41 @@ def _fundamental(r: NDArray[np.float64], p0: float, min_cycles: float) -> float:
         j = int(np.argmax(seg))
         return float(lo + j), float(seg[j])
 
-    cands = []
-    d = 1
-    while d * p0 <= max_lag * 1.0 + 1e-9 and d <= 12:
+    cands: list[tuple[int, float, float]] = []
+    for d in range(1, 13):
+        kd = k_peak / d
+        if kd < spec.k_lo - 0.5:
+            break
+        if d > 1:
+            lo, hi = max(1, int(math.floor(kd)) - 1), int(math.ceil(kd)) + 1
+            if float(np.max(spec.z[lo : hi + 1])) < _Z_SUPPORT:
+                continue
         cands.append((d,) + local_peak(d * p0))
-        d += 1
-    if not cands:
-        return p0
     best = max(c[2] for c in cands)
-    for d, lag, val in cands:
-        if val >= 0.85 * best:
-            # sub-pixel refinement of the ACF peak (parabola through 3 lags)
-            i = int(lag)
-            if 1 <= i < max_lag:
-                a, b, c = ac[i - 1], ac[i], ac[i + 1]
-                den = a - 2 * b + c
-                if den < 0:
-                    return float(i + 0.5 * (a - c) / den)
-            return float(lag)
-    return p0
+    d = next(c[0] for c in cands if c[2] >= best - 0.15 * abs(best))
+    return d * spec.n / _refine_k(spec.y, k_peak)
+
+
+def _refine_k(y: NDArray[np.float64], k: int) -> float:
+    """Fractional Fourier index of the peak at ordinate ``k`` (Jacobsen's three-bin estimator).
+
+    Uses the DFT of the first differences at ordinates k-1, k, k+1; the bias
+    of the estimator for a boxcar window is below ~0.1 ordinate at the
+    signal-to-noise ratios that pass the test.
+    """
+    d = np.diff(y)
+    d = d - d.mean()
+    n = d.size
+    if k < 1 or k + 1 > n // 2:
+        return float(k)
+    t = np.arange(n)
+    ks = np.array([k - 1, k, k + 1], dtype=np.float64)
+    x = np.exp(-2j * np.pi * np.outer(ks, t) / n) @ d
+    den = 2 * x[1] - x[0] - x[2]
+    if abs(den) == 0:
+        return float(k)
+    delta = float(np.real((x[0] - x[2]) / den))
+    return float(k + max(-0.5, min(0.5, delta)))
 
 
 def _profile_share(r: NDArray[np.float64], period: float, max_bins: int = 64) -> float:
@@ -363,6 +401,10 @@ def _lr_share(run: Run, period_steps: float, min_cycles: float, config: Config) 
     return best
 
 
+def _fmt_steps(x: float) -> str:
+    return f"{x:.0f}" if x >= 20 else f"{x:.3g}"
+
+
 def _fmt_p(p: float) -> str:
     return f"{p:.2g}" if p >= 1e-300 else "< 1e-300"
 
@@ -409,12 +451,20 @@ class PeriodicDetector:
             return []
 
         # period: the epoch when its test carried the decision, else the fundamental of the peak
+        # period: the blind fundamental, snapped to the epoch (or a simple
+        # fraction/multiple) when within 5 % of it; the epoch itself when its
+        # own test is significant and the blind period is unrelated to it
+        # (a harmonic the fundamental search could not resolve)
         if ep_period is not None and p_ep <= p_search:
             period = ep_period
         else:
-            period = _fundamental(r, spec.n / k_peak, pc.min_cycles)
-            if ep_period is not None:
-                period = _snap(period, ep_period, n, pc.min_cycles)
+            period = _fundamental(r, spec, k_peak, pc.min_cycles)
+        if ep_period is not None and period != ep_period:
+            snapped = _snap(period, ep_period, n, pc.min_cycles)
+            if snapped != period:
+                period = snapped
+            elif 2 * p_ep <= config.alpha:
+                period = ep_period
         share = _profile_share(r, period)
         if share < pc.min_variance_share:
             return []
@@ -445,7 +495,7 @@ class PeriodicDetector:
             if lr_share >= _LR_EXPLAINS:
                 kind, severity, remedies = "explained_by_lr", Severity.INFO, REMEDIES_LR
         msg = (
-            f"{s.name} repeats every {period_steps:.4g} steps{epoch_txt}, explaining {100 * share:.0f}% of the "
+            f"{s.name} repeats every {_fmt_steps(period_steps)} steps{epoch_txt}, explaining {100 * share:.0f}% of the "
             f"residual variance (Fisher's g = {g:.3g}, p = {_fmt_p(p)})"
         )
         if kind == "explained_by_lr":
