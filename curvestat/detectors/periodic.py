@@ -91,7 +91,7 @@ def _z_quantile(q: float) -> float:
     return float(fdtri(2, 2 * _NU, q))
 
 
-_Z_SUPPORT = _z_quantile(0.99)
+_Z_SUPPORT = _z_quantile(0.9)
 
 
 @dataclass
