@@ -378,7 +378,9 @@ def _lr_share(run: Run, period_steps: float, min_cycles: float, config: Config) 
     A loss pattern at period P is explained by the learning rate when the lr
     repeats with period P or with a multiple of it (the loss pattern is then a
     harmonic of the lr cycle, e.g. warm restarts every 5 epochs seen at the
-    epoch frequency); periods within 4 % of ``d * period`` are tried. None when no usable, non-constant lr is logged.
+    epoch frequency); periods within 4 % of ``d * period`` are tried, and the
+    lr's own period (first ACF peak, unbiased value >= 0.5) within 10 % of
+    ``d * period`` also counts. None when no usable, non-constant lr is logged.
     """
     lr = run.lr
     if lr is None:
@@ -398,7 +400,36 @@ def _lr_share(run: Run, period_steps: float, min_cycles: float, config: Config) 
             break
         for rel in (1.0, 0.98, 1.02, 0.96, 1.04):  # the loss period is estimated: allow 4 %
             best = max(best, _profile_share(r, d * p * rel))
+    if best >= _LR_EXPLAINS:
+        return best
+    # the loss period may be a rougher estimate than 4 %: compare with the lr's
+    # own period (its first ACF peak after the first negative value)
+    q, strength = _acf_period(r)
+    if q is not None and strength >= _LR_EXPLAINS:
+        for d in range(1, 9):
+            if abs(d * p / q - 1.0) <= 0.1:
+                return max(best, strength)
     return best
+
+
+def _acf_period(r: NDArray[np.float64]) -> tuple[float | None, float]:
+    """Period (points) of a deterministic-looking cycle: its first ACF peak after the ACF turns negative.
+
+    Only a cycle seen at least 3 times whose ACF (unbiased) is high at one and
+    at two periods counts; the strength returned is the smaller of the two.
+    """
+    n = r.size
+    if n < 12:
+        return None, 0.0
+    ac = acf(r, nlags=n - 1) * n / (n - np.arange(n))
+    neg = np.flatnonzero(ac[: n // 3 + 1] < 0)
+    if neg.size == 0:
+        return None, 0.0
+    j0 = int(neg[0])
+    j = j0 + int(np.argmax(ac[j0 : n // 3 + 1]))
+    if j < 2 or 2 * j >= n - 1:
+        return None, 0.0
+    return float(j), float(min(ac[j], np.max(ac[max(1, 2 * j - 2) : 2 * j + 3])))
 
 
 def _fmt_steps(x: float) -> str:
