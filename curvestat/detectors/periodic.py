@@ -237,7 +237,11 @@ def _fisher(spec: _Spectrum) -> tuple[float, float, float, int, int]:
     j = int(np.argmax(band))
     zmax = float(band[j])
     g = zmax / total if total > 0 else 0.0
-    return g, fisher_g_pvalue(g, m), _sidak(_f_sf(zmax, 1), m), spec.k_lo + j, m
+    p_f = _sidak(_f_sf(zmax, 1), m)
+    # the blind p is max(p_g, p_f): when p_f is already large the exact
+    # Fisher tail (an alternating series) cannot change the decision
+    p_g = fisher_g_pvalue(g, m) if p_f < 0.5 else math.nan
+    return g, p_g, p_f, spec.k_lo + j, m
 
 
 def _f_sf(mean_z: float, j: int) -> float:
@@ -338,9 +342,7 @@ def _refine_k(y: NDArray[np.float64], k: int) -> float:
     n = d.size
     if k < 1 or k + 1 > n // 2:
         return float(k)
-    t = np.arange(n)
-    ks = np.array([k - 1, k, k + 1], dtype=np.float64)
-    x = np.exp(-2j * np.pi * np.outer(ks, t) / n) @ d
+    x = np.fft.rfft(d)[k - 1 : k + 2]
     den = 2 * x[1] - x[0] - x[2]
     if abs(den) == 0:
         return float(k)
@@ -467,7 +469,7 @@ class PeriodicDetector:
         r = _detrend(y, pc.min_cycles)
         spec = _spectrum(y, pc.min_cycles)
         g, p_g, p_f, k_peak, m = _fisher(spec)
-        p_search = max(p_g, p_f)
+        p_search = p_f if math.isnan(p_g) else max(p_g, p_f)
 
         spe = run.steps_per_epoch
         p_ep, J, t_ep, ep_period = 1.0, 0, 0.0, None
@@ -505,7 +507,7 @@ class PeriodicDetector:
         effect: dict[str, float] = {
             "variance_share": share,
             "fisher_g": g,
-            "fisher_g_pvalue": p_g,
+            "fisher_g_pvalue": fisher_g_pvalue(g, m) if math.isnan(p_g) else p_g,
             "peak_f_pvalue": p_f,
             "ljung_box_q": lb.statistic,
             "ljung_box_pvalue": lb.pvalue,
