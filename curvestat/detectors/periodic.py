@@ -6,32 +6,33 @@ smooth: trend leakage plus autocorrelated noise of any colour).
 Pipeline (details, assumptions and defaults in ``docs/detectors/periodic.rst``):
 
 1. **Prepare.** Train loss on a regular step grid (linear interpolation if the
-   logging interval varies), log scale when positive, block means of ``b``
-   points when longer than ``Config.max_points`` (periods shorter than ``4 b``
-   points are then out of reach; stated in the finding's ``effect``).
-2. **Detrend** with a robust running median (``robust_smooth``) whose window
-   spans ``n / min_cycles`` points: every period the test may report (at most
-   ``n / min_cycles``) passes into the residual, while step-decay drops (which
-   a median keeps sharp) and isolated spikes stay in the trend.
-3. **Spectrum.** Periodogram of the residual divided by a robust, smoothed
-   estimate of the noise spectrum (running median of the ordinates, the
-   Priestley/Whittle F-ratio idea). Under H0 the ratios ``Z_k`` are close to
-   iid Exp(1) whatever the noise colour, so AR(1) noise with phi up to 0.97
-   does not false-alarm the way a raw Fisher test does.
-4. **Tests.** Fisher's g = max Z / sum Z over the searchable band (periods
-   from 4 points to ``n / min_cycles``) with its exact p-value; when the epoch
-   length is known, also a harmonic-sum test at the epoch frequency
-   (``sum_j Z(j f_epoch) ~ Gamma(J)`` for step-like shapes, J in {1, 2, 4, 8},
-   Bonferroni over J). The two are combined by Bonferroni.
-5. **Period.** The fundamental among the peak and its sub-harmonics, chosen by
-   the (unbiased) autocorrelation at the candidate lags, then refined by the
-   ACF peak near it; snapped to the epoch length (or ``epoch / K``) when it is
-   within the frequency resolution of it.
-6. **Effect.** Share of the residual variance carried by the mean profile
-   over one period (phase-folded means, minus the share noise alone gives).
-7. **Explained.** When a logged learning rate repeats with the same period
-   (its own folded profile carries at least half of its residual variance),
-   the finding is ``explained_by_lr`` with severity ``info``.
+   logging interval varies; interior NaN interpolated, a NaN tail cut), log
+   scale when positive, block means of ``b`` points when longer than
+   ``Config.max_points`` (periods under ``4 b`` points are then out of reach).
+2. **Spectrum.** Periodogram of the *first differences* (removes the trend,
+   the fast initial decay and step-decay drops without the ripple a
+   smoother's high-pass edge leaves), recoloured by the exact transfer
+   ``4 sin^2(pi k / n)`` of differencing, divided by a robust noise spectrum
+   (running median of 33 ordinates / ln 2). Under H0 the ratios ``Z_k`` are
+   close to iid Exp(1) whatever the noise colour, so AR(1) noise with phi up
+   to 0.97 does not false-alarm the way a raw Fisher test does.
+3. **Tests.** Blind: Fisher's g = max Z / sum Z over periods from 4 points to
+   ``n / min_cycles`` with its exact p-value, and the F-ratio check of the
+   same peak (``Z_max ~ F(2, 2 nu)``, Sidak over the band) that carries the
+   error of the estimated noise spectrum; the blind p is the larger of the
+   two. Epoch (when the epoch length is known): the mean of ``Z`` at the
+   first J harmonics of the epoch frequency ``~ F(2J, 2 nu)``, J in
+   {1, 2, 4, 8}, Bonferroni over J. Decision p: Bonferroni over the two.
+4. **Period.** The fundamental among the peak and its spectrally supported
+   sub-harmonics, chosen by the unbiased ACF of the detrended residual,
+   refined by Jacobsen's three-bin estimator; snapped to the epoch (or a
+   simple fraction/multiple) within 5 %.
+5. **Effect.** Share of the residual variance (log loss minus a robust running
+   median spanning ``n / min_cycles`` points) carried by the mean profile over
+   one period, bias-corrected; reported with the epoch ratio and Ljung-Box Q.
+6. **Explained.** When a logged learning rate repeats with the same period
+   (or the period divides the lr's cycle), the finding is ``explained_by_lr``
+   with severity ``info``.
 """
 
 from __future__ import annotations
@@ -72,8 +73,6 @@ _SPEC_HALF = 16
 #: Degrees of freedom (per 2) of that estimate: the median of L iid Exp(1) has
 #: variance ~1/L, so median/ln 2 matches chi2(2 nu)/(2 nu) with nu = L ln(2)^2.
 _NU = (2 * _SPEC_HALF + 1) * math.log(2.0) ** 2
-#: A sub-harmonic "has support" when an ordinate near it exceeds the 1 % point of F(2, 2 nu).
-_Z_SUPPORT = 5.0  # replaced below by the exact quantile
 #: Harmonic counts tried by the epoch test (Bonferroni over them).
 _HARMONICS = (1, 2, 4, 8)
 #: A logged lr explains a period when its folded profile carries this share of its variance.
@@ -91,6 +90,7 @@ def _z_quantile(q: float) -> float:
     return float(fdtri(2, 2 * _NU, q))
 
 
+#: A sub-harmonic "has support" when an ordinate near it exceeds the 10 % point of F(2, 2 nu).
 _Z_SUPPORT = _z_quantile(0.9)
 
 
@@ -294,7 +294,7 @@ def _fundamental(r: NDArray[np.float64], spec: _Spectrum, k_peak: int, min_cycle
     Step-like patterns put power in harmonics, and the peak may be one of
     them. Candidates are the sub-harmonics ``k_peak / d`` (d = 1..12) that
     leave at least ``min_cycles`` cycles and carry spectral support of their
-    own (an ordinate within one of ``k_peak / d`` above the 1 % point of its
+    own (an ordinate within one of ``k_peak / d`` above the 10 % point of its
     null F distribution). Among them the ACF (unbiased) decides: the shortest
     candidate lag whose ACF peak reaches 85 % of the best candidate's. The
     period is then refined to the ACF peak (parabolic interpolation).
