@@ -43,6 +43,7 @@ REGISTRY: dict[str, str] = {
     "nonconvergence": ".nonconvergence:detector",
     "contradiction": ".contradiction:detector",
     "overfitting": ".overfitting:detector",
+    "periodic": ".periodic:detector",
 }
 
 #: The pathology each built-in detector tests (used for FDR control across runs).

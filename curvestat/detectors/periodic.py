@@ -1,0 +1,588 @@
+"""Periodic / step-like loss: "my model gets stuck" (data not shuffled).
+
+H0: the detrended train loss has no periodic component (its spectrum is
+smooth: trend leakage plus autocorrelated noise of any colour).
+
+Pipeline (details, assumptions and defaults in ``docs/detectors/periodic.rst``):
+
+1. **Prepare.** Train loss on a regular step grid (linear interpolation if the
+   logging interval varies; interior NaN interpolated, a NaN tail cut), log
+   scale when positive, block means of ``b`` points when longer than
+   ``Config.max_points`` (periods under ``4 b`` points are then out of reach).
+2. **Spectrum.** Periodogram of the *first differences* (removes the trend,
+   the fast initial decay and step-decay drops without the ripple a
+   smoother's high-pass edge leaves), recoloured by the exact transfer
+   ``4 sin^2(pi k / n)`` of differencing, divided by a robust noise spectrum
+   (running median of 33 ordinates / ln 2). Under H0 the ratios ``Z_k`` are
+   close to iid Exp(1) whatever the noise colour, so AR(1) noise with phi up
+   to 0.97 does not false-alarm the way a raw Fisher test does.
+3. **Tests.** Blind: Fisher's g = max Z / sum Z over periods from 4 points to
+   ``n / min_cycles`` with its exact p-value, and the F-ratio check of the
+   same peak (``Z_max ~ F(2, 2 nu)``, Sidak over the band) that carries the
+   error of the estimated noise spectrum; the blind p is the larger of the
+   two. Epoch (when the epoch length is known): the mean of ``Z`` at the
+   first J harmonics of the epoch frequency ``~ F(2J, 2 nu)``, J in
+   {1, 2, 4, 8}, Bonferroni over J. Decision p: Bonferroni over the two.
+4. **Period.** The fundamental among the peak and its spectrally supported
+   sub-harmonics, chosen by the unbiased ACF of the detrended residual,
+   refined by Jacobsen's three-bin estimator; snapped to the epoch (or a
+   simple fraction/multiple) within 5 %.
+5. **Effect.** Share of the residual variance (log loss minus a robust running
+   median spanning ``n / min_cycles`` points) carried by the mean profile over
+   one period, bias-corrected; reported with the epoch ratio and Ljung-Box Q.
+6. **Explained.** When a logged learning rate repeats with the same period
+   (or the period divides the lr's cycle), the finding is ``explained_by_lr``
+   with severity ``info``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import Config
+from ..report import Finding, Pathology, Severity, Skipped
+from ..run import Run, Series
+from ..stats import acf, fisher_g_pvalue, ljung_box, periodogram, robust_smooth
+
+__all__ = ["PeriodicDetector", "detector", "REMEDIES", "REMEDIES_LR"]
+
+REMEDIES = (
+    "Shuffle the training data every epoch (e.g. DataLoader(shuffle=True) or dataset.shuffle with a buffer "
+    "larger than a class block).",
+    "Check the data loader's sampler and ordering: data sorted by class, source, length or time repeats the "
+    "same sequence of batches every epoch.",
+    "If the steps sit at epoch boundaries, check for per-epoch effects (memorisation across epochs, "
+    "state reset at epoch start, evaluation mode left on).",
+)
+
+REMEDIES_LR = (
+    "Nothing to fix if the learning-rate schedule is intended (warm restarts, cyclic schedules make the loss "
+    "repeat with them).",
+)
+
+#: Shortest period searched, in points (4 points = 2 ordinates below Nyquist).
+_MIN_PERIOD_POINTS = 4.0
+#: Half-width, in ordinates, of the running median that estimates the noise spectrum.
+_SPEC_HALF = 16
+#: Degrees of freedom (per 2) of that estimate: the median of L iid Exp(1) has
+#: variance ~1/L, so median/ln 2 matches chi2(2 nu)/(2 nu) with nu = L ln(2)^2.
+_NU = (2 * _SPEC_HALF + 1) * math.log(2.0) ** 2
+#: Harmonic counts tried by the epoch test (Bonferroni over them).
+_HARMONICS = (1, 2, 4, 8)
+#: A logged lr explains a period when its folded profile carries this share of its variance.
+_LR_EXPLAINS = 0.5
+#: Points the lr is reduced to (block means) before its profile is computed.
+_LR_POINTS = 2000
+#: Simple fractions and multiples of the epoch a period is matched against.
+_FRACTIONS = (1, 2, 3, 4, 5, 6, 8, 10)
+_MULTIPLES = (2, 3, 4)
+
+
+def _z_quantile(q: float) -> float:
+    from scipy.special import fdtri
+
+    return float(fdtri(2, 2 * _NU, q))
+
+
+#: A sub-harmonic "has support" when an ordinate near it exceeds the 10 % point of F(2, 2 nu).
+_Z_SUPPORT = _z_quantile(0.9)
+
+
+@dataclass
+class _Prepared:
+    y: NDArray[np.float64]  # regular grid, log scale if positive
+    first_step: int
+    dt: float  # steps per point
+    log: bool
+    block: int  # points of the original grid per point (block means)
+    n_raw: int
+
+
+def _finite_values(s: Series) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Steps and values with trailing non-finite values cut and interior ones interpolated."""
+    v = np.asarray(s.values, dtype=np.float64)
+    st = np.asarray(s.steps, dtype=np.int64)
+    ok = np.isfinite(v)
+    if ok.all():
+        return st, v
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return st[:0], v[:0]
+    last = idx[-1] + 1
+    st, v, ok = st[:last], v[:last].copy(), ok[:last]
+    first = idx[0]
+    st, v, ok = st[first:], v[first:], ok[first:]
+    if not ok.all():
+        v[~ok] = np.interp(st[~ok], st[ok], v[ok])
+    return st, v
+
+
+def _prepare(s: Series, config: Config, max_points: int | None = None) -> _Prepared | str:
+    pc = config.periodic
+    max_points = config.max_points if max_points is None else max_points
+    st, v = _finite_values(s)
+    n = int(v.size)
+    if n < pc.min_points:
+        return f"{s.name} has {n} finite points; need {pc.min_points}"
+    d = np.diff(st)
+    dt = float(np.median(d))
+    if not np.all(d == d[0]):
+        # irregular logging: resample on the median spacing (linear interpolation)
+        grid = st[0] + dt * np.arange(int((st[-1] - st[0]) // dt) + 1)
+        v = np.interp(grid, st.astype(np.float64), v)
+    log = bool(np.min(v) > 0)
+    y = np.log(v) if log else v.astype(np.float64)
+    block = 1
+    if y.size > max_points:
+        # block means of b points (a boxcar low-pass before decimation: periods
+        # under ~4 b points are out of reach); the tail that does not fill a
+        # block is dropped so that the points stay equally spaced
+        block = -(-y.size // max_points)
+        nb = y.size // block
+        y = y[: nb * block].reshape(nb, block).mean(axis=1)
+    if y.size < pc.min_points:
+        return f"{s.name} has {y.size} usable points; need {pc.min_points}"
+    return _Prepared(y=np.ascontiguousarray(y, dtype=np.float64), first_step=int(st[0]), dt=dt * block, log=log, block=block, n_raw=n)
+
+
+def _odd(x: float, lo: int = 3) -> int:
+    k = max(lo, int(round(x)))
+    return k if k % 2 else k + 1
+
+
+def _detrend(y: NDArray[np.float64], min_cycles: float) -> NDArray[np.float64]:
+    """Residual of ``y`` around a robust running median spanning ``n / min_cycles`` points.
+
+    For speed the running median is taken over block medians (blocks of
+    ``w / 16`` points, so the window still spans ~17 blocks) with
+    :func:`~curvestat.stats.robust_smooth` and interpolated back linearly:
+    O(n) instead of O(n log w), and the same edge-preserving behaviour at
+    step-decay drops to within one block.
+    """
+    n = y.size
+    w = min(n, n / min_cycles)
+    b = max(1, int(w // 16))
+    if b == 1:
+        return y - robust_smooth(y, window=_odd(min(n - (1 - n % 2), w)))
+    nb = n // b
+    med = np.median(y[: nb * b].reshape(nb, b), axis=1)
+    if nb * b < n:
+        med = np.append(med, np.median(y[nb * b :]))
+        centres = np.append(np.arange(nb) * b + (b - 1) / 2.0, (nb * b + n - 1) / 2.0)
+    else:
+        centres = np.arange(nb) * b + (b - 1) / 2.0
+    win = _odd(min(med.size - (1 - med.size % 2), w / b))
+    trend = np.interp(np.arange(n, dtype=np.float64), centres, robust_smooth(med, window=win))
+    return y - trend
+
+
+@dataclass
+class _Spectrum:
+    n: int
+    y: NDArray[np.float64]  # the levels the spectrum was taken of
+    power: NDArray[np.float64]  # ordinates 0..n//2
+    noise: NDArray[np.float64]  # smoothed noise spectrum, same shape
+    z: NDArray[np.float64]  # power / noise (0 outside the band)
+    k_lo: int
+    k_hi: int
+
+
+def _spectrum(y: NDArray[np.float64], min_cycles: float) -> _Spectrum:
+    """Noise-normalised periodogram ``Z_k`` of the series ``y`` (levels, not residuals).
+
+    The periodogram is taken of the first differences (which removes the
+    trend and its leakage without the ripple a smoother's high-pass edge
+    leaves) and recoloured by the exact transfer ``4 sin^2(pi k / n)`` of
+    differencing; a running median of the recoloured ordinates / ln 2 is the
+    noise spectrum.
+    """
+    from scipy.ndimage import median_filter
+
+    d = np.diff(y)
+    n = d.size
+    pw = periodogram(d, detrend="constant").power
+    m = (n - 1) // 2
+    k = np.arange(1, m + 1)
+    ords = pw[1 : m + 1] / (4.0 * np.sin(np.pi * k / n) ** 2)
+    noise = median_filter(ords, size=2 * _SPEC_HALF + 1, mode="nearest") / math.log(2.0)
+    noise = np.maximum(noise, np.max(noise) * 1e-12 + 1e-300)
+    z = np.zeros(pw.shape)
+    z[1 : m + 1] = ords / noise
+    full = np.zeros(pw.shape)
+    full[1 : m + 1] = noise
+    k_lo = max(1, int(math.ceil(min_cycles)))
+    k_hi = min(m, int(math.floor(n / _MIN_PERIOD_POINTS)))
+    return _Spectrum(n, y, pw, full, z, k_lo, k_hi)
+
+
+def _fisher(spec: _Spectrum) -> tuple[float, float, float, int, int]:
+    """Fisher's g over the band and the F-ratio check of its peak.
+
+    Returns ``(g, p_g, p_f, k_peak, m)``: Fisher's exact p of ``g = max Z /
+    sum Z`` over the ``m`` band ordinates, and the Sidak-corrected p of the
+    peak's F ratio ``Z_max ~ F(2, 2 nu)`` against the estimated noise
+    spectrum (which carries the estimation error of that spectrum).
+    """
+    band = spec.z[spec.k_lo : spec.k_hi + 1]
+    m = band.size
+    if m < 2:
+        return 0.0, 1.0, 1.0, 0, m
+    total = float(band.sum())
+    j = int(np.argmax(band))
+    zmax = float(band[j])
+    g = zmax / total if total > 0 else 0.0
+    p_f = _sidak(_f_sf(zmax, 1), m)
+    # the blind p is max(p_g, p_f): when p_f is already large the exact
+    # Fisher tail (an alternating series) cannot change the decision
+    p_g = fisher_g_pvalue(g, m) if p_f < 0.5 else math.nan
+    return g, p_g, p_f, spec.k_lo + j, m
+
+
+def _f_sf(mean_z: float, j: int) -> float:
+    """P(F(2j, 2 nu) >= mean_z): a mean of j noise-normalised ordinates under H0."""
+    from scipy.special import fdtrc
+
+    return float(fdtrc(2 * j, 2 * _NU, mean_z))
+
+
+def _sidak(p: float, m: int) -> float:
+    """1 - (1 - p)^m without cancellation."""
+    return float(-math.expm1(m * math.log1p(-p))) if p < 1.0 else 1.0
+
+
+def _harmonic_test(y: NDArray[np.float64], period: float, min_cycles: float) -> tuple[float, int, float]:
+    """p-value of the harmonic-sum test at a known period (points); returns (p, J, statistic)."""
+    n = y.size - 1
+    cycles = int(math.floor(n / period))
+    if cycles < min_cycles or period < _MIN_PERIOD_POINTS:
+        return 1.0, 0, 0.0
+    # an integer number of cycles puts the harmonics on Fourier frequencies
+    n2 = int(round(cycles * period))
+    n2 = min(n, n2)
+    spec = _spectrum(y[y.size - n2 - 1 :], min_cycles)
+    best_p, best_j, best_t = 1.0, 0, 0.0
+    n_tried = 0
+    for J in _HARMONICS:
+        ks = [int(round(j * n2 / period)) for j in range(1, J + 1)]
+        if ks[-1] > (n2 - 1) // 2:
+            break
+        n_tried += 1
+        t = float(spec.z[ks].sum())
+        p = _f_sf(t / J, J)
+        if n_tried == 1 or p < best_p:
+            best_p, best_j, best_t = p, J, t
+    if n_tried == 0:
+        return 1.0, 0, 0.0
+    return min(1.0, best_p * n_tried), best_j, best_t
+
+
+def _unbiased_acf(r: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
+    a = acf(r, nlags=nlags)
+    n = r.size
+    return a * n / (n - np.arange(nlags + 1))
+
+
+def _fundamental(r: NDArray[np.float64], spec: _Spectrum, k_peak: int, min_cycles: float) -> float:
+    """Period (points) of the fundamental behind the periodogram peak at ordinate ``k_peak``.
+
+    Step-like patterns put power in harmonics, and the peak may be one of
+    them. Candidates are the sub-harmonics ``k_peak / d`` (d = 1..12) that
+    leave at least ``min_cycles`` cycles and carry spectral support of their
+    own (an ordinate within one of ``k_peak / d`` above the 10 % point of its
+    null F distribution). Among them the ACF (unbiased) decides: the shortest
+    candidate lag whose ACF peak reaches 85 % of the best candidate's. The
+    period is then refined to the ACF peak (parabolic interpolation).
+    """
+    n = r.size
+    p0 = spec.n / k_peak
+    max_lag = int(min(n - 1, math.floor(n / min_cycles)))
+    if max_lag < 2:
+        return p0
+    ac = _unbiased_acf(r, max_lag)
+
+    def local_peak(p: float) -> tuple[float, float]:
+        lo = max(1, int(math.floor(p * 0.85)))
+        hi = min(max_lag, int(math.ceil(p * 1.15)))
+        if hi < lo:
+            return p, -1.0
+        seg = ac[lo : hi + 1]
+        j = int(np.argmax(seg))
+        return float(lo + j), float(seg[j])
+
+    cands: list[tuple[int, float, float]] = []
+    for d in range(1, 13):
+        kd = k_peak / d
+        if kd < spec.k_lo - 0.5:
+            break
+        if d > 1:
+            lo, hi = max(1, int(math.floor(kd)) - 1), int(math.ceil(kd)) + 1
+            if float(np.max(spec.z[lo : hi + 1])) < _Z_SUPPORT:
+                continue
+        cands.append((d,) + local_peak(d * p0))
+    best = max(c[2] for c in cands)
+    d = next(c[0] for c in cands if c[2] >= best - 0.15 * abs(best))
+    return d * spec.n / _refine_k(spec.y, k_peak)
+
+
+def _refine_k(y: NDArray[np.float64], k: int) -> float:
+    """Fractional Fourier index of the peak at ordinate ``k`` (Jacobsen's three-bin estimator).
+
+    Uses the DFT of the first differences at ordinates k-1, k, k+1; the bias
+    of the estimator for a boxcar window is below ~0.1 ordinate at the
+    signal-to-noise ratios that pass the test.
+    """
+    d = np.diff(y)
+    d = d - d.mean()
+    n = d.size
+    if k < 1 or k + 1 > n // 2:
+        return float(k)
+    x = np.fft.rfft(d)[k - 1 : k + 2]
+    den = 2 * x[1] - x[0] - x[2]
+    if abs(den) == 0:
+        return float(k)
+    delta = float(np.real((x[0] - x[2]) / den))
+    return float(k + max(-0.5, min(0.5, delta)))
+
+
+def _profile_share(r: NDArray[np.float64], period: float, max_bins: int = 64) -> float:
+    """Share of the variance of ``r`` carried by its mean profile over one period (bias-corrected)."""
+    n = r.size
+    if period < 2 or n < 2 * period:
+        return 0.0
+    bins = int(min(max_bins, max(2, round(period))))
+    phase = np.floor((np.arange(n) % period) / period * bins).astype(np.int64)
+    phase = np.minimum(phase, bins - 1)
+    cnt = np.bincount(phase, minlength=bins)
+    s = np.bincount(phase, weights=r, minlength=bins)
+    ok = cnt > 0
+    mu = np.zeros(bins)
+    mu[ok] = s[ok] / cnt[ok]
+    rc = r - r.mean()
+    vt = float(rc @ rc) / n
+    if vt <= 0:
+        return 0.0
+    fitted = mu[phase] - r.mean()
+    vp = float(fitted @ fitted) / n
+    # noise alone gives about (bins - 1)/n of the variance to the profile
+    share = (vp - vt * (bins - 1) / n) / vt
+    return float(min(1.0, max(0.0, share)))
+
+
+def _lr_share(run: Run, period_steps: float, min_cycles: float, config: Config) -> float | None:
+    """Largest share of the logged lr's residual variance carried by its profile at ``d * period`` (d = 1..8).
+
+    A loss pattern at period P is explained by the learning rate when the lr
+    repeats with period P or with a multiple of it (the loss pattern is then a
+    harmonic of the lr cycle, e.g. warm restarts every 5 epochs seen at the
+    epoch frequency); periods within 4 % of ``d * period`` are tried, and the
+    lr's own period (first ACF peak, unbiased value >= 0.5) within 10 % of
+    ``d * period`` also counts. None when no usable, non-constant lr is logged.
+    """
+    lr = run.lr
+    if lr is None:
+        return None
+    st, v = _finite_values(lr)
+    if v.size < config.periodic.min_points or np.ptp(v) <= 0:
+        return None
+    # the lr is smooth: 2,000 block means resolve any period the loss test can report
+    prep = _prepare(Series(lr.name, st, v, "lr"), config, max_points=_LR_POINTS)
+    if isinstance(prep, str):
+        return None
+    r = _detrend(prep.y, 2.0)
+    p = period_steps / prep.dt
+    best = 0.0
+    for d in range(1, 9):
+        if d * p > r.size / 2.0:
+            break
+        for rel in (1.0, 0.98, 1.02, 0.96, 1.04):  # the loss period is estimated: allow 4 %
+            best = max(best, _profile_share(r, d * p * rel))
+    if best >= _LR_EXPLAINS:
+        return best
+    # the loss period may be a rougher estimate than 4 %: compare with the lr's
+    # own period (its first ACF peak after the first negative value)
+    q, strength = _acf_period(r)
+    if q is not None and strength >= _LR_EXPLAINS:
+        for d in range(1, 9):
+            if abs(d * p / q - 1.0) <= 0.1:
+                return max(best, strength)
+    return best
+
+
+def _acf_period(r: NDArray[np.float64]) -> tuple[float | None, float]:
+    """Period (points) of a deterministic-looking cycle: its first ACF peak after the ACF turns negative.
+
+    Only a cycle seen at least 3 times whose ACF (unbiased) is high at one and
+    at two periods counts; the strength returned is the smaller of the two.
+    """
+    n = r.size
+    if n < 12:
+        return None, 0.0
+    ac = acf(r, nlags=n - 1) * n / (n - np.arange(n))
+    neg = np.flatnonzero(ac[: n // 3 + 1] < 0)
+    if neg.size == 0:
+        return None, 0.0
+    j0 = int(neg[0])
+    j = j0 + int(np.argmax(ac[j0 : n // 3 + 1]))
+    if j < 2 or 2 * j >= n - 1:
+        return None, 0.0
+    return float(j), float(min(ac[j], np.max(ac[max(1, 2 * j - 2) : 2 * j + 3])))
+
+
+def _fmt_steps(x: float) -> str:
+    return f"{x:.0f}" if x >= 20 else f"{x:.3g}"
+
+
+def _fmt_p(p: float) -> str:
+    return f"{p:.2g}" if p >= 1e-300 else "< 1e-300"
+
+
+class PeriodicDetector:
+    """Detect periodic / step-like train loss (data ordered, not shuffled).
+
+    Attributes
+    ----------
+    name : str
+        ``"periodic"``.
+    """
+
+    name = "periodic"
+
+    def detect(self, run: Run, config: Config, **_: Any) -> Sequence[Finding] | Skipped:
+        """Test the train loss of ``run`` for a periodic component; return findings or a Skipped."""
+        s = run.train_loss
+        if s is None:
+            return Skipped(self.name, "no train-loss series (name one with roles={'name': 'train_loss'})")
+        prep = _prepare(s, config)
+        if isinstance(prep, str):
+            return Skipped(self.name, prep)
+        pc = config.periodic
+        y = prep.y
+        n = y.size
+        if n / _MIN_PERIOD_POINTS < pc.min_cycles:
+            return Skipped(self.name, f"{s.name} is too short for {pc.min_cycles:g} cycles")
+        r = _detrend(y, pc.min_cycles)
+        spec = _spectrum(y, pc.min_cycles)
+        g, p_g, p_f, k_peak, m = _fisher(spec)
+        p_search = p_f if math.isnan(p_g) else max(p_g, p_f)
+
+        spe = run.steps_per_epoch
+        p_ep, J, t_ep, ep_period = 1.0, 0, 0.0, None
+        if spe is not None:
+            ep_period = spe / prep.dt
+            p_ep, J, t_ep = _harmonic_test(y, ep_period, pc.min_cycles)
+            if J == 0:
+                ep_period = None
+        n_tests = 2 if ep_period is not None else 1
+        p = min(1.0, n_tests * min(p_search, p_ep))
+        if not (p <= config.alpha):
+            return []
+
+        # period: the epoch when its test carried the decision, else the fundamental of the peak
+        # period: the blind fundamental, snapped to the epoch (or a simple
+        # fraction/multiple) when within 5 % of it; the epoch itself when its
+        # own test is significant and the blind period is unrelated to it
+        # (a harmonic the fundamental search could not resolve)
+        if ep_period is not None and p_ep <= p_search:
+            period = ep_period
+        else:
+            period = _fundamental(r, spec, k_peak, pc.min_cycles)
+        if ep_period is not None and period != ep_period:
+            snapped = _snap(period, ep_period, n, pc.min_cycles)
+            if snapped != period:
+                period = snapped
+            elif 2 * p_ep <= config.alpha:
+                period = ep_period
+        share = _profile_share(r, period)
+        if share < pc.min_variance_share:
+            return []
+        period_steps = period * prep.dt
+        onset = int(s.steps[0])
+        lb = ljung_box(r, lags=int(min(max(10, round(period)), n - 1, 200)))
+        effect: dict[str, float] = {
+            "variance_share": share,
+            "fisher_g": g,
+            "fisher_g_pvalue": fisher_g_pvalue(g, m) if math.isnan(p_g) else p_g,
+            "peak_f_pvalue": p_f,
+            "ljung_box_q": lb.statistic,
+            "ljung_box_pvalue": lb.pvalue,
+            "cycles": n / period,
+        }
+        epoch_txt = ""
+        if spe is not None:
+            ratio = period_steps / spe
+            effect["epoch_ratio"] = ratio
+            effect["epoch_pvalue"] = p_ep
+            epoch_txt = _epoch_words(ratio)
+        lr_share = _lr_share(run, period_steps, pc.min_cycles, config)
+        kind = "step_like" if _step_like(r, period) else "oscillation"
+        severity = Severity.WARNING
+        remedies = REMEDIES
+        if lr_share is not None:
+            effect["lr_variance_share"] = lr_share
+            if lr_share >= _LR_EXPLAINS:
+                kind, severity, remedies = "explained_by_lr", Severity.INFO, REMEDIES_LR
+        msg = (
+            f"{s.name} repeats every {_fmt_steps(period_steps)} steps{epoch_txt}, explaining {100 * share:.0f}% of the "
+            f"residual variance (Fisher's g = {g:.3g}, p = {_fmt_p(p)})"
+        )
+        if kind == "explained_by_lr":
+            msg += f"; the logged learning rate {run.lr.name} repeats with the same period and explains it"
+        msg += "."
+        return [
+            Finding(
+                pathology=Pathology.PERIODIC,
+                kind=kind,
+                series=s.name,
+                p_value=p,
+                statistic=g,
+                effect=effect,
+                onset_step=onset,
+                period_steps=period_steps,
+                severity=severity,
+                message=msg,
+                remedies=remedies,
+                detector=self.name,
+            )
+        ]
+
+
+def _snap(period: float, ep_period: float, n: int, min_cycles: float) -> float:
+    """The epoch length, or a simple fraction or multiple of it, when ``period`` is within 5 % of it."""
+    for target in [ep_period / f for f in _FRACTIONS] + [ep_period * m for m in _MULTIPLES]:
+        if n / target >= min_cycles and abs(period - target) <= 0.05 * target:
+            return target
+    return period
+
+
+def _epoch_words(ratio: float) -> str:
+    for frac in _FRACTIONS:
+        if abs(ratio * frac - 1) <= 0.02:
+            return " (= 1 epoch)" if frac == 1 else f" (= 1/{frac} epoch)"
+    for mult in _MULTIPLES:
+        if abs(ratio / mult - 1) <= 0.02:
+            return f" (= {mult} epochs)"
+    return f" ({ratio:.2f} epochs)"
+
+
+def _step_like(r: NDArray[np.float64], period: float) -> bool:
+    """A profile with a jump: the largest step between consecutive phases is large against its range."""
+    n = r.size
+    bins = int(min(64, max(4, round(period))))
+    phase = np.minimum(np.floor((np.arange(n) % period) / period * bins).astype(np.int64), bins - 1)
+    cnt = np.bincount(phase, minlength=bins)
+    s = np.bincount(phase, weights=r, minlength=bins)
+    mu = s / np.maximum(cnt, 1)
+    rng = float(np.ptp(mu))
+    if rng <= 0:
+        return False
+    jumps = np.abs(np.diff(np.concatenate([mu, mu[:1]])))
+    return bool(jumps.max() >= 0.5 * rng)
+
+
+detector = PeriodicDetector()

@@ -1,0 +1,250 @@
+"""Tests of the periodic / step-like detector (issue 7).
+
+Positives: sinusoidal and step-like (square wave, class blocks, sawtooth)
+periods, harmonics, sub-epoch blocks, sparse logging. Hard negatives: step
+decay, cosine annealing, warm restarts and cyclic schedules with a logged lr
+(explained, severity info), AR(1) noise up to phi = 0.97, per-epoch
+evaluation artefacts in a validation series. Edge cases: too short, no train
+loss, NaN tails.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import lfilter
+
+from curvestat import analyze
+from curvestat.config import Config
+from curvestat.detectors import REGISTRY, get_detector
+from curvestat.detectors.periodic import detector
+from curvestat.report import Finding, Pathology, Severity, Skipped
+from curvestat.run import Run
+
+CFG = Config()
+
+
+def _ar1(rng, n, phi, sd):
+    return lfilter([np.sqrt(1 - phi * phi)], [1.0, -phi], rng.standard_normal(n)) * sd
+
+
+def _curve(n, seed=0, phi=0.5, sd=0.05, tau=None):
+    """Healthy log loss: fast decay to a floor plus AR(1) noise (log scale)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    tau = tau or n / 6
+    return np.log(0.1 + 2.0 * np.exp(-t / tau)) + _ar1(rng, n, phi, sd)
+
+
+def _warnings(out):
+    assert not isinstance(out, Skipped), out
+    return [f for f in out if f.severity is not Severity.INFO]
+
+
+# --- positives ------------------------------------------------------------------------
+
+
+def test_sinusoid_without_epoch_length():
+    n, period = 3000, 150
+    y = _curve(n, seed=1) + 0.05 * np.sin(2 * np.pi * np.arange(n) / period)
+    out = detector.detect(Run.from_dict({"loss": np.exp(y)}), CFG)
+    (f,) = _warnings(out)
+    assert f.pathology is Pathology.PERIODIC and f.kind == "oscillation"
+    assert f.period_steps == pytest.approx(period, rel=0.02)
+    assert 0.0 <= f.p_value <= CFG.alpha and f.statistic == pytest.approx(f.effect["fisher_g"])
+    assert f.detector == "periodic" and f.series == "loss" and f.onset_step == 0
+    assert f.remedies and "huffle" in f.remedies[0]
+    assert f.message.startswith("loss repeats every 150 steps") and "Fisher" in f.message
+
+
+def test_square_wave_reports_fundamental_not_harmonic():
+    # a square wave's odd harmonics; a strong 3rd harmonic added on top makes
+    # the periodogram peak sit at 3 f0 -- the fundamental must still be reported
+    n, period = 4000, 200
+    t = np.arange(n)
+    sq = np.sign(np.sin(2 * np.pi * t / period))
+    y = _curve(n, seed=2) + 0.03 * sq + 0.06 * np.sin(2 * np.pi * 3 * t / period)
+    (f,) = _warnings(detector.detect(Run.from_dict({"loss": np.exp(y)}), CFG))
+    assert f.period_steps == pytest.approx(period, rel=0.02)
+
+
+def test_class_blocks_per_epoch_is_step_like_and_matches_epoch():
+    rng = np.random.default_rng(3)
+    spe, epochs, k = 120, 10, 4
+    n = spe * epochs
+    pos = np.arange(n) % spe
+    block = pos * k // spe
+    offs = rng.normal(0, 1, k)
+    y = _curve(n, seed=3) + 0.05 * offs[block]
+    run = Run.from_dict({"loss": np.exp(y)}, steps_per_epoch=spe)
+    (f,) = _warnings(detector.detect(run, CFG))
+    assert f.kind == "step_like"
+    assert f.period_steps == pytest.approx(spe, rel=0.02)
+    assert f.effect["epoch_ratio"] == pytest.approx(1.0, abs=0.02)
+    assert "(= 1 epoch)" in f.message
+    assert f.effect["variance_share"] > 0.2
+
+
+def test_sawtooth_logged_every_k_steps_reports_steps():
+    # logged every 10 steps: period is 500 steps = 50 points
+    n, every, spe = 600, 10, 500
+    steps = np.arange(n) * every
+    y = _curve(n, seed=4) + 0.2 * ((steps % spe) / spe - 0.5)
+    run = Run.from_dict({"loss": (steps, np.exp(y))}, steps_per_epoch=spe)
+    (f,) = _warnings(detector.detect(run, CFG))
+    assert f.period_steps == pytest.approx(spe, rel=0.02)
+
+
+def test_sub_epoch_blocks_are_a_fraction_of_the_epoch():
+    # the same block pattern twice per epoch (e.g. two sorted shards)
+    spe, n = 200, 2000
+    t = np.arange(n)
+    y = _curve(n, seed=5) + 0.06 * (((t % (spe // 2)) < spe // 4) - 0.5)
+    run = Run.from_dict({"loss": np.exp(y)}, steps_per_epoch=spe)
+    (f,) = _warnings(detector.detect(run, CFG))
+    assert f.period_steps == pytest.approx(spe / 2, rel=0.02)
+    assert f.effect["epoch_ratio"] == pytest.approx(0.5, abs=0.01)
+    assert "1/2 epoch" in f.message
+
+
+def test_nan_tail_is_cut_not_fatal():
+    n, period = 2000, 100
+    y = _curve(n, seed=6) + 0.05 * np.sin(2 * np.pi * np.arange(n) / period)
+    v = np.exp(y)
+    v[1800:] = np.nan
+    v[500] = np.nan
+    (f,) = _warnings(detector.detect(Run.from_dict({"loss": v}), CFG))
+    assert f.period_steps == pytest.approx(period, rel=0.02)
+
+
+def test_long_run_block_means():
+    n, period = 100_000, 2000
+    y = _curve(n, seed=7) + 0.04 * np.sin(2 * np.pi * np.arange(n) / period)
+    (f,) = _warnings(detector.detect(Run.from_dict({"loss": np.exp(y)}), CFG))
+    assert f.period_steps == pytest.approx(period, rel=0.02)
+
+
+def test_analyze_runs_the_detector():
+    assert "periodic" in REGISTRY and get_detector("periodic") is detector
+    n, spe = 2000, 100
+    t = np.arange(n)
+    y = _curve(n, seed=8) + 0.06 * ((t % spe) / spe - 0.5)
+    report = analyze({"loss": np.exp(y)}, steps_per_epoch=spe)
+    assert "periodic" in report.detectors
+    assert Pathology.PERIODIC in report.pathologies
+    assert isinstance(report.findings[0], Finding)
+
+
+# --- hard negatives -------------------------------------------------------------------
+
+
+def _schedule_run(name, n=3000, seed=0, log_lr=True):
+    """Loss driven by a learning-rate schedule: progress = cumsum(lr), noise ball ~ lr."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(n) / n
+    if name == "step_decay":
+        lr = np.where(x < 0.3, 1.0, np.where(x < 0.6, 0.1, np.where(x < 0.9, 0.01, 0.001)))
+    elif name == "cosine":
+        lr = 0.5 * (1 + np.cos(np.pi * x)) + 1e-3
+    elif name == "warm_restarts":
+        lr = 0.5 * (1 + np.cos(np.pi * ((x * 5) % 1.0))) + 1e-3
+    elif name == "cyclic":
+        ph = (x * 6) % 1.0
+        lr = 0.1 + 0.9 * (1 - np.abs(2 * ph - 1))
+    else:  # pragma: no cover
+        raise ValueError(name)
+    prog = 6 * np.cumsum(lr) / np.sum(lr)
+    clean = 0.2 + 0.3 * np.exp(-prog) + 0.1 * lr
+    y = np.log(clean) + _ar1(rng, n, 0.6, 0.02)
+    data = {"loss": np.exp(y)}
+    if log_lr:
+        data["lr"] = 1e-3 * lr
+    return Run.from_dict(data, steps_per_epoch=n // 15)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_step_decay_is_not_periodic(seed):
+    assert _warnings(detector.detect(_schedule_run("step_decay", seed=seed), CFG)) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cosine_annealing_is_not_periodic(seed):
+    assert _warnings(detector.detect(_schedule_run("cosine", seed=seed), CFG)) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("name", ["warm_restarts", "cyclic"])
+def test_periodic_schedule_with_logged_lr_is_never_a_warning(name, seed):
+    assert _warnings(detector.detect(_schedule_run(name, seed=seed), CFG)) == []
+
+
+def test_periodic_schedule_with_logged_lr_is_explained():
+    out = detector.detect(_schedule_run("cyclic", seed=1), CFG)
+    (f,) = out
+    assert f.kind == "explained_by_lr" and f.severity is Severity.INFO
+    assert f.effect["lr_variance_share"] >= 0.5
+    assert "learning rate" in f.message
+
+
+def test_periodic_schedule_without_lr_is_reported():
+    # the same curve without the lr column: nothing explains the cycle
+    (f,) = _warnings(detector.detect(_schedule_run("cyclic", seed=1, log_lr=False), CFG))
+    assert f.period_steps == pytest.approx(500, rel=0.02)
+
+
+def test_ar1_noise_false_alarm_rate():
+    # autocorrelated but not periodic: a raw Fisher test false-alarms here
+    hits = 0
+    reps = 120
+    for i in range(reps):
+        rng = np.random.default_rng([11, i])
+        n = int(rng.integers(300, 3000))
+        phi = rng.uniform(0.8, 0.97)
+        y = _curve(n, seed=1000 + i, phi=phi, sd=0.1)
+        hits += bool(_warnings(detector.detect(Run.from_dict({"loss": np.exp(y)}, steps_per_epoch=n // 10), CFG)))
+    assert hits <= 4  # alpha = 0.01; 4 of 120 is far in the tail of Binomial(120, 0.01)
+
+
+def test_per_epoch_validation_artefact_is_ignored():
+    # the validation loss jumps at every evaluation; only the train loss is tested
+    n, spe = 2000, 100
+    y = _curve(n, seed=12)
+    ev = np.arange(spe - 1, n, spe)
+    val = np.exp(y[ev]) * (1.1 + 0.3 * (np.arange(ev.size) % 2))
+    run = Run.from_dict({"loss": np.exp(y), "val_loss": (ev, val)}, steps_per_epoch=spe)
+    assert _warnings(detector.detect(run, CFG)) == []
+
+
+# --- edge cases -----------------------------------------------------------------------
+
+
+def test_too_short_is_skipped():
+    out = detector.detect(Run.from_dict({"loss": np.exp(_curve(20))}), CFG)
+    assert isinstance(out, Skipped) and out.detector == "periodic"
+    assert out.reason == "loss has 20 finite points; need 32"
+
+
+def test_no_train_loss_is_skipped():
+    out = detector.detect(Run.from_dict({"val_loss": np.linspace(1, 0.5, 100)}), CFG)
+    assert isinstance(out, Skipped) and "train-loss" in out.reason
+
+
+def test_non_positive_loss_uses_raw_scale():
+    n, period = 2000, 80
+    t = np.arange(n)
+    y = -np.exp(-t / 300) + 0.05 * np.sin(2 * np.pi * t / period) + _ar1(np.random.default_rng(13), n, 0.3, 0.05)
+    (f,) = _warnings(detector.detect(Run.from_dict({"loss": y}), CFG))
+    assert f.period_steps == pytest.approx(period, rel=0.02)
+
+
+def test_constant_loss_finds_nothing():
+    assert detector.detect(Run.from_dict({"loss": np.full(500, 0.7)}), CFG) == []
+
+
+def test_findings_are_json_ready():
+    n, spe = 1500, 100
+    y = _curve(n, seed=14) + 0.06 * ((np.arange(n) % spe) / spe - 0.5)
+    out = detector.detect(Run.from_dict({"loss": np.exp(y)}, steps_per_epoch=spe), CFG)
+    d = out[0].to_dict()
+    assert d["pathology"] == "periodic" and d["period_steps"] == pytest.approx(100, rel=0.02)
+    assert set(d["effect"]) >= {"variance_share", "fisher_g", "ljung_box_q", "epoch_ratio", "cycles"}
