@@ -36,14 +36,16 @@ class Detector(Protocol):
 
 
 #: Built-in detectors: name -> "module:attribute", in the order analyze() runs them.
-#: Explosion runs first because non-convergence restricts itself to the part
-#: of the run before an explosion's onset.
+#: Explosion runs first because the others restrict themselves to the part of
+#: the run before an explosion's onset; periodic runs before non-convergence,
+#: which then judges the loss averaged over whole periods (one root cause,
+#: one finding).
 REGISTRY: dict[str, str] = {
     "explosion": ".explosion:detector",
-    "nonconvergence": ".nonconvergence:detector",
-    "contradiction": ".contradiction:detector",
-    "overfitting": ".overfitting:detector",
     "periodic": ".periodic:detector",
+    "nonconvergence": ".nonconvergence:detector",
+    "overfitting": ".overfitting:detector",
+    "contradiction": ".contradiction:detector",
 }
 
 #: The pathology each built-in detector tests (used for FDR control across runs).

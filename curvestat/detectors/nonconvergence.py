@@ -78,6 +78,15 @@ def _explosion_onset(context: dict[str, Any] | None) -> int | None:
     return min(onsets) if onsets else None
 
 
+def _periodic_period(context: dict[str, Any] | None, series_name: str) -> float | None:
+    if not context:
+        return None
+    for f in context.get("periodic", []):
+        if f.series == series_name and f.period_steps and f.severity is not Severity.INFO:
+            return float(f.period_steps)
+    return None
+
+
 def _edge_decrease_pvalue(z: np.ndarray, k_first: int, k_last: int) -> float:
     """One-sided p-value that the start level of ``z`` exceeds its end level.
 
@@ -144,6 +153,19 @@ class NonConvergenceDetector:
             note = f" before the explosion at step {onset}"
         y = series.values[keep]
         steps = series.steps[keep]
+        period = _periodic_period(context, series.name)
+        if period is not None and y.size:
+            # A loss that repeats a pattern every `period` steps (unshuffled
+            # data) is judged on its means over whole periods: the pattern is
+            # the periodic detector's finding, not a trend.
+            idx = (steps - steps[0]) // max(1, int(round(period)))
+            n_full = int(idx[-1])  # drop the last, partial period
+            if n_full >= cfg.min_points:
+                sums = np.bincount(idx, weights=y)[:n_full]
+                counts = np.bincount(idx)[:n_full]
+                firsts = steps[np.searchsorted(idx, np.arange(n_full))]
+                y, steps = sums / counts, firsts
+                note += f" (averaged over periods of {period:g} steps)"
         if y.size < cfg.min_points:
             if onset is not None:
                 return []  # the explosion is the root cause; nothing to judge before it
