@@ -47,7 +47,8 @@ from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, _tokens, metric_direction
 from ..stats import block_means, mann_kendall, robust_smooth
-from .overfitting import _explosion_onset, align_to_steps
+from ._context import explosion_onset
+from .overfitting import align_to_steps
 
 __all__ = ["ContradictionDetector", "detector", "REMEDIES_CONTRADICTION"]
 
@@ -153,7 +154,7 @@ class ContradictionDetector:
             loss = run.train_loss
         if loss is None:
             return Skipped(self.name, "no loss series to compare the metrics with")
-        cut = _explosion_onset(context)
+        cut = explosion_onset(context)
         self._cache: dict = {}
         cands = []
         reasons = []

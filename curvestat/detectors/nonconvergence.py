@@ -49,6 +49,7 @@ import numpy as np
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
+from ._context import explosion_onset
 
 __all__ = ["NonConvergenceDetector", "detector", "REMEDIES"]
 
@@ -65,17 +66,6 @@ _REMEDY_ORDER = {
     "rising": (3, 0, 2, 1, 4),
     "flat": (0, 1, 2, 4, 3),
 }
-
-
-def _explosion_onset(context: dict[str, Any] | None) -> int | None:
-    if not context:
-        return None
-    onsets = [
-        f.onset_step
-        for f in context.get("explosion", [])
-        if f.onset_step is not None and f.severity is not Severity.INFO
-    ]
-    return min(onsets) if onsets else None
 
 
 def _periodic_period(context: dict[str, Any] | None, series_name: str) -> float | None:
@@ -145,7 +135,7 @@ class NonConvergenceDetector:
         series: Series | None = run.train_loss or run.val_loss
         if series is None:
             return Skipped(self.name, "no loss series (name one with roles={'name': 'train_loss'})")
-        onset = _explosion_onset(context)
+        onset = explosion_onset(context)
         keep = np.isfinite(series.values)
         note = ""
         if onset is not None:

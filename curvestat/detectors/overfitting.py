@@ -42,6 +42,7 @@ from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
 from ..stats import block_means, hac_mean_test, mad_scale, mann_kendall, robust_smooth
+from ._context import explosion_onset
 
 __all__ = ["OverfittingDetector", "detector", "align_to_steps", "REMEDIES_OVERFITTING", "REMEDIES_SPLIT_MISMATCH"]
 
@@ -174,15 +175,6 @@ def _align(train: Series, val: Series, max_points: int) -> _Aligned:
     return _Aligned(vs, vv, tv, gap, log_scale, block)
 
 
-def _explosion_onset(context: dict | None) -> int | None:
-    """Earliest onset of a sustained explosion found earlier in this run (spikes recover: ignored)."""
-    if not context:
-        return None
-    onsets = [f.onset_step for f in context.get("explosion", ()) if f.onset_step is not None
-              and f.kind != "spike" and f.severity is not Severity.INFO]
-    return min(onsets) if onsets else None
-
-
 class OverfittingDetector:
     """Detect overfitting from a train-loss and a validation-loss series.
 
@@ -207,7 +199,7 @@ class OverfittingDetector:
         if train is None:
             return Skipped(self.name, "no train-loss series")
         a = _align(train, val, _MAX_EVAL_POINTS)
-        cut = _explosion_onset(context)
+        cut = explosion_onset(context)
         if cut is not None:
             keep = a.steps < cut
             if int(keep.sum()) >= cfg.min_evaluations:
