@@ -71,7 +71,7 @@ def make(name: str, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np.
         acc = np.clip(0.95 - 0.35 * (val - val.min()) / np.ptp(val) - 0.02 + rng.normal(0, 0.005, ev.size), 0, 1)
         return {"train_loss": (steps, train), "val_loss": (ev, val), "val_accuracy": (ev, acc), "lr": (steps, lr)}
     if name == "non_convergence":
-        train = 2.3 * np.exp(_ar1(rng, N_STEPS, 0.3, 0.12))
+        train = 2.3 * np.exp(_ar1(rng, N_STEPS, 0.3, 0.35))
         val = 2.3 + rng.normal(0, 0.05, ev.size)
         acc = 0.1 + rng.normal(0, 0.01, ev.size)
         return {"train_loss": (steps, train), "val_loss": (ev, val), "val_accuracy": (ev, acc), "lr": (steps, np.full(N_STEPS, 0.5))}
