@@ -212,7 +212,10 @@ class ExplosionDetector:
         losses = run.by_role(Role.TRAIN_LOSS) + run.by_role(Role.VAL_LOSS)
         if not losses:
             return Skipped(self.name, "no loss series (name one with roles={'name': 'train_loss'})")
-        findings = [f for f in (non_finite_finding(s, self.name) for s in losses) if f is not None]
+        # One root cause, one finding: a loss that turns non-finite after
+        # another one already did repeats the same event.
+        non_finite = [f for f in (non_finite_finding(s, self.name) for s in losses) if f is not None]
+        findings: list[Finding] = [min(non_finite, key=lambda f: f.onset_step or 0)] if non_finite else []
         primary = run.train_loss or run.val_loss
         assert primary is not None  # losses is non-empty
         findings.extend(self._level_shifts(primary, run.lr, config))
