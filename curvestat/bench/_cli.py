@@ -46,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--difficulty", type=float, default=None,
                         help="fixed synthetic difficulty in [0, 1] (default: drawn per run, for power curves)")
     parser.add_argument("--detectors", default="curvestat,sagemaker,lightning,keras,naive",
-                        help="comma-separated: curvestat, sagemaker, lightning, keras, naive")
+                        help="comma-separated: curvestat, sagemaker, lightning, keras, naive, or your own "
+                             "detector as an import path 'module:object' (an object or class with .name and "
+                             ".detect(run, config))")
     parser.add_argument("--alpha", type=float, default=None, help="significance level passed to curvestat (default 0.01)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--json", dest="json_out", default=None, metavar="OUT", help="also write the full results as JSON")

@@ -74,7 +74,23 @@ def _resolve(spec: Any):
             return _Curvestat()
         if spec in BASELINES:
             return BASELINES[spec]()
-        raise ParameterError(f"unknown detector {spec!r}; expected 'curvestat', one of {sorted(BASELINES)}, or an object with .name and .detect(run, config)")
+        if ":" in spec:
+            # a user's detector by import path, e.g. "mypkg.checks:my_detector"
+            import importlib
+
+            module, _, attr = spec.partition(":")
+            try:
+                obj = getattr(importlib.import_module(module), attr)
+            except (ImportError, AttributeError) as exc:
+                raise ParameterError(f"cannot load detector {spec!r}: {exc}") from None
+            obj = obj() if isinstance(obj, type) else obj
+            if hasattr(obj, "detect") and hasattr(obj, "name"):
+                return obj
+            raise ParameterError(f"{spec!r} has no .name and .detect(run, config)")
+        raise ParameterError(
+            f"unknown detector {spec!r}; expected 'curvestat', one of {sorted(BASELINES)}, "
+            "an import path 'module:object', or an object with .name and .detect(run, config)"
+        )
     if hasattr(spec, "detect") and hasattr(spec, "name"):
         return spec
     raise ParameterError(f"a detector must be a name or have .name and .detect(run, config), got {spec!r}")

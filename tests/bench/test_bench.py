@@ -429,3 +429,24 @@ def test_cli_main(tmp_path, capsys):
     args = ap.parse_args(["--corpus", str(tmp_path / "nowhere"), "--quiet"])
     assert _cli.main(args) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_cli_loads_a_user_detector_by_import_path(tmp_path, monkeypatch, capsys):
+    # a user's detector module on sys.path, named on the command line
+    (tmp_path / "userdet.py").write_text(
+        "from curvestat import Finding\n"
+        "class NanFlagger:\n"
+        "    name = 'nanflag'\n"
+        "    def detect(self, run, config=None):\n"
+        "        import numpy as np\n"
+        "        s = run.train_loss\n"
+        "        bad = np.flatnonzero(~np.isfinite(s.values)) if s is not None else []\n"
+        "        return [Finding('explosion', 'non_finite', s.name, onset_step=int(s.steps[bad[0]]))] if len(bad) else []\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from curvestat.cli import main
+
+    assert main(["bench", "--n", "60", "--seed", "1", "--quiet", "--workers", "1", "--detectors", "userdet:NanFlagger"]) == 0
+    out = capsys.readouterr().out
+    assert "nanflag" in out
+    assert main(["bench", "--n", "10", "--quiet", "--detectors", "nosuchmodule:X"]) == 2
