@@ -159,28 +159,36 @@ class ContradictionConfig:
     min_loss_improvement : float
         Smallest relative loss improvement ``1 - median(last 10 %) /
         median(first 10 %)`` (over the window judged) that makes a stuck or
-        flat metric a contradiction (default 0.05).
+        flat metric a contradiction (default 0.05: a loss that fell by 5 % or
+        more with a significant trend is progress a practitioner sees). For a
+        stuck metric the train loss over the window counts as well as the
+        validation loss.
     min_metric_gain : float
         A metric that gained less than this (absolute, in its own units,
         ``median(last 20 %) - median(first 20 %)`` in its improving
         direction) does not improve; one that lost at least this much while
-        the loss improved moves in the opposite direction (default 0.02).
+        the loss improved moves in the opposite direction (default 0.02). A
+        metric that gained at least this much before it froze at a value
+        (other than its worst one) moved with the loss: not degenerate.
     saturation : float
-        A stuck or flat metric whose last 20 % lie within this distance of
-        its best possible value (1 or 0) is *saturated*: reported with
-        severity ``info``, not as a contradiction (default 0.03).
+        A metric whose last 20 % lie within this distance of its best
+        possible value (1 or 0) is *saturated*. A saturated metric that does
+        not improve (with noise) is reported with severity ``info``; an
+        exactly constant one only when the loss is also near zero (see
+        ``perfect_loss``) (default 0.05).
     perfect_loss : float
-        Kept for compatibility; a metric stuck at its best possible value (1
-        for accuracy-like, 0 for error-like metrics) is always a perfect
-        model, not a contradiction, whatever the loss (default 1e-3).
+        A saturated, exactly constant metric while the loss ends (median of
+        its last 20 %) at or below this value is a near-perfect, confident
+        model: severity ``info`` (default 0.05, a cross-entropy at which the
+        true class gets about 95 % probability on average).
     """
 
     min_points: int = 5
     min_degenerate_fraction: float = 0.5
-    min_loss_improvement: float = 0.1
+    min_loss_improvement: float = 0.05
     min_metric_gain: float = 0.02
-    saturation: float = 0.03
-    perfect_loss: float = 1e-3
+    saturation: float = 0.05
+    perfect_loss: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)

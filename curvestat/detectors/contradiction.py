@@ -156,6 +156,11 @@ class ContradictionDetector:
             return Skipped(self.name, "no loss series to compare the metrics with")
         cut = explosion_onset(context)
         self._cache: dict = {}
+        self._loss_name = loss.name
+        # the train loss as a second witness of "the loss improves" for a
+        # stuck metric (what the practitioner watches); not when it is the
+        # loss already compared
+        self._train = run.train_loss if run.train_loss is not None and run.train_loss is not loss else None
         cands = []
         reasons = []
         for s in metrics:
@@ -205,13 +210,24 @@ class ContradictionDetector:
             value = float(m[start])
             if best is not None and value == best:
                 return None  # perfect: nothing left to improve
-            win = lv[start:start + length]
-            p, z = _loss_trend(win)
-            impr = _improvement(win)
-            if p <= alpha and impr >= cfg.min_loss_improvement:
-                return {**base, "kind": "degenerate", "p": p, "z": z, "value": value, "onset": int(steps[start]),
-                        "until": int(steps[start + length - 1]), "length": length, "loss_improvement": impr}
-            return None
+            worst = (0.0 if d > 0 else 1.0) if bounded else None
+            if start > 0 and value != worst:
+                # the metric moved with the loss before it froze: it improved
+                # to this value and the model's decisions on a finite
+                # validation set stopped changing (a plateau, not a metric
+                # that never responds to learning)
+                if float(np.max(d * (value - m[:start]))) >= cfg.min_metric_gain:
+                    return None
+            win = slice(start, start + length)
+            ev = self._loss_evidence(steps, lv, win, cfg, alpha)
+            if ev is None:
+                return None
+            p, z, impr, lname = ev
+            tail = float(np.median(lv[-max(1, n // 5):]))
+            near_perfect = base["saturated"] and abs(tail) <= cfg.perfect_loss
+            return {**base, "kind": "degenerate", "p": p, "z": z, "value": value, "onset": int(steps[start]),
+                    "until": int(steps[start + length - 1]), "length": length, "loss_improvement": impr,
+                    "loss": lname, "saturated": near_perfect}
         signed = m * d  # larger = better
         gain = _edge_gain(signed)
         if -cfg.min_metric_gain < gain < cfg.min_metric_gain:
@@ -241,6 +257,40 @@ class ContradictionDetector:
             return None  # a small but significant improvement: consistent
         return {**base, "kind": kind, "p": p_loss, "z": -z_loss, "gain": gain, "p_metric": p_up,
                 "loss_improvement": impr, "onset": int(steps[0]), "value": float(np.median(m))}
+
+    def _loss_evidence(self, steps, lv, win, cfg, alpha):
+        """(p, z, improvement, loss name) for "the loss improved over ``win``", or None.
+
+        The validation loss (``lv``, aligned to the metric's steps) and, when
+        the run also logs one, the train loss averaged over each metric
+        interval are each tested (Hamed-Rao Mann-Kendall, :func:`_loss_trend`)
+        and must also have improved by ``min_loss_improvement``; the smallest
+        p-value of the series that qualify is Bonferroni-multiplied by the
+        number of series tested.
+        """
+        cands = [(self._loss_name, lv[win])]
+        tr = self._train
+        if tr is not None:
+            key = ("train", steps.tobytes())
+            if key not in self._cache:
+                self._cache[key] = align_to_steps(tr.steps, tr.values, steps)
+            tv = self._cache[key][win]
+            if np.isfinite(tv).all():
+                cands.append((tr.name, tv))
+        best = None
+        for name, x in cands:
+            impr = _improvement(x)
+            if not impr >= cfg.min_loss_improvement:
+                continue
+            p, z = _loss_trend(x)
+            if best is None or p < best[0]:
+                best = (p, z, impr, name)
+        if best is None:
+            return None
+        p = min(1.0, best[0] * len(cands))
+        if p > alpha:
+            return None
+        return (p,) + best[1:]
 
     def _finding(self, c: dict, p_adj: float, n_tests: int) -> Finding:
         kind, name, loss = c["kind"], c["name"], c["loss"]
