@@ -207,10 +207,23 @@ class OverfittingConfig:
         Smallest relative growth of the validation/train ratio after the
         validation minimum that counts as a growing gap (default 0.25).
     growing_gap_severity : str
-        Severity of a growing gap while the validation loss stays flat
-        (default ``"info"``: the model stopped generalising better and only
-        memorises -- stop early -- but the validation loss did not get worse;
-        set ``"warning"`` to count it as overfitting).
+        Severity of a growing gap while the validation loss is still
+        improving slightly (its flat bottom s* near the end of the run, or a
+        significant decrease after it; default ``"info"``: the model mostly
+        memorises, but the validation loss did not stop improving).
+    min_stalled_fraction : float
+        A growing gap is a warning (critical from ``critical_gap_growth``)
+        when the validation loss has stopped improving: at least this share
+        of the evaluations lie after s* and they show no significant
+        decrease (default 0.25), and the gap grew by at least
+        ``min_absolute_gap_growth`` in absolute terms.
+    min_absolute_gap_growth : float
+        Smallest growth of the absolute gap ``val - train`` after s*, as a
+        share of the validation loss at s*, for a warning-level growing gap
+        (default 0.25: the train loss fell by a quarter of the validation
+        loss after the validation loss stopped improving; a train loss that is
+        already near zero can grow the log-ratio gap by falling a negligible
+        amount).
     plateau_tolerance : float
         Relative distance from the smoothed validation minimum within which
         the validation loss counts as having reached it; the first such
@@ -232,6 +245,8 @@ class OverfittingConfig:
     min_rise: float = 0.05
     min_gap_growth: float = 0.25
     growing_gap_severity: str = "info"
+    min_stalled_fraction: float = 0.25
+    min_absolute_gap_growth: float = 0.25
     plateau_tolerance: float = 0.02
     min_gap: float = 0.2
     critical_rise: float = 0.2

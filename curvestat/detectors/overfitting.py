@@ -278,6 +278,25 @@ class OverfittingDetector:
                     # generalising better and only memorises -- worth knowing
                     # (stop early), not a pathology by itself
                     sev = Severity(cfg.growing_gap_severity)
+                    # the validation loss stopped improving for a sustained
+                    # stretch: s* lies well before the end and there is no
+                    # significant decrease after it -- the extra training only
+                    # memorises (a warning). A validation loss that still
+                    # creeps down, its minimum near the end, is info.
+                    # and the train loss fell by a practical share of the
+                    # validation loss meanwhile (absolute gap growth over the
+                    # validation level at s*): a train loss that is already
+                    # near zero can double its log-ratio gap by falling a
+                    # negligible amount
+                    p_down, _ = _mk(lv[tail], "decreasing")
+                    dg = robust_smooth(a.val - a.train, w)
+                    vk = abs(float(robust_smooth(a.val, w)[k])) or 1.0
+                    abs_growth = float(dg[-1] - dg[k]) / vk
+                    base["p_val_decrease"] = p_down
+                    base["absolute_gap_growth"] = abs_growth
+                    if (m >= max(_MIN_TAIL, math.ceil(cfg.min_stalled_fraction * n)) and p_down > alpha
+                            and abs_growth >= cfg.min_absolute_gap_growth):
+                        sev = Severity.CRITICAL if growth >= cfg.critical_gap_growth else Severity.WARNING
                     msg = (
                         f"{val.name} stopped improving at step {onset} while {train.name} kept falling: the "
                         f"validation/train gap grew {100 * growth:.1f} % over the last {m} evaluations "
