@@ -231,7 +231,8 @@ class OverfittingConfig:
         ``min_delta`` of 2 %).
     min_gap : float
         Smallest relative gap ``val / train - 1`` that counts as a split
-        mismatch (default 0.2).
+        mismatch (default 0.15; the mean gap must exceed it significantly, and at
+        least half of it must be there in the first evaluations).
     critical_rise : float
         U-turn rise from which the finding is critical (default 0.2).
     critical_gap_growth : float
@@ -248,7 +249,7 @@ class OverfittingConfig:
     min_stalled_fraction: float = 0.25
     min_absolute_gap_growth: float = 0.25
     plateau_tolerance: float = 0.02
-    min_gap: float = 0.2
+    min_gap: float = 0.15
     critical_rise: float = 0.2
     critical_gap_growth: float = 0.5
     critical_gap: float = 1.0

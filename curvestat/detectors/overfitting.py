@@ -312,12 +312,15 @@ class OverfittingDetector:
         thr = math.log1p(cfg.min_gap) if a.log_scale else cfg.min_gap
         head = max(3, n // 10)
         early = float(np.median(a.gap[:head]))
-        if early < thr:
+        # (half the margin: the train loss averaged over an early evaluation
+        # interval still holds the fast initial descent, which hides part of
+        # the gap there)
+        if early < 0.5 * thr:
             return None
-        # not growing: the gap at the end is at most twice the early gap (on
+        # not growing: the gap at the end is at most three times the early gap (on
         # the log-ratio scale); a gap that builds up is memorisation, not a
         # difference between the splits
-        if float(gsm[-1]) > 2.0 * early:
+        if float(gsm[-1]) > 3.0 * early:
             return None
         res = hac_mean_test(a.gap, mu0=thr, alternative="greater")
         if res.pvalue > alpha:
