@@ -294,8 +294,11 @@ class OverfittingDetector:
                     abs_growth = float(dg[-1] - dg[k]) / vk
                     base["p_val_decrease"] = p_down
                     base["absolute_gap_growth"] = abs_growth
+                    # (stalled, not jumped: a validation loss that ended
+                    # min_rise or more above its minimum without a significant
+                    # rising trend is a spike or a jump, not a plateau)
                     if (m >= max(_MIN_TAIL, math.ceil(cfg.min_stalled_fraction * n)) and p_down > alpha
-                            and abs_growth >= cfg.min_absolute_gap_growth):
+                            and rise < cfg.min_rise and abs_growth >= cfg.min_absolute_gap_growth):
                         sev = Severity.CRITICAL if growth >= cfg.critical_gap_growth else Severity.WARNING
                     msg = (
                         f"{val.name} stopped improving at step {onset} while {train.name} kept falling: the "
