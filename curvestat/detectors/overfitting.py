@@ -242,8 +242,10 @@ class OverfittingDetector:
                 return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
             span = max(1, int(a.steps[-1] - a.steps[k]))
             # onset: where the gap starts to grow (broken-curve fit), searched
-            # between the start of the flat bottom and the minimum
-            j = _hinge_break(a.gap, k_on - w // 2, min(k_on + w // 2, max(k_on, k_min)))
+            # from half a smoothing window before the start of the flat bottom
+            # up to the smoothed minimum (or half a window past the start of
+            # the flat bottom, whichever is later)
+            j = _hinge_break(a.gap, k_on - w // 2, max(k_on + w // 2, k_min))
             onset = int(a.steps[j])
             base = {
                 "val_min": float(math.exp(sm[k_min]) if a.log_scale else sm[k_min]),
