@@ -26,9 +26,16 @@ and three kinds of contradiction are tested, in this order:
     than ``min_metric_gain`` (absolute). AUC-like (threshold-invariant)
     metrics get severity ``info`` here.
 
-A degenerate or non-improving metric that ends within ``saturation`` of its
-best value (a saturated metric: the loss keeps improving the model's
-confidence) is reported with severity ``info``.
+For a degenerate window the train loss (when logged besides the validation
+loss) is a second witness of the loss improving (Bonferroni over the series
+tested). A metric that improved by ``min_metric_gain`` to its stuck value
+before the window moved with the loss and then froze (a plateau on a finite
+validation set): not degenerate, unless the stuck value is its worst one.
+
+A non-improving metric that ends within ``saturation`` of its best value (a
+saturated metric: the loss keeps improving the model's confidence) is
+reported with severity ``info``; an exactly constant one only when the loss
+also ends at or below ``perfect_loss`` (a near-perfect model).
 
 Family-wise error: the p-values of the metrics of one run are Holm-adjusted
 and a finding is reported only when its adjusted p-value is at most alpha.

@@ -22,7 +22,11 @@ p-value of the tests that make up a kind):
   ``min_rise`` above its minimum; p = max(p_a, p_b).
 * ``growing_gap``: (b) significant, the gap grew by at least
   ``min_gap_growth`` after s* and (c) shows a positive gap after s*;
-  p = max(p_b, p_c).
+  p = max(p_b, p_c). A warning when the validation loss stalled (s* before
+  the last ``min_stalled_fraction`` of the run, no significant decrease and
+  no ``min_rise`` jump after it) while the train loss fell by at least
+  ``min_absolute_gap_growth`` of the validation level; else
+  ``growing_gap_severity`` (info).
 * ``split_mismatch``: no growth, but the gap is at least ``min_gap`` from the
   first evaluations on and (c) rejects ``mean gap <= log(1 + min_gap)``;
   p = p_c.
