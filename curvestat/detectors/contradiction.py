@@ -270,34 +270,40 @@ class ContradictionDetector:
 
         The validation loss (``lv``, aligned to the metric's steps) and, when
         the run also logs one, the train loss averaged over each metric
-        interval are each tested (Hamed-Rao Mann-Kendall, :func:`_loss_trend`)
-        and must also have improved by ``min_loss_improvement``; the smallest
-        p-value of the series that qualify is Bonferroni-multiplied by the
-        number of series tested.
+        interval are tested (Hamed-Rao Mann-Kendall, :func:`_loss_trend`);
+        a series must also have improved by ``min_loss_improvement``. With
+        ``k`` series available, ``p = k min(p_series)`` (Bonferroni). The
+        train loss is skipped when the validation loss alone already gives
+        ``p <= alpha / 10`` (cost; the p-value is then ``k p_val``).
         """
-        cands = [(self._loss_name, lv[win])]
-        tr = self._train
-        if tr is not None:
-            key = ("train", steps.tobytes())
-            if key not in self._cache:
-                self._cache[key] = align_to_steps(tr.steps, tr.values, steps)
-            tv = self._cache[key][win]
-            if np.isfinite(tv).all():
-                cands.append((tr.name, tv))
+        k = 2 if self._train is not None else 1  # series that may be tested (Bonferroni)
         best = None
-        for name, x in cands:
+        for name in (self._loss_name, None if k == 1 else self._train.name):
+            if name is None:
+                break
+            if name == self._loss_name:
+                x = lv[win]
+            else:
+                # the train loss only when the validation loss does not
+                # already show the improvement clearly (the reported p is then
+                # k times the smaller p: Bonferroni either way)
+                if best is not None and k * best[0] <= alpha / 10:
+                    break
+                key = ("train", steps.tobytes())
+                if key not in self._cache:
+                    self._cache[key] = align_to_steps(self._train.steps, self._train.values, steps)
+                x = self._cache[key][win]
+                if not np.isfinite(x).all():
+                    break
             impr = _improvement(x)
             if not impr >= cfg.min_loss_improvement:
                 continue
             p, z = _loss_trend(x)
             if best is None or p < best[0]:
                 best = (p, z, impr, name)
-        if best is None:
+        if best is None or k * best[0] > alpha:
             return None
-        p = min(1.0, best[0] * len(cands))
-        if p > alpha:
-            return None
-        return (p,) + best[1:]
+        return (min(1.0, k * best[0]),) + best[1:]
 
     def _finding(self, c: dict, p_adj: float, n_tests: int) -> Finding:
         kind, name, loss = c["kind"], c["name"], c["loss"]
