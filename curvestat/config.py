@@ -159,28 +159,36 @@ class ContradictionConfig:
     min_loss_improvement : float
         Smallest relative loss improvement ``1 - median(last 10 %) /
         median(first 10 %)`` (over the window judged) that makes a stuck or
-        flat metric a contradiction (default 0.05).
+        flat metric a contradiction (default 0.05: a loss that fell by 5 % or
+        more with a significant trend is progress a practitioner sees). For a
+        stuck metric the train loss over the window counts as well as the
+        validation loss.
     min_metric_gain : float
         A metric that gained less than this (absolute, in its own units,
         ``median(last 20 %) - median(first 20 %)`` in its improving
         direction) does not improve; one that lost at least this much while
-        the loss improved moves in the opposite direction (default 0.02).
+        the loss improved moves in the opposite direction (default 0.02). A
+        metric that gained at least this much before it froze at a value
+        (other than its worst one) moved with the loss: not degenerate.
     saturation : float
-        A stuck or flat metric whose last 20 % lie within this distance of
-        its best possible value (1 or 0) is *saturated*: reported with
-        severity ``info``, not as a contradiction (default 0.03).
+        A metric whose last 20 % lie within this distance of its best
+        possible value (1 or 0) is *saturated*. A saturated metric that does
+        not improve (with noise) is reported with severity ``info``; an
+        exactly constant one only when the loss is also near zero (see
+        ``perfect_loss``) (default 0.05).
     perfect_loss : float
-        Kept for compatibility; a metric stuck at its best possible value (1
-        for accuracy-like, 0 for error-like metrics) is always a perfect
-        model, not a contradiction, whatever the loss (default 1e-3).
+        A saturated, exactly constant metric while the loss ends (median of
+        its last 20 %) at or below this value is a near-perfect, confident
+        model: severity ``info`` (default 0.05, a cross-entropy at which the
+        true class gets about 95 % probability on average).
     """
 
     min_points: int = 5
     min_degenerate_fraction: float = 0.5
-    min_loss_improvement: float = 0.1
+    min_loss_improvement: float = 0.05
     min_metric_gain: float = 0.02
-    saturation: float = 0.03
-    perfect_loss: float = 1e-3
+    saturation: float = 0.05
+    perfect_loss: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,10 +207,23 @@ class OverfittingConfig:
         Smallest relative growth of the validation/train ratio after the
         validation minimum that counts as a growing gap (default 0.25).
     growing_gap_severity : str
-        Severity of a growing gap while the validation loss stays flat
-        (default ``"info"``: the model stopped generalising better and only
-        memorises -- stop early -- but the validation loss did not get worse;
-        set ``"warning"`` to count it as overfitting).
+        Severity of a growing gap while the validation loss is still
+        improving slightly (its flat bottom s* near the end of the run, or a
+        significant decrease after it; default ``"info"``: the model mostly
+        memorises, but the validation loss did not stop improving).
+    min_stalled_fraction : float
+        A growing gap is a warning (critical from ``critical_gap_growth``)
+        when the validation loss has stopped improving: at least this share
+        of the evaluations lie after s* and they show no significant
+        decrease (default 0.25), and the gap grew by at least
+        ``min_absolute_gap_growth`` in absolute terms.
+    min_absolute_gap_growth : float
+        Smallest growth of the absolute gap ``val - train`` after s*, as a
+        share of the validation loss at s*, for a warning-level growing gap
+        (default 0.25: the train loss fell by a quarter of the validation
+        loss after the validation loss stopped improving; a train loss that is
+        already near zero can grow the log-ratio gap by falling a negligible
+        amount).
     plateau_tolerance : float
         Relative distance from the smoothed validation minimum within which
         the validation loss counts as having reached it; the first such
@@ -210,7 +231,8 @@ class OverfittingConfig:
         ``min_delta`` of 2 %).
     min_gap : float
         Smallest relative gap ``val / train - 1`` that counts as a split
-        mismatch (default 0.2).
+        mismatch (default 0.15; the mean gap must exceed it significantly, and at
+        least half of it must be there in the first evaluations).
     critical_rise : float
         U-turn rise from which the finding is critical (default 0.2).
     critical_gap_growth : float
@@ -224,8 +246,10 @@ class OverfittingConfig:
     min_rise: float = 0.05
     min_gap_growth: float = 0.25
     growing_gap_severity: str = "info"
+    min_stalled_fraction: float = 0.25
+    min_absolute_gap_growth: float = 0.25
     plateau_tolerance: float = 0.02
-    min_gap: float = 0.2
+    min_gap: float = 0.15
     critical_rise: float = 0.2
     critical_gap_growth: float = 0.5
     critical_gap: float = 1.0

@@ -26,9 +26,16 @@ and three kinds of contradiction are tested, in this order:
     than ``min_metric_gain`` (absolute). AUC-like (threshold-invariant)
     metrics get severity ``info`` here.
 
-A degenerate or non-improving metric that ends within ``saturation`` of its
-best value (a saturated metric: the loss keeps improving the model's
-confidence) is reported with severity ``info``.
+For a degenerate window the train loss (when logged besides the validation
+loss) is a second witness of the loss improving (Bonferroni over the series
+tested). A metric that improved by ``min_metric_gain`` to its stuck value
+before the window moved with the loss and then froze (a plateau on a finite
+validation set): not degenerate, unless the stuck value is its worst one.
+
+A non-improving metric that ends within ``saturation`` of its best value (a
+saturated metric: the loss keeps improving the model's confidence) is
+reported with severity ``info``; an exactly constant one only when the loss
+also ends at or below ``perfect_loss`` (a near-perfect model).
 
 Family-wise error: the p-values of the metrics of one run are Holm-adjusted
 and a finding is reported only when its adjusted p-value is at most alpha.
@@ -156,6 +163,11 @@ class ContradictionDetector:
             return Skipped(self.name, "no loss series to compare the metrics with")
         cut = explosion_onset(context)
         self._cache: dict = {}
+        self._loss_name = loss.name
+        # the train loss as a second witness of "the loss improves" for a
+        # stuck metric (what the practitioner watches); not when it is the
+        # loss already compared
+        self._train = run.train_loss if run.train_loss is not None and run.train_loss is not loss else None
         cands = []
         reasons = []
         for s in metrics:
@@ -205,13 +217,24 @@ class ContradictionDetector:
             value = float(m[start])
             if best is not None and value == best:
                 return None  # perfect: nothing left to improve
-            win = lv[start:start + length]
-            p, z = _loss_trend(win)
-            impr = _improvement(win)
-            if p <= alpha and impr >= cfg.min_loss_improvement:
-                return {**base, "kind": "degenerate", "p": p, "z": z, "value": value, "onset": int(steps[start]),
-                        "until": int(steps[start + length - 1]), "length": length, "loss_improvement": impr}
-            return None
+            worst = (0.0 if d > 0 else 1.0) if bounded else None
+            if start > 0 and value != worst:
+                # the metric moved with the loss before it froze: it improved
+                # to this value and the model's decisions on a finite
+                # validation set stopped changing (a plateau, not a metric
+                # that never responds to learning)
+                if float(np.max(d * (value - m[:start]))) >= cfg.min_metric_gain:
+                    return None
+            win = slice(start, start + length)
+            ev = self._loss_evidence(steps, lv, win, cfg, alpha)
+            if ev is None:
+                return None
+            p, z, impr, lname = ev
+            tail = float(np.median(lv[-max(1, n // 5):]))
+            near_perfect = base["saturated"] and abs(tail) <= cfg.perfect_loss
+            return {**base, "kind": "degenerate", "p": p, "z": z, "value": value, "onset": int(steps[start]),
+                    "until": int(steps[start + length - 1]), "length": length, "loss_improvement": impr,
+                    "loss": lname, "saturated": near_perfect}
         signed = m * d  # larger = better
         gain = _edge_gain(signed)
         if -cfg.min_metric_gain < gain < cfg.min_metric_gain:
@@ -241,6 +264,46 @@ class ContradictionDetector:
             return None  # a small but significant improvement: consistent
         return {**base, "kind": kind, "p": p_loss, "z": -z_loss, "gain": gain, "p_metric": p_up,
                 "loss_improvement": impr, "onset": int(steps[0]), "value": float(np.median(m))}
+
+    def _loss_evidence(self, steps, lv, win, cfg, alpha):
+        """(p, z, improvement, loss name) for "the loss improved over ``win``", or None.
+
+        The validation loss (``lv``, aligned to the metric's steps) and, when
+        the run also logs one, the train loss averaged over each metric
+        interval are tested (Hamed-Rao Mann-Kendall, :func:`_loss_trend`);
+        a series must also have improved by ``min_loss_improvement``. With
+        ``k`` series available, ``p = k min(p_series)`` (Bonferroni). The
+        train loss is skipped when the validation loss alone already gives
+        ``p <= alpha / 10`` (cost; the p-value is then ``k p_val``).
+        """
+        k = 2 if self._train is not None else 1  # series that may be tested (Bonferroni)
+        best = None
+        for name in (self._loss_name, None if k == 1 else self._train.name):
+            if name is None:
+                break
+            if name == self._loss_name:
+                x = lv[win]
+            else:
+                # the train loss only when the validation loss does not
+                # already show the improvement clearly (the reported p is then
+                # k times the smaller p: Bonferroni either way)
+                if best is not None and k * best[0] <= alpha / 10:
+                    break
+                key = ("train", steps.tobytes())
+                if key not in self._cache:
+                    self._cache[key] = align_to_steps(self._train.steps, self._train.values, steps)
+                x = self._cache[key][win]
+                if not np.isfinite(x).all():
+                    break
+            impr = _improvement(x)
+            if not impr >= cfg.min_loss_improvement:
+                continue
+            p, z = _loss_trend(x)
+            if best is None or p < best[0]:
+                best = (p, z, impr, name)
+        if best is None or k * best[0] > alpha:
+            return None
+        return (min(1.0, k * best[0]),) + best[1:]
 
     def _finding(self, c: dict, p_adj: float, n_tests: int) -> Finding:
         kind, name, loss = c["kind"], c["name"], c["loss"]

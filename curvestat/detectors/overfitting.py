@@ -22,7 +22,11 @@ p-value of the tests that make up a kind):
   ``min_rise`` above its minimum; p = max(p_a, p_b).
 * ``growing_gap``: (b) significant, the gap grew by at least
   ``min_gap_growth`` after s* and (c) shows a positive gap after s*;
-  p = max(p_b, p_c).
+  p = max(p_b, p_c). A warning when the validation loss stalled (s* before
+  the last ``min_stalled_fraction`` of the run, no significant decrease and
+  no ``min_rise`` jump after it) while the train loss fell by at least
+  ``min_absolute_gap_growth`` of the validation level; else
+  ``growing_gap_severity`` (info).
 * ``split_mismatch``: no growth, but the gap is at least ``min_gap`` from the
   first evaluations on and (c) rejects ``mean gap <= log(1 + min_gap)``;
   p = p_c.
@@ -242,8 +246,10 @@ class OverfittingDetector:
                 return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
             span = max(1, int(a.steps[-1] - a.steps[k]))
             # onset: where the gap starts to grow (broken-curve fit), searched
-            # between the start of the flat bottom and the minimum
-            j = _hinge_break(a.gap, k_on - w // 2, min(k_on + w // 2, max(k_on, k_min)))
+            # from half a smoothing window before the start of the flat bottom
+            # up to the smoothed minimum (or half a window past the start of
+            # the flat bottom, whichever is later)
+            j = _hinge_break(a.gap, k_on - w // 2, max(k_on + w // 2, k_min))
             onset = int(a.steps[j])
             base = {
                 "val_min": float(math.exp(sm[k_min]) if a.log_scale else sm[k_min]),
@@ -278,6 +284,28 @@ class OverfittingDetector:
                     # generalising better and only memorises -- worth knowing
                     # (stop early), not a pathology by itself
                     sev = Severity(cfg.growing_gap_severity)
+                    # the validation loss stopped improving for a sustained
+                    # stretch: s* lies well before the end and there is no
+                    # significant decrease after it -- the extra training only
+                    # memorises (a warning). A validation loss that still
+                    # creeps down, its minimum near the end, is info.
+                    # and the train loss fell by a practical share of the
+                    # validation loss meanwhile (absolute gap growth over the
+                    # validation level at s*): a train loss that is already
+                    # near zero can double its log-ratio gap by falling a
+                    # negligible amount
+                    p_down, _ = _mk(lv[tail], "decreasing")
+                    dg = robust_smooth(a.val - a.train, w)
+                    vk = abs(float(robust_smooth(a.val, w)[k])) or 1.0
+                    abs_growth = float(dg[-1] - dg[k]) / vk
+                    base["p_val_decrease"] = p_down
+                    base["absolute_gap_growth"] = abs_growth
+                    # (stalled, not jumped: a validation loss that ended
+                    # min_rise or more above its minimum without a significant
+                    # rising trend is a spike or a jump, not a plateau)
+                    if (m >= max(_MIN_TAIL, math.ceil(cfg.min_stalled_fraction * n)) and p_down > alpha
+                            and rise < cfg.min_rise and abs_growth >= cfg.min_absolute_gap_growth):
+                        sev = Severity.CRITICAL if growth >= cfg.critical_gap_growth else Severity.WARNING
                     msg = (
                         f"{val.name} stopped improving at step {onset} while {train.name} kept falling: the "
                         f"validation/train gap grew {100 * growth:.1f} % over the last {m} evaluations "
@@ -293,12 +321,15 @@ class OverfittingDetector:
         thr = math.log1p(cfg.min_gap) if a.log_scale else cfg.min_gap
         head = max(3, n // 10)
         early = float(np.median(a.gap[:head]))
-        if early < thr:
+        # (half the margin: the train loss averaged over an early evaluation
+        # interval still holds the fast initial descent, which hides part of
+        # the gap there)
+        if early < 0.5 * thr:
             return None
-        # not growing: the gap at the end is at most twice the early gap (on
+        # not growing: the gap at the end is at most three times the early gap (on
         # the log-ratio scale); a gap that builds up is memorisation, not a
         # difference between the splits
-        if float(gsm[-1]) > 2.0 * early:
+        if float(gsm[-1]) > 3.0 * early:
             return None
         res = hac_mean_test(a.gap, mu0=thr, alternative="greater")
         if res.pvalue > alpha:

@@ -150,3 +150,35 @@ def test_wired_into_analyze():
     rep = analyze(_run(val_recall=np.zeros(EV.size)))
     assert "contradiction" in rep.detectors
     assert Pathology.METRIC_CONTRADICTION in rep.pathologies
+
+
+def test_stuck_recall_with_a_weak_val_trend_uses_the_train_loss():
+    # the validation loss barely moves (imbalanced data: the prior is learnt at once),
+    # the train loss falls clearly: recall exactly 0 is still a contradiction
+    rng = np.random.default_rng(3)
+    t = np.arange(5000)
+    run = Run.from_dict({
+        "loss": (t, 0.05 + 0.3 * np.exp(-t / 1500) + 0.002 * rng.standard_normal(t.size)),
+        "val_loss": (EV, 0.066 - 0.002 * (EV / EV[-1]) + 0.001 * rng.standard_normal(EV.size)),
+        "val_recall": (EV, np.zeros(EV.size)),
+    })
+    out = detector.detect(run, CFG)
+    assert _kinds(out) == {("degenerate", "val_recall")}
+    assert out[0].severity is Severity.CRITICAL and "loss" in out[0].message
+
+
+def test_exactly_constant_near_perfect_metric_is_a_contradiction_unless_the_loss_is_near_zero():
+    # accuracy frozen at 0.98 from the first evaluation while the loss keeps improving
+    out = detector.detect(_run(val_accuracy=np.full(EV.size, 0.98)), CFG)
+    assert _kinds(out) == {("degenerate", "val_accuracy")} and out[0].severity is Severity.WARNING
+    # the same with a loss near zero: a confident, near-perfect model
+    run = Run.from_dict({"val_loss": (EV, 0.2 * _loss()), "val_accuracy": (EV, np.full(EV.size, 0.98))})
+    assert all(f.severity is Severity.INFO for f in detector.detect(run, CFG))
+
+
+def test_metric_that_improved_then_froze_is_not_degenerate():
+    # a discrete metric on a small validation set: it rose with the loss, then the
+    # model's decisions stopped changing while the loss kept improving confidence
+    m = np.round(_healthy_metric(0.6, 0.95) * 45) / 45
+    m[40:] = m[40]
+    assert detector.detect(_run(val_accuracy=m), CFG) == []

@@ -56,8 +56,20 @@ def test_growing_gap_val_plateau_train_falls():
     assert f.kind == "growing_gap"
     assert abs(f.onset_step - 1200) <= 3 * (ev[1] - ev[0])
     assert f.effect["gap_growth"] > 0.25
-    # the validation loss did not get worse: info by default, configurable
-    assert f.severity is Severity.INFO
+    # the validation loss stalled for most of the run while the train loss fell
+    # by most of its level: the extra training only memorises
+    assert f.severity is Severity.CRITICAL
+    assert f.effect["absolute_gap_growth"] > 0.5 and f.effect["p_val_decrease"] > CFG.alpha
+
+
+def test_growing_gap_with_train_loss_near_zero_is_info():
+    # small data: the train loss goes to ~0 and its log ratio to the plateaued
+    # validation loss keeps growing, but in absolute terms it hardly moves
+    run, ev = _run(lambda s: 0.3 + np.exp(-s / 300), y=lambda t: 0.01 + np.exp(-t / 300))
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "growing_gap" and f.severity is Severity.INFO
+    assert f.effect["gap_growth"] >= 0.25 and f.effect["absolute_gap_growth"] < 0.25
+    # the severity of a growing gap that is not a stalled one is configurable
     f = _one(detector.detect(run, CFG.replace(overfitting={"growing_gap_severity": "warning"})))
     assert f.severity is Severity.WARNING
 
