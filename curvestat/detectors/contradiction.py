@@ -207,6 +207,9 @@ class ContradictionDetector:
         d = metric_direction(s.name)
         toks = set(_tokens(s.name))
         invariant = bool(toks & _THRESHOLD_INVARIANT)
+        # metrics logged in percent (accuracy 97.5) are judged on [0, 1]
+        scale = 100.0 if (m.min() >= 0.0 and 1.0 < m.max() <= 100.0 and d != 0) else 1.0
+        m = m / scale
         bounded = bool(m.min() >= 0.0 and m.max() <= 1.0)
         best = (1.0 if d > 0 else 0.0) if bounded else None
         base = {"name": s.name, "loss": loss.name, "invariant": invariant, "n": n,
@@ -232,7 +235,7 @@ class ContradictionDetector:
             p, z, impr, lname = ev
             tail = float(np.median(lv[-max(1, n // 5):]))
             near_perfect = base["saturated"] and abs(tail) <= cfg.perfect_loss
-            return {**base, "kind": "degenerate", "p": p, "z": z, "value": value, "onset": int(steps[start]),
+            return {**base, "kind": "degenerate", "p": p, "z": z, "value": value * scale, "onset": int(steps[start]),
                     "until": int(steps[start + length - 1]), "length": length, "loss_improvement": impr,
                     "loss": lname, "saturated": near_perfect}
         signed = m * d  # larger = better
@@ -263,7 +266,7 @@ class ContradictionDetector:
         if p_up <= alpha:
             return None  # a small but significant improvement: consistent
         return {**base, "kind": kind, "p": p_loss, "z": -z_loss, "gain": gain, "p_metric": p_up,
-                "loss_improvement": impr, "onset": int(steps[0]), "value": float(np.median(m))}
+                "loss_improvement": impr, "onset": int(steps[0]), "value": float(np.median(m)) * scale}
 
     def _loss_evidence(self, steps, lv, win, cfg, alpha):
         """(p, z, improvement, loss name) for "the loss improved over ``win``", or None.

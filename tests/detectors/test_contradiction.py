@@ -182,3 +182,23 @@ def test_metric_that_improved_then_froze_is_not_degenerate():
     m = np.round(_healthy_metric(0.6, 0.95) * 45) / 45
     m[40:] = m[40]
     assert detector.detect(_run(val_accuracy=m), CFG) == []
+
+
+def test_metric_logged_in_percent_at_100_is_perfect_not_stuck():
+    # Hand-written loggers often log accuracy in percent: 100.0 is perfect.
+    import numpy as np
+
+    from curvestat import Config, Run
+    from curvestat.detectors import get_detector
+
+    n = 60
+    ep = np.arange(n)
+    loss = 1.5 * np.exp(-ep / 5) + 1e-4
+    acc = np.minimum(100.0, 40 + 60 * (1 - np.exp(-ep / 3)))
+    acc[20:] = 100.0
+    out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": acc}), Config(), context={})
+    assert [f for f in out if f.severity.value != "info"] == []
+    stuck = acc.copy()
+    stuck[:] = 37.5  # stuck from the start, in percent, while the loss falls
+    out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config(), context={})
+    assert out and out[0].kind == "degenerate" and "37.5" in out[0].message
