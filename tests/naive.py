@@ -36,6 +36,13 @@ def mk_var_s(x):
     return v / 18.0
 
 
+def pairwise_slopes(x, t):
+    """All slopes (x_j - x_i) / (t_j - t_i), i < j, in row order."""
+    x = np.asarray(x, dtype=float)
+    t = np.asarray(t, dtype=float)
+    return [(x[j] - x[i]) / (t[j] - t[i]) for i, j in combinations(range(x.shape[0]), 2)]
+
+
 def sens_slope(x, t=None):
     x = np.asarray(x, dtype=float)
     t = np.arange(x.shape[0], dtype=float) if t is None else np.asarray(t, dtype=float)

@@ -88,9 +88,13 @@ def _mk_score(x: NDArray[np.float64]) -> tuple[int, NDArray[np.int64]]:
     from ..kernels.trend import count_inversions
 
     n = x.shape[0]
-    _, counts = np.unique(x, return_counts=True)
+    order = np.argsort(x)
+    inv = int(count_inversions(x, order))  # pairs i<j with x_i >= x_j: discordant + tied
+    # tie-group sizes from the same sort (np.unique would sort a second time)
+    srt = x[order]
+    edges = np.flatnonzero(srt[1:] != srt[:-1]) + 1
+    counts = np.diff(np.concatenate(([0], edges, [n])))
     ties = int((counts * (counts - 1) // 2).sum())
-    inv = int(count_inversions(x))  # pairs i<j with x_i >= x_j: discordant + tied
     total = n * (n - 1) // 2
     return total - 2 * inv + ties, counts
 
@@ -107,13 +111,15 @@ def _z_score(s: float, var_s: float) -> float:
 
 
 def _normal_pvalue(z: float, alternative: str) -> float:
-    from scipy.stats import norm
+    """Normal tail p-value; ``ndtr(-z)`` is exactly what ``scipy.stats.norm.sf(z)``
+    evaluates, without its ~50-100 us of per-call argument handling."""
+    from scipy.special import ndtr
 
     if alternative == "two-sided":
-        return float(min(1.0, 2.0 * norm.sf(abs(z))))
+        return float(min(1.0, 2.0 * ndtr(-abs(z))))
     if alternative == "greater":
-        return float(norm.sf(z))
-    return float(norm.sf(-z))
+        return float(ndtr(-z))
+    return float(ndtr(z))
 
 
 def _acf_fft(y: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
@@ -178,7 +184,8 @@ def mann_kendall(
     minus discordant pairs, computed in O(n log n) by counting inversions with
     a merge sort (Knight 1966). ``Var(S) = [n(n-1)(2n+5) - sum_g t_g(t_g-1)
     (2t_g+5)] / 18`` over tie groups g, and ``z = (S - sign(S)) / sqrt(Var)``
-    (0 when S = 0). p-values use ``scipy.stats.norm.sf``.
+    (0 when S = 0). p-values use the normal survival function
+    (``scipy.special.ndtr(-z)``, what ``scipy.stats.norm.sf`` computes).
 
     *Hamed-Rao*: x is detrended with Sen's slope, ranked, and the
     autocorrelations r_k of the ranks (FFT, O(n log n)) that fall outside
@@ -311,34 +318,69 @@ def _sen_select(
     <= k), moves hi (#slopes < v > k), or *is* the k-th slope (ties). Once the
     bracket holds <= cap slopes they are enumerated and the order statistics
     taken by ``np.partition`` from slopes computed as (x_j-x_i)/(t_j-t_i).
+    When the sample predicts that (lo, v] holds at most cap/2 slopes for the
+    upper candidate v, they are enumerated at once (insertion sort, O(n +
+    cap), ``enumerate_slopes``) instead of counting C(v): if the targets lie
+    among them the search ends one counting pass early.
     """
-    from ..kernels.trend import count_order_ties, select_inversions, slopes_of_pairs
+    from ..kernels.trend import count_order_ties, enumerate_slopes, select_inversions, slopes_of_pairs
 
     n = x.shape[0]
     rng = np.random.default_rng(seed)
     total = n * (n - 1) // 2
     wanted = sorted({(total - 1) // 2, total // 2})
     found: dict[int, float] = {}
-    cap = max(8 * n, 10_000) if cap is None else cap
+    cap = max(16 * n, 10_000) if cap is None else cap
     m = max(n, 2_000) if sample is None else sample
     span = float(x.max() - x.min())
     dt = float(np.diff(t).min())
     bound = 2.0 * span / dt + 1.0
     lo, hi = -bound, bound
     c_lo, c_hi = 0, total
-    perm_lo = _order_by(x - lo * t)
-    perm_tmp = np.empty(n, dtype=np.int64)
+    # positions ordered by x - lo t and by x - hi t (None until counted)
+    perm_lo: NDArray[np.int64] | None = None
+    perm_hi: NDArray[np.int64] | None = None
 
-    def counts(v: float, perm_out: NDArray[np.int64]) -> tuple[int, int]:
-        le, ties = count_order_ties(x - v * t, perm_out)
-        return int(le), int(le - ties)
+    def counts(v: float) -> tuple[int, int, NDArray[np.int64]]:
+        y = x - v * t
+        perm = np.empty(n, dtype=np.int64)
+        le, ties = count_order_ties(y, np.argsort(y), perm)
+        return int(le), int(le - ties), perm
 
-    def bracket(ranks: NDArray[np.int64]) -> NDArray[np.float64]:
-        v = (x - hi * t)[perm_lo]
+    def lo_order() -> NDArray[np.int64]:
+        nonlocal perm_lo
+        if perm_lo is None:
+            perm_lo = _order_by(x - lo * t)
+        return perm_lo
+
+    def enumerate_upto(v: float, limit: int) -> NDArray[np.float64] | None:
+        """All slopes in (lo, v] (v <= hi), or None if more than limit."""
+        order = lo_order()
+        out = np.empty(limit)
+        got = enumerate_slopes((x - v * t)[order], order, x, t, out)
+        return None if got < 0 else out[:got]
+
+    def sample_bracket(ranks: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Slopes in (lo, hi] of the given ordinals."""
+        order = lo_order()
+        w = (x - hi * t)[order]
+        if perm_hi is not None:
+            # an argsort of w without sorting: positions by y^hi, relabelled
+            where = np.empty(n, dtype=np.int64)
+            where[order] = np.arange(n)
+            w_order = where[perm_hi]
+        else:
+            w_order = np.argsort(w)
         a = np.empty(ranks.shape[0], dtype=np.int64)
         b = np.empty(ranks.shape[0], dtype=np.int64)
-        got = select_inversions(v, perm_lo, ranks, a, b)
+        got = select_inversions(w, w_order, order, ranks, a, b)
         return slopes_of_pairs(x, t, a[:got], b[:got])
+
+    def take(s: NDArray[np.float64], todo: list[int]) -> None:
+        r = [min(max(k - c_lo, 0), s.shape[0] - 1) for k in todo]
+        part = np.partition(s, r)
+        for k, rk in zip(todo, r):
+            found[k] = float(part[rk])
 
     for _ in range(200):
         todo = [k for k in wanted if k not in found]
@@ -346,20 +388,21 @@ def _sen_select(
             break
         k_in = c_hi - c_lo
         if k_in <= cap:
-            s = bracket(np.arange(k_in, dtype=np.int64))
-            r = [min(max(k - c_lo, 0), s.shape[0] - 1) for k in todo]
-            part = np.partition(s, r)
-            for k, rk in zip(todo, r):
-                found[k] = float(part[rk])
+            # (rounding can make the enumeration differ from C(hi) - C(lo)
+            # by a few pairs: leave room)
+            s = enumerate_upto(hi, k_in + n + 16)
+            if s is None:  # pragma: no cover - only with gross rounding
+                s = sample_bracket(np.arange(k_in, dtype=np.int64))
+            take(s, todo)
             break
         if k_in == total:
-            # first round: uniform pairs drawn directly, no merge pass needed
+            # first round: uniform pairs drawn directly, no counting pass needed
             i = rng.integers(0, n, size=m)
             j = rng.integers(0, n - 1, size=m)
             j = j + (j >= i)
             samp = slopes_of_pairs(x, t, np.minimum(i, j), np.maximum(i, j))
         else:
-            samp = bracket(np.sort(rng.integers(0, k_in, size=m)))
+            samp = sample_bracket(np.sort(rng.integers(0, k_in, size=m)))
         ms = samp.shape[0]
         q1 = (todo[0] - c_lo) / k_in
         q2 = (todo[-1] - c_lo) / k_in
@@ -367,13 +410,23 @@ def _sen_select(
         i_lo = min(max(math.floor((q1 - width) * ms) - 1, 0), ms - 1)
         i_hi = min(max(math.ceil((q2 + width) * ms), 0), ms - 1)
         part = np.partition(samp, (i_lo, i_hi))
-        cands = {float(part[i_lo]), float(part[i_hi])}
+        cands = sorted({float(part[i_lo]), float(part[i_hi])})
         moved = False
-        for v in sorted(cands):
+        for v in cands:
             if not (lo < v <= hi):
                 continue
-            le, lt = counts(v, perm_tmp)
             todo = [k for k in wanted if k not in found]
+            if not todo:
+                break
+            if v == cands[-1]:
+                # predicted number of slopes in (lo, v]
+                est = np.count_nonzero((samp > lo) & (samp <= v)) / ms * k_in
+                if est <= cap / 2:
+                    s = enumerate_upto(v, cap)
+                    if s is not None and todo[-1] - c_lo < s.shape[0]:
+                        take(s, todo)
+                        break
+            le, lt, perm = counts(v)
             for k in todo:
                 if lt <= k < le:
                     found[k] = v  # the k-th slope equals v (a tie)
@@ -381,17 +434,17 @@ def _sen_select(
             if not todo:
                 break
             if le <= todo[0] and v > lo:
-                lo, c_lo, moved = v, le, True
-                perm_lo, perm_tmp = perm_tmp, perm_lo
+                lo, c_lo, perm_lo, moved = v, le, perm, True
             elif lt > todo[-1]:
                 if v < hi:
-                    hi, c_hi, moved = v, le, True
+                    hi, c_hi, perm_hi, moved = v, le, perm, True
                 else:
                     # v is hi itself, a heavy tie the targets lie below:
                     # close the bracket just under it (one recount)
                     below = float(np.nextafter(v, -np.inf))
                     if lo < below:
-                        hi, c_hi, moved = below, counts(below, perm_tmp)[0], True
+                        c_below, _, perm_below = counts(below)
+                        hi, c_hi, perm_hi, moved = below, c_below, perm_below, True
         if not moved:
             m *= 2
     vals = [found[k] for k in wanted]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from curvestat.errors import InsufficientDataError, ParameterError
-from curvestat.kernels.trend import count_inversions, count_order_ties, select_inversions
+from curvestat.kernels.trend import count_inversions, count_order_ties, enumerate_slopes, select_inversions
 from curvestat.stats import mann_kendall, sens_slope
 from curvestat.stats.trend import _sen_exact, _sen_select
 
@@ -43,9 +43,13 @@ CASES = [(seed, n, kind) for seed, n in enumerate([3, 4, 5, 7, 16, 17, 33, 100, 
 @pytest.mark.parametrize("seed,n,kind", CASES[::3])
 def test_count_inversions_vs_naive(seed, n, kind):
     x = _series(seed, n, kind)
-    assert count_inversions(x) == naive.count_inversions(x)
+    x[::2][x[::2] == 0.0] = -0.0  # signed zeros tie
+    # any argsort will do: quicksort, stable, and stable on the reversed array
+    orders = [np.argsort(x), np.argsort(x, kind="stable"), (n - 1) - np.argsort(x[::-1], kind="stable")]
+    for order in orders:
+        assert count_inversions(x, order) == naive.count_inversions(x)
     perm = np.empty(n, dtype=np.int64)
-    le, ties = count_order_ties(x, perm)
+    le, ties = count_order_ties(x, orders[1], perm)
     assert le == naive.count_inversions(x)
     _, counts = np.unique(x, return_counts=True)
     assert ties == int((counts * (counts - 1) // 2).sum())
@@ -57,15 +61,40 @@ def test_count_inversions_vs_naive(seed, n, kind):
 
 
 def test_select_inversions_enumerates_every_inversion():
-    x = _series(3, 60, "ties")
-    k = int(count_inversions(x))
-    a = np.empty(k, dtype=np.int64)
-    b = np.empty(k, dtype=np.int64)
-    got = select_inversions(x, np.arange(60, dtype=np.int64), np.arange(k, dtype=np.int64), a, b)
-    assert got == k
-    pairs = {(min(p, q), max(p, q)) for p, q in zip(a, b)}
-    expected = {(p, q) for p in range(60) for q in range(p + 1, 60) if x[p] >= x[q]}
-    assert pairs == expected
+    for kind in ("ties", "iid"):
+        x = _series(3, 60, kind)
+        k = int(count_inversions(x, np.argsort(x)))
+        ids = np.arange(100, 160, dtype=np.int64)
+        expected = [(100 + p, 100 + q) for p in range(60) for q in range(p + 1, 60) if x[p] >= x[q]]
+        assert k == len(expected)
+        a = np.empty(k, dtype=np.int64)
+        b = np.empty(k, dtype=np.int64)
+        got = select_inversions(x, np.argsort(x), ids, np.arange(k, dtype=np.int64), a, b)
+        assert got == k
+        assert sorted(zip(a.tolist(), b.tolist())) == expected  # each inversion exactly once
+        # a sorted sample of ordinals (with repeats) picks the same pairs
+        ranks = np.sort(np.random.default_rng(0).integers(0, k, 50))
+        a2 = np.empty(50, dtype=np.int64)
+        b2 = np.empty(50, dtype=np.int64)
+        assert select_inversions(x, np.argsort(x), ids, ranks, a2, b2) == 50
+        assert_allclose(a2, a[ranks])
+        assert_allclose(b2, b[ranks])
+
+def test_enumerate_slopes_lists_the_bracket():
+    # y^hi in the order of y^lo: its inversions are the slopes in (lo, hi]
+    rng = np.random.default_rng(5)
+    for kind in ("ties", "iid", "trend"):
+        x = _series(7, 80, kind)
+        t = np.cumsum(rng.integers(1, 4, 80)).astype(float)
+        slopes = np.asarray(naive.pairwise_slopes(x, t))
+        lo, hi = np.quantile(slopes, [0.4, 0.6])
+        order = (79 - np.argsort((x - lo * t)[::-1], kind="stable"))
+        out = np.empty(slopes.size)
+        got = enumerate_slopes((x - hi * t)[order], order, x, t, out)
+        expected = np.sort(slopes[(slopes > lo) & (slopes <= hi)])
+        assert got == expected.size
+        assert_allclose(np.sort(out[:got]), expected, rtol=0, atol=0)
+        assert enumerate_slopes((x - hi * t)[order], order, x, t, np.empty(got - 1)) == -1
 
 
 # --------------------------------------------------------- Mann-Kendall
