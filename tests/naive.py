@@ -20,6 +20,12 @@ def count_inversions(v):
     return int(sum(int((v[p] >= v[p + 1 :]).sum()) for p in range(n - 1)))
 
 
+def average_ranks(v):
+    """Rank of each value: 1 + #smaller + (#equal - 1) / 2."""
+    v = np.asarray(v, dtype=float)
+    return np.array([1 + (v < a).sum() + ((v == a).sum() - 1) / 2 for a in v])
+
+
 def mk_score(x):
     """S = sum_{i<j} sign(x_j - x_i), vectorised by rows."""
     x = np.asarray(x, dtype=float)

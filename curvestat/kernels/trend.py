@@ -19,6 +19,56 @@ from ._jit import jit, jit_exact
 
 
 @jit
+def pack_keys(v, shift, out):
+    """``out[i]``: the top ``64 - shift`` bits of an order-preserving integer
+    image of ``v[i]`` (-0.0 and 0.0 alike), with ``i`` in the low ``shift``
+    bits (``2**shift >= len(v)``). numpy sorts these integers several times
+    faster than it argsorts floats; :func:`order_from_keys` then repairs the
+    order where truncated keys collide."""
+    n = v.shape[0]
+    bits = v.view(np.uint64)
+    sign = np.uint64(1) << np.uint64(63)
+    sh = np.uint64(shift)
+    for i in range(n):
+        b = bits[i]
+        if v[i] == 0.0:
+            b = np.uint64(0)
+        k = ~b if b & sign else b | sign
+        out[i] = ((k >> sh) << sh) | np.uint64(i)
+
+
+@jit
+def order_from_keys(keys, v, shift, order):
+    """An argsort of ``v`` from the sorted output of :func:`pack_keys`: the
+    positions in key order, each run of equal truncated keys re-sorted by
+    value (ties keep ascending position)."""
+    n = keys.shape[0]
+    sh = np.uint64(shift)
+    mask = (np.uint64(1) << sh) - np.uint64(1)
+    for r in range(n):
+        order[r] = np.int64(keys[r] & mask)
+    start = 0
+    for r in range(1, n + 1):
+        if r == n or (keys[r] >> sh) != (keys[start] >> sh):
+            size = r - start
+            if size > 1:
+                vals = np.empty(size)
+                for k in range(size):
+                    vals[k] = v[order[start + k]]
+                ok = True
+                for k in range(1, size):
+                    if vals[k] < vals[k - 1]:
+                        ok = False
+                        break
+                if not ok:
+                    idx = np.argsort(vals, kind="mergesort")
+                    run = order[start:r].copy()
+                    for k in range(size):
+                        order[start + k] = run[idx[k]]
+            start = r
+
+
+@jit
 def _fix_ties(v, order, perm):
     """``perm`` <- ``order`` with each run of equal values put in descending
     position order; returns the number of tied pairs."""
@@ -129,6 +179,22 @@ def select_inversions(v, order, ids, ranks, out_first, out_second):
             tree[i] += 1
             i += i & (-i)
     return r
+
+
+@jit
+def average_ranks(v, order):
+    """Ranks 1..n of ``v`` with ties given their average rank (as
+    ``scipy.stats.rankdata(v)``); ``order`` is any argsort of ``v``."""
+    n = v.shape[0]
+    out = np.empty(n)
+    start = 0
+    for r in range(1, n + 1):
+        if r == n or v[order[r]] != v[order[start]]:
+            rank = 0.5 * (start + 1 + r)  # mean of start+1 .. r
+            for k in range(start, r):
+                out[order[k]] = rank
+            start = r
+    return out
 
 
 @jit_exact  # slopes as in pairwise_slopes (no "arcp")

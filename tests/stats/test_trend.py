@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from curvestat.errors import InsufficientDataError, ParameterError
-from curvestat.kernels.trend import count_inversions, count_order_ties, enumerate_slopes, select_inversions
+from curvestat.kernels.trend import count_inversions, average_ranks, count_order_ties, enumerate_slopes, select_inversions
 from curvestat.stats import mann_kendall, sens_slope
 from curvestat.stats.trend import _sen_exact, _sen_select
 
@@ -60,6 +60,30 @@ def test_count_inversions_vs_naive(seed, n, kind):
             assert a > b
 
 
+@pytest.mark.parametrize("kind", ["ties", "iid", "near", "zeros"])
+@pytest.mark.parametrize("n", [1, 2, 3, 17, 2_500, 70_000])
+def test_argsort_by_packed_keys(kind, n):
+    from curvestat.kernels.trend import order_from_keys, pack_keys
+    from curvestat.stats.trend import _argsort
+
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, n) if kind == "iid" else _series(n, n, "ties")
+    if kind == "near":  # values closer than the truncated key resolution collide
+        x = 1.0 + rng.normal(size=n) * 1e-13
+        x[::3] = -1.0 - rng.normal(size=x[::3].shape) * 1e-14
+    if kind == "zeros":
+        x = rng.choice([-0.0, 0.0, 5e-324, -5e-324, 1.0, -1.0], n)
+    shift = max((n - 1).bit_length(), 1)
+    keys = np.empty(n, dtype=np.uint64)
+    pack_keys(x, shift, keys)
+    keys.sort()
+    order = np.empty(n, dtype=np.int64)
+    order_from_keys(keys, x, shift, order)
+    for o in (order, _argsort(x)):
+        assert np.array_equal(np.sort(o), np.arange(n))  # a permutation
+        assert np.array_equal(x[o], np.sort(x))  # that sorts x
+
+
 def test_select_inversions_enumerates_every_inversion():
     for kind in ("ties", "iid"):
         x = _series(3, 60, kind)
@@ -79,6 +103,17 @@ def test_select_inversions_enumerates_every_inversion():
         assert select_inversions(x, np.argsort(x), ids, ranks, a2, b2) == 50
         assert_allclose(a2, a[ranks])
         assert_allclose(b2, b[ranks])
+
+@pytest.mark.parametrize("seed,n,kind", CASES[::2])
+def test_average_ranks_vs_scipy_rankdata(seed, n, kind):
+    from scipy.stats import rankdata
+
+    x = _series(seed, n, kind)
+    x[::3][x[::3] == 0.0] = -0.0
+    for order in (np.argsort(x), (n - 1) - np.argsort(x[::-1], kind="stable")):
+        assert_allclose(average_ranks(x, order), rankdata(x), rtol=0, atol=0)  # scipy 1.x rankdata 'average'
+    assert_allclose(average_ranks(x, np.argsort(x)), naive.average_ranks(x), rtol=0, atol=0)
+
 
 def test_enumerate_slopes_lists_the_bracket():
     # y^hi in the order of y^lo: its inversions are the slopes in (lo, hi]
