@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ParameterError
-from ._util import _alternative, _as_1d, _drop_nan, _positive_int
+from ._util import _alternative, _as_1d, _drop_nan, _normal_pvalue, _positive_int
 
 __all__ = ["MannKendallResult", "SensSlopeResult", "mann_kendall", "sens_slope"]
 
@@ -130,18 +130,6 @@ def _z_score(s: float, var_s: float) -> float:
     if s == 0 or var_s <= 0.0:
         return 0.0
     return (s - 1.0) / math.sqrt(var_s) if s > 0 else (s + 1.0) / math.sqrt(var_s)
-
-
-def _normal_pvalue(z: float, alternative: str) -> float:
-    """Normal tail p-value; ``ndtr(-z)`` is exactly what ``scipy.stats.norm.sf(z)``
-    evaluates, without its ~50-100 us of per-call argument handling."""
-    from scipy.special import ndtr
-
-    if alternative == "two-sided":
-        return float(min(1.0, 2.0 * ndtr(-abs(z))))
-    if alternative == "greater":
-        return float(ndtr(-z))
-    return float(ndtr(z))
 
 
 def _acf_fft(y: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
