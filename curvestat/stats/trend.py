@@ -191,9 +191,9 @@ def mann_kendall(
     -----
     H0: the values are independent and identically distributed (plain test) or
     a stationary series without trend (corrected tests). S counts concordant
-    minus discordant pairs, computed in O(n log n) by counting inversions with
-    a merge sort (Knight 1966). ``Var(S) = [n(n-1)(2n+5) - sum_g t_g(t_g-1)
-    (2t_g+5)] / 18`` over tie groups g, and ``z = (S - sign(S)) / sqrt(Var)``
+    minus discordant pairs, computed in O(n log n) by counting inversions
+    (Knight 1966; one sort, then a Fenwick tree). ``Var(S) = [n(n-1)(2n+5) -
+    sum_g t_g(t_g-1)(2t_g+5)] / 18`` over tie groups g, and ``z = (S - sign(S)) / sqrt(Var)``
     (0 when S = 0). p-values use the normal survival function
     (``scipy.special.ndtr(-z)``, what ``scipy.stats.norm.sf`` computes).
 
