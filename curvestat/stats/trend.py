@@ -342,6 +342,9 @@ def _sen_select(
     found: dict[int, float] = {}
     cap = max(16 * n, 10_000) if cap is None else cap
     m = max(n, 2_000) if sample is None else sample
+    # later rounds draw by ordinal (a k-th element query each, the dearest
+    # step): half as many, a wider last bracket is cheaper to enumerate
+    m_in = max(n // 2, 2_000) if sample is None else sample
     span = float(x.max() - x.min())
     dt = float(np.diff(t).min())
     bound = 2.0 * span / dt + 1.0
@@ -412,7 +415,7 @@ def _sen_select(
             j = j + (j >= i)
             samp = slopes_of_pairs(x, t, np.minimum(i, j), np.maximum(i, j))
         else:
-            samp = sample_bracket(np.sort(rng.integers(0, k_in, size=m)))
+            samp = sample_bracket(np.sort(rng.integers(0, k_in, size=m_in)))
         ms = samp.shape[0]
         q1 = (todo[0] - c_lo) / k_in
         q2 = (todo[-1] - c_lo) / k_in
@@ -457,6 +460,7 @@ def _sen_select(
                         hi, c_hi, perm_hi, moved = below, c_below, perm_below, True
         if not moved:
             m *= 2
+            m_in *= 2
     vals = [found[k] for k in wanted]
     return 0.5 * (vals[0] + vals[-1])
 
