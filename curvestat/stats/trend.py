@@ -15,7 +15,7 @@ from ._util import _alternative, _as_1d, _drop_nan, _normal_pvalue, _positive_in
 __all__ = ["MannKendallResult", "SensSlopeResult", "mann_kendall", "sens_slope"]
 
 #: largest n for which Sen's slope enumerates all n(n-1)/2 slopes
-SEN_EXACT_MAX_N = 2000
+SEN_EXACT_MAX_N = 300
 _CORRECTIONS = (None, "hamed_rao", "yue_wang")
 #: two-sided 95% normal quantile that pymannkendall (default alpha=0.05) uses
 #: to call a rank autocorrelation significant in the Hamed-Rao correction
@@ -220,7 +220,7 @@ def mann_kendall(
     rule ``S = 0 -> z = 0, p = 1`` applies (no trend can be seen).
 
     Complexity O(n log n) for all three variants (Sen's slope by randomised
-    selection above 2,000 points).
+    selection above 300 points).
 
     References
     ----------
@@ -500,7 +500,7 @@ def sens_slope(x: Any, *, t: Any = None) -> SensSlopeResult:
     the mean of the two middle values when the number of pairs is even) and
     ``intercept = median(x) - slope * median(t)``.
 
-    Up to 2,000 points all slopes are formed (O(n^2)); above, the exact
+    Up to 300 points all slopes are formed (O(n^2)); above, the exact
     median is found by randomised selection in expected O(n log n): a bracket
     of slope values around the median is narrowed using inversion counts
     (#slopes <= s = #inversions of ``x - s t``) and samples of the bracket's

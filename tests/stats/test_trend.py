@@ -279,12 +279,15 @@ def test_sen_selection_matches_exact_with_tiny_buckets(seed, n, kind):
         assert_allclose(_sen_select(x, t, seed=s, cap=3, sample=5), _sen_exact(x, t), rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("seed,kind", [(0, "iid"), (1, "ties"), (2, "trend")])
-def test_sen_selection_large_n(seed, kind):
-    x = _series(seed, 4001, kind)
+@pytest.mark.parametrize("n", [301, 1000, 2001, 4001])
+@pytest.mark.parametrize("seed,kind", [(0, "iid"), (1, "ties"), (2, "trend"), (3, "ar1")])
+def test_sen_selection_large_n(seed, kind, n):
+    x = _series(seed, n, kind)
     res = sens_slope(x)
     assert res.method == "select"
-    assert_allclose(res.slope, _sen_exact(x, np.arange(4001.0)), rtol=1e-13, atol=1e-15)
+    assert_allclose(res.slope, _sen_exact(x, np.arange(float(n))), rtol=1e-13, atol=1e-15)
+    ref = pymk.sens_slope(x)  # pymannkendall 1.4.3 sens_slope (O(n^2))
+    assert_allclose([res.slope, res.intercept], [ref.slope, ref.intercept], rtol=1e-12, atol=1e-15)
 
 
 def test_sens_slope_uneven_times():
