@@ -19,6 +19,38 @@ from ._jit import jit, jit_exact
 
 
 @jit
+def _heap_sort(a, ids):
+    """Sort ``a`` ascending in place, permuting ``ids`` alike (O(L log L)).
+
+    Written out because numba compiles its own ``np.sort``/``np.argsort``
+    slowly (seconds per dtype): this keeps the cold start short. Only used
+    on runs of ties/colliding keys, which are short or rare.
+    """
+    size = a.shape[0]
+    for start in range(size // 2 - 1, -1, -1):
+        _sift_down(a, ids, start, size)
+    for end in range(size - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        ids[0], ids[end] = ids[end], ids[0]
+        _sift_down(a, ids, 0, end)
+
+
+@jit
+def _sift_down(a, ids, root, end):
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and a[child] < a[child + 1]:
+            child += 1
+        if not a[root] < a[child]:
+            return
+        a[root], a[child] = a[child], a[root]
+        ids[root], ids[child] = ids[child], ids[root]
+        root = child
+
+
+@jit
 def pack_keys(v, shift, out):
     """``out[i]``: the top ``64 - shift`` bits of an order-preserving integer
     image of ``v[i]`` (-0.0 and 0.0 alike), with ``i`` in the low ``shift``
@@ -61,10 +93,10 @@ def order_from_keys(keys, v, shift, order):
                         ok = False
                         break
                 if not ok:
-                    idx = np.argsort(vals, kind="mergesort")
                     run = order[start:r].copy()
+                    _heap_sort(vals, run)
                     for k in range(size):
-                        order[start + k] = run[idx[k]]
+                        order[start + k] = run[k]
             start = r
 
 
@@ -80,7 +112,14 @@ def _fix_ties(v, order, perm):
             size = r - start
             if size > 1:
                 ties += size * (size - 1) // 2
-                run = np.sort(order[start:r])
+                run = order[start:r].copy()
+                ascending = True
+                for k in range(1, size):
+                    if run[k] < run[k - 1]:
+                        ascending = False
+                        break
+                if not ascending:  # (an unstable argsort) sort the positions
+                    _heap_sort(run, np.empty(size, dtype=np.int64))
                 for k in range(size):
                     perm[start + k] = run[size - 1 - k]
             else:

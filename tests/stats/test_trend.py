@@ -48,16 +48,23 @@ def test_count_inversions_vs_naive(seed, n, kind):
     orders = [np.argsort(x), np.argsort(x, kind="stable"), (n - 1) - np.argsort(x[::-1], kind="stable")]
     for order in orders:
         assert count_inversions(x, order) == naive.count_inversions(x)
-    perm = np.empty(n, dtype=np.int64)
-    le, ties = count_order_ties(x, orders[1], perm)
-    assert le == naive.count_inversions(x)
-    _, counts = np.unique(x, return_counts=True)
-    assert ties == int((counts * (counts - 1) // 2).sum())
-    # sorted ascending, ties by descending position
-    assert np.all(np.diff(x[perm]) >= 0)
-    for a, b in zip(perm[:-1], perm[1:]):
-        if x[a] == x[b]:
-            assert a > b
+    rng = np.random.default_rng(seed)
+    shuffled = np.argsort(x + 0.0)  # ties in a random order:
+    for lo in range(n):
+        same = shuffled[np.flatnonzero(x[shuffled] == x[shuffled[lo]])]
+        if lo == np.flatnonzero(x[shuffled] == x[shuffled[lo]])[0]:
+            shuffled[lo : lo + same.size] = rng.permutation(same)
+    for order in orders + [shuffled]:
+        perm = np.empty(n, dtype=np.int64)
+        le, ties = count_order_ties(x, order, perm)
+        assert le == naive.count_inversions(x)
+        _, counts = np.unique(x, return_counts=True)
+        assert ties == int((counts * (counts - 1) // 2).sum())
+        # sorted ascending, ties by descending position
+        assert np.all(np.diff(x[perm]) >= 0)
+        for a, b in zip(perm[:-1], perm[1:]):
+            if x[a] == x[b]:
+                assert a > b
 
 
 @pytest.mark.parametrize("kind", ["ties", "iid", "near", "zeros"])
