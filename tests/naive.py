@@ -20,6 +20,12 @@ def count_inversions(v):
     return int(sum(int((v[p] >= v[p + 1 :]).sum()) for p in range(n - 1)))
 
 
+def average_ranks(v):
+    """Rank of each value: 1 + #smaller + (#equal - 1) / 2."""
+    v = np.asarray(v, dtype=float)
+    return np.array([1 + (v < a).sum() + ((v == a).sum() - 1) / 2 for a in v])
+
+
 def mk_score(x):
     """S = sum_{i<j} sign(x_j - x_i), vectorised by rows."""
     x = np.asarray(x, dtype=float)
@@ -34,6 +40,13 @@ def mk_var_s(x):
         t = int((x == value).sum())
         v -= t * (t - 1) * (2 * t + 5)
     return v / 18.0
+
+
+def pairwise_slopes(x, t):
+    """All slopes (x_j - x_i) / (t_j - t_i), i < j, in row order."""
+    x = np.asarray(x, dtype=float)
+    t = np.asarray(t, dtype=float)
+    return [(x[j] - x[i]) / (t[j] - t[i]) for i, j in combinations(range(x.shape[0]), 2)]
 
 
 def sens_slope(x, t=None):

@@ -1,9 +1,14 @@
 """Kernels of rank trend tests: inversion counting and pairwise slopes.
 
-``count_inversions`` and ``select_inversions`` share one bottom-up merge sort so
-that the order in which inversions are met is identical in both: a rank
-handed to ``select_inversions`` refers to the same pair that the counting pass
-counted at that position.
+An *inversion* of ``v`` is a pair of positions p < q with ``v[p] >= v[q]``
+(ties count). The counting kernels take ``order``, any argsort of ``v``
+(``np.argsort``: numpy's sort is several times faster than one compiled by
+numba or a merge sort written here), give every position its rank with ties
+broken by *descending* position, and count the inversions with a Fenwick
+(binary indexed) tree in O(n log n): with those ranks u, ``v[p] >= v[q]``
+for p < q exactly when ``u[p] > u[q]``. ``select_inversions`` walks the same
+sweep, so its ordinals (inversions numbered by q, then by ``u[p]``) refer to
+exactly the inversions that ``count_inversions`` counts.
 """
 
 from __future__ import annotations
@@ -13,146 +18,257 @@ import numpy as np
 from ._jit import jit, jit_exact
 
 
-_RUN = 16  # insertion-sorted base runs before merging
-
-
 @jit
-def _sort_count(a, ia, b, ib, ranks, out_first, out_second, emit):
-    """Merge sort ``a`` (carrying ids ``ia``) and count inversions.
+def _heap_sort(a, ids):
+    """Sort ``a`` ascending in place, permuting ``ids`` alike (O(L log L)).
 
-    An inversion is a pair of positions p < q with ``a[p] >= a[q]`` (ties
-    count). Sorting is stable with ties placed in *descending* position order
-    (an element moves in front of equal earlier ones). When ``emit`` is true,
-    the inversions whose ordinal (the order this procedure meets them) is in
-    the sorted ``ranks`` are written as ``(ia[p], ia[q])``. Returns (count,
-    number of pairs written, flag whether the sorted data ended in ``b``).
+    Written out because numba compiles its own ``np.sort``/``np.argsort``
+    slowly (seconds per dtype): this keeps the cold start short. Only used
+    on runs of ties/colliding keys, which are short or rare.
     """
-    n = a.shape[0]
-    total = np.int64(0)
-    n_ranks = ranks.shape[0]
-    r = 0
-    # insertion sort of runs of _RUN
-    lo = 0
-    while lo < n:
-        hi = min(lo + _RUN, n)
-        for j in range(lo + 1, hi):
-            key = a[j]
-            kid = ia[j]
-            pos = j
-            while pos > lo and a[pos - 1] >= key:
-                pos -= 1
-            block = j - pos
-            if emit:
-                while r < n_ranks and ranks[r] < total + block:
-                    off = ranks[r] - total
-                    out_first[r] = ia[pos + off]
-                    out_second[r] = kid
-                    r += 1
-            total += block
-            for k in range(j, pos, -1):
-                a[k] = a[k - 1]
-                ia[k] = ia[k - 1]
-            a[pos] = key
-            ia[pos] = kid
-        lo = hi
-    width = _RUN
-    swapped = False
-    while width < n:
-        lo = 0
-        while lo < n:
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            i = lo
-            j = mid
-            k = lo
-            while i < mid and j < hi:
-                if a[i] < a[j]:
-                    b[k] = a[i]
-                    ib[k] = ia[i]
-                    i += 1
-                else:
-                    block = mid - i  # every remaining left element is >= a[j]
-                    if emit:
-                        while r < n_ranks and ranks[r] < total + block:
-                            off = ranks[r] - total
-                            out_first[r] = ia[i + off]
-                            out_second[r] = ia[j]
-                            r += 1
-                    total += block
-                    b[k] = a[j]
-                    ib[k] = ia[j]
-                    j += 1
-                k += 1
-            while i < mid:
-                b[k] = a[i]
-                ib[k] = ia[i]
-                i += 1
-                k += 1
-            while j < hi:
-                b[k] = a[j]
-                ib[k] = ia[j]
-                j += 1
-                k += 1
-            lo = hi
-        a, b = b, a
-        ia, ib = ib, ia
-        swapped = not swapped
-        width *= 2
-    return total, r, swapped
+    size = a.shape[0]
+    for start in range(size // 2 - 1, -1, -1):
+        _sift_down(a, ids, start, size)
+    for end in range(size - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        ids[0], ids[end] = ids[end], ids[0]
+        _sift_down(a, ids, 0, end)
 
 
 @jit
-def count_inversions(v):
-    """Number of pairs p < q with ``v[p] >= v[q]`` (ties count), O(n log n)."""
-    n = v.shape[0]
-    a = v.copy()
-    ia = np.empty(n, dtype=np.int64)
-    none = np.empty(0, dtype=np.int64)
-    total, _, _ = _sort_count(a, ia, np.empty_like(a), np.empty_like(ia), none, none, none, False)
-    return total
+def _sift_down(a, ids, root, end):
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and a[child] < a[child + 1]:
+            child += 1
+        if not a[root] < a[child]:
+            return
+        a[root], a[child] = a[child], a[root]
+        ids[root], ids[child] = ids[child], ids[root]
+        root = child
 
 
 @jit
-def count_order_ties(v, perm):
-    """Inversion count of ``v`` (as :func:`count_inversions`), the number of
-    tied pairs of ``v``, and in ``perm`` the positions sorted by ``v``
-    ascending with ties in descending position order."""
+def pack_keys(v, shift, out):
+    """``out[i]``: the top ``64 - shift`` bits of an order-preserving integer
+    image of ``v[i]`` (-0.0 and 0.0 alike), with ``i`` in the low ``shift``
+    bits (``2**shift >= len(v)``). numpy sorts these integers several times
+    faster than it argsorts floats; :func:`order_from_keys` then repairs the
+    order where truncated keys collide."""
     n = v.shape[0]
-    a = v.copy()
-    b = np.empty_like(a)
-    ia = np.arange(n)
-    ib = np.empty_like(ia)
-    none = np.empty(0, dtype=np.int64)
-    total, _, swapped = _sort_count(a, ia, b, ib, none, none, none, False)
-    srt = b if swapped else a
-    ids = ib if swapped else ia
+    bits = v.view(np.uint64)
+    sign = np.uint64(1) << np.uint64(63)
+    sh = np.uint64(shift)
+    for i in range(n):
+        b = bits[i]
+        if v[i] == 0.0:
+            b = np.uint64(0)
+        k = ~b if b & sign else b | sign
+        out[i] = ((k >> sh) << sh) | np.uint64(i)
+
+
+@jit
+def order_from_keys(keys, v, shift, order):
+    """An argsort of ``v`` from the sorted output of :func:`pack_keys`: the
+    positions in key order, each run of equal truncated keys re-sorted by
+    value (ties keep ascending position)."""
+    n = keys.shape[0]
+    sh = np.uint64(shift)
+    mask = (np.uint64(1) << sh) - np.uint64(1)
+    for r in range(n):
+        order[r] = np.int64(keys[r] & mask)
+    start = 0
+    for r in range(1, n + 1):
+        if r == n or (keys[r] >> sh) != (keys[start] >> sh):
+            size = r - start
+            if size > 1:
+                vals = np.empty(size)
+                for k in range(size):
+                    vals[k] = v[order[start + k]]
+                ok = True
+                for k in range(1, size):
+                    if vals[k] < vals[k - 1]:
+                        ok = False
+                        break
+                if not ok:
+                    run = order[start:r].copy()
+                    _heap_sort(vals, run)
+                    for k in range(size):
+                        order[start + k] = run[k]
+            start = r
+
+
+@jit
+def _fix_ties(v, order, perm):
+    """``perm`` <- ``order`` with each run of equal values put in descending
+    position order; returns the number of tied pairs."""
+    n = v.shape[0]
     ties = np.int64(0)
-    run = np.int64(1)
-    for k in range(n):
-        perm[k] = ids[k]
-        if k > 0:
-            if srt[k] == srt[k - 1]:
-                run += 1
+    start = 0
+    for r in range(1, n + 1):
+        if r == n or v[order[r]] != v[order[start]]:
+            size = r - start
+            if size > 1:
+                ties += size * (size - 1) // 2
+                run = order[start:r].copy()
+                ascending = True
+                for k in range(1, size):
+                    if run[k] < run[k - 1]:
+                        ascending = False
+                        break
+                if not ascending:  # (an unstable argsort) sort the positions
+                    _heap_sort(run, np.empty(size, dtype=np.int64))
+                for k in range(size):
+                    perm[start + k] = run[size - 1 - k]
             else:
-                ties += run * (run - 1) // 2
-                run = 1
-    ties += run * (run - 1) // 2
+                perm[start] = order[start]
+            start = r
+    return ties
+
+
+@jit
+def _ranks_of(perm):
+    n = perm.shape[0]
+    u = np.empty(n, dtype=np.int64)
+    for r in range(n):
+        u[perm[r]] = r
+    return u
+
+
+@jit
+def count_order_ties(v, order, perm):
+    """Inversion count of ``v`` (pairs p < q with ``v[p] >= v[q]``), the
+    number of tied pairs, and in ``perm`` the positions sorted by ``v``
+    ascending with ties in descending position order. ``order`` is any
+    argsort of ``v``."""
+    n = v.shape[0]
+    ties = _fix_ties(v, order, perm)
+    u = _ranks_of(perm)
+    tree = np.zeros(n + 1, dtype=np.int32)
+    total = np.int64(0)
+    for q in range(n):
+        i = u[q]
+        s = 0  # earlier positions ranked below q
+        while i > 0:
+            s += tree[i]
+            i -= i & (-i)
+        total += q - s
+        i = u[q] + 1
+        while i <= n:
+            tree[i] += 1
+            i += i & (-i)
     return total, ties
 
 
 @jit
-def select_inversions(v, ids, ranks, out_first, out_second):
+def count_inversions(v, order):
+    """Number of pairs p < q with ``v[p] >= v[q]`` (ties count), O(n log n);
+    ``order`` is any argsort of ``v``."""
+    perm = np.empty(v.shape[0], dtype=np.int64)
+    total, _ = count_order_ties(v, order, perm)
+    return total
+
+
+@jit
+def select_inversions(v, order, ids, ranks, out_first, out_second):
     """Write the pairs of the inversions whose ordinal is in ``ranks``.
 
-    Inversions (p < q, ``v[p] >= v[q]``) are numbered in the order the sort
-    of :func:`count_inversions` meets them and reported as ``(ids[p],
-    ids[q])``. ``ranks`` must be sorted ascending (repeats allowed). Returns
-    the number of pairs written.
+    Inversions (p < q, ``v[p] >= v[q]``) are numbered by q, then by the rank
+    of ``v[p]`` (ties by descending p), and reported as ``(ids[p], ids[q])``.
+    ``order`` is any argsort of ``v``; ``ranks`` must be sorted ascending
+    (repeats allowed) and below the inversion count. Returns the number of
+    pairs written. O((n + len(ranks)) log n).
     """
+    n = v.shape[0]
+    perm = np.empty(n, dtype=np.int64)
+    _fix_ties(v, order, perm)
+    u = _ranks_of(perm)
+    tree = np.zeros(n + 1, dtype=np.int32)
+    top = 1
+    while 2 * top <= n:
+        top *= 2
+    n_ranks = ranks.shape[0]
+    total = np.int64(0)
+    r = 0
+    for q in range(n):
+        i = u[q]
+        s = 0
+        while i > 0:
+            s += tree[i]
+            i -= i & (-i)
+        c = q - s  # inversions (p, q): the earlier positions ranked above q
+        while r < n_ranks and ranks[r] < total + c:
+            # the (s + off + 1)-th smallest rank inserted so far
+            rem = s + (ranks[r] - total) + 1
+            pos = 0
+            step = top
+            while step > 0:
+                if pos + step <= n and tree[pos + step] < rem:
+                    pos += step
+                    rem -= tree[pos]
+                step //= 2
+            out_first[r] = ids[perm[pos]]
+            out_second[r] = ids[q]
+            r += 1
+        total += c
+        i = u[q] + 1
+        while i <= n:
+            tree[i] += 1
+            i += i & (-i)
+    return r
+
+
+@jit
+def average_ranks(v, order):
+    """Ranks 1..n of ``v`` with ties given their average rank (as
+    ``scipy.stats.rankdata(v)``); ``order`` is any argsort of ``v``."""
+    n = v.shape[0]
+    out = np.empty(n)
+    start = 0
+    for r in range(1, n + 1):
+        if r == n or v[order[r]] != v[order[start]]:
+            rank = 0.5 * (start + 1 + r)  # mean of start+1 .. r
+            for k in range(start, r):
+                out[order[k]] = rank
+            start = r
+    return out
+
+
+@jit_exact  # slopes as in pairwise_slopes (no "arcp")
+def enumerate_slopes(v, ids, x, t, out):
+    """Slopes of all inversions of ``v``: for p < q with ``v[p] >= v[q]``,
+    ``(x[j] - x[i]) / (t[j] - t[i])`` with ``i, j = ids[p], ids[q]``.
+
+    Insertion sort: O(n + k) time for k inversions, meant for nearly sorted
+    ``v`` (y^hi in the order of y^lo: the inversions are the slopes in the
+    bracket (lo, hi]). Writes into ``out`` and returns k, or -1 as soon as
+    there are more than ``len(out)`` inversions.
+    """
+    n = v.shape[0]
+    cap = out.shape[0]
     a = v.copy()
     ia = ids.copy()
-    _, got, _ = _sort_count(a, ia, np.empty_like(a), np.empty_like(ia), ranks, out_first, out_second, True)
-    return got
+    r = 0
+    for q in range(1, n):
+        key = a[q]
+        j = ia[q]
+        xj = x[j]
+        tj = t[j]
+        pos = q
+        while pos > 0 and a[pos - 1] >= key:
+            if r == cap:
+                return -1
+            i = ia[pos - 1]
+            out[r] = (xj - x[i]) / (tj - t[i])
+            r += 1
+            a[pos] = a[pos - 1]
+            ia[pos] = i
+            pos -= 1
+        a[pos] = key
+        ia[pos] = j
+    return r
 
 
 @jit_exact  # no fastmath: "arcp" could turn a/b into a*(1/b) and change slopes by an ulp

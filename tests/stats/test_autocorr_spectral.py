@@ -113,9 +113,20 @@ def test_periodogram_vs_naive_dft():
         periodogram(x, fs=0)
 
 
-@pytest.mark.parametrize("g,m", [(0.5, 5), (0.3, 10), (0.2, 20), (0.08, 50), (0.05, 100), (0.9, 3), (0.02, 400)])
+@pytest.mark.parametrize(
+    "g,m",
+    [(0.5, 5), (0.3, 10), (0.2, 20), (0.08, 50), (0.05, 100), (0.9, 3), (0.02, 400), (0.25, 4),
+     (0.0083, 500), (0.0139, 300), (0.03, 200)],  # the last three: p ~ 1, terms up to ~1e3 cancel
+)
 def test_fisher_g_pvalue_vs_exact_rational_series(g, m):
-    assert_allclose(fisher_g_pvalue(g, m), naive.fisher_g_pvalue(g, m), rtol=1e-9, atol=1e-12)
+    assert_allclose(fisher_g_pvalue(g, m), naive.fisher_g_pvalue(g, m), rtol=1e-9, atol=1e-11)
+
+
+def test_fisher_g_pvalue_below_its_minimum():
+    # g < 1/m cannot occur (the largest ordinate is at least the mean); the
+    # Python-loop version raised OverflowError there (math.exp of a huge term)
+    for g, m in [(1e-5, 5000), (2e-6, 500_000), (0.5 / 300, 300)]:
+        assert fisher_g_pvalue(g, m) == 1.0
 
 
 @pytest.mark.parametrize("m,g05", [(5, 0.68377), (10, 0.44495), (20, 0.27040)])

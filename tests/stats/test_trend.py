@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from curvestat.errors import InsufficientDataError, ParameterError
-from curvestat.kernels.trend import count_inversions, count_order_ties, select_inversions
+from curvestat.kernels.trend import count_inversions, average_ranks, count_order_ties, enumerate_slopes, select_inversions
 from curvestat.stats import mann_kendall, sens_slope
 from curvestat.stats.trend import _sen_exact, _sen_select
 
@@ -43,29 +43,100 @@ CASES = [(seed, n, kind) for seed, n in enumerate([3, 4, 5, 7, 16, 17, 33, 100, 
 @pytest.mark.parametrize("seed,n,kind", CASES[::3])
 def test_count_inversions_vs_naive(seed, n, kind):
     x = _series(seed, n, kind)
-    assert count_inversions(x) == naive.count_inversions(x)
-    perm = np.empty(n, dtype=np.int64)
-    le, ties = count_order_ties(x, perm)
-    assert le == naive.count_inversions(x)
-    _, counts = np.unique(x, return_counts=True)
-    assert ties == int((counts * (counts - 1) // 2).sum())
-    # sorted ascending, ties by descending position
-    assert np.all(np.diff(x[perm]) >= 0)
-    for a, b in zip(perm[:-1], perm[1:]):
-        if x[a] == x[b]:
-            assert a > b
+    x[::2][x[::2] == 0.0] = -0.0  # signed zeros tie
+    # any argsort will do: quicksort, stable, and stable on the reversed array
+    orders = [np.argsort(x), np.argsort(x, kind="stable"), (n - 1) - np.argsort(x[::-1], kind="stable")]
+    for order in orders:
+        assert count_inversions(x, order) == naive.count_inversions(x)
+    rng = np.random.default_rng(seed)
+    shuffled = np.argsort(x + 0.0)  # ties in a random order:
+    for lo in range(n):
+        same = shuffled[np.flatnonzero(x[shuffled] == x[shuffled[lo]])]
+        if lo == np.flatnonzero(x[shuffled] == x[shuffled[lo]])[0]:
+            shuffled[lo : lo + same.size] = rng.permutation(same)
+    for order in orders + [shuffled]:
+        perm = np.empty(n, dtype=np.int64)
+        le, ties = count_order_ties(x, order, perm)
+        assert le == naive.count_inversions(x)
+        _, counts = np.unique(x, return_counts=True)
+        assert ties == int((counts * (counts - 1) // 2).sum())
+        # sorted ascending, ties by descending position
+        assert np.all(np.diff(x[perm]) >= 0)
+        for a, b in zip(perm[:-1], perm[1:]):
+            if x[a] == x[b]:
+                assert a > b
+
+
+@pytest.mark.parametrize("kind", ["ties", "iid", "near", "zeros"])
+@pytest.mark.parametrize("n", [1, 2, 3, 17, 2_500, 70_000])
+def test_argsort_by_packed_keys(kind, n):
+    from curvestat.kernels.trend import order_from_keys, pack_keys
+    from curvestat.stats.trend import _argsort
+
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, n) if kind == "iid" else _series(n, n, "ties")
+    if kind == "near":  # values closer than the truncated key resolution collide
+        x = 1.0 + rng.normal(size=n) * 1e-13
+        x[::3] = -1.0 - rng.normal(size=x[::3].shape) * 1e-14
+    if kind == "zeros":
+        x = rng.choice([-0.0, 0.0, 5e-324, -5e-324, 1.0, -1.0], n)
+    shift = max((n - 1).bit_length(), 1)
+    keys = np.empty(n, dtype=np.uint64)
+    pack_keys(x, shift, keys)
+    keys.sort()
+    order = np.empty(n, dtype=np.int64)
+    order_from_keys(keys, x, shift, order)
+    for o in (order, _argsort(x)):
+        assert np.array_equal(np.sort(o), np.arange(n))  # a permutation
+        assert np.array_equal(x[o], np.sort(x))  # that sorts x
 
 
 def test_select_inversions_enumerates_every_inversion():
-    x = _series(3, 60, "ties")
-    k = int(count_inversions(x))
-    a = np.empty(k, dtype=np.int64)
-    b = np.empty(k, dtype=np.int64)
-    got = select_inversions(x, np.arange(60, dtype=np.int64), np.arange(k, dtype=np.int64), a, b)
-    assert got == k
-    pairs = {(min(p, q), max(p, q)) for p, q in zip(a, b)}
-    expected = {(p, q) for p in range(60) for q in range(p + 1, 60) if x[p] >= x[q]}
-    assert pairs == expected
+    for kind in ("ties", "iid"):
+        x = _series(3, 60, kind)
+        k = int(count_inversions(x, np.argsort(x)))
+        ids = np.arange(100, 160, dtype=np.int64)
+        expected = [(100 + p, 100 + q) for p in range(60) for q in range(p + 1, 60) if x[p] >= x[q]]
+        assert k == len(expected)
+        a = np.empty(k, dtype=np.int64)
+        b = np.empty(k, dtype=np.int64)
+        got = select_inversions(x, np.argsort(x), ids, np.arange(k, dtype=np.int64), a, b)
+        assert got == k
+        assert sorted(zip(a.tolist(), b.tolist())) == expected  # each inversion exactly once
+        # a sorted sample of ordinals (with repeats) picks the same pairs
+        ranks = np.sort(np.random.default_rng(0).integers(0, k, 50))
+        a2 = np.empty(50, dtype=np.int64)
+        b2 = np.empty(50, dtype=np.int64)
+        assert select_inversions(x, np.argsort(x), ids, ranks, a2, b2) == 50
+        assert_allclose(a2, a[ranks])
+        assert_allclose(b2, b[ranks])
+
+@pytest.mark.parametrize("seed,n,kind", CASES[::2])
+def test_average_ranks_vs_scipy_rankdata(seed, n, kind):
+    from scipy.stats import rankdata
+
+    x = _series(seed, n, kind)
+    x[::3][x[::3] == 0.0] = -0.0
+    for order in (np.argsort(x), (n - 1) - np.argsort(x[::-1], kind="stable")):
+        assert_allclose(average_ranks(x, order), rankdata(x), rtol=0, atol=0)  # scipy 1.x rankdata 'average'
+    assert_allclose(average_ranks(x, np.argsort(x)), naive.average_ranks(x), rtol=0, atol=0)
+
+
+def test_enumerate_slopes_lists_the_bracket():
+    # y^hi in the order of y^lo: its inversions are the slopes in (lo, hi]
+    rng = np.random.default_rng(5)
+    for kind in ("ties", "iid", "trend"):
+        x = _series(7, 80, kind)
+        t = np.cumsum(rng.integers(1, 4, 80)).astype(float)
+        slopes = np.asarray(naive.pairwise_slopes(x, t))
+        lo, hi = np.quantile(slopes, [0.4, 0.6])
+        order = (79 - np.argsort((x - lo * t)[::-1], kind="stable"))
+        out = np.empty(slopes.size)
+        got = enumerate_slopes((x - hi * t)[order], order, x, t, out)
+        expected = np.sort(slopes[(slopes > lo) & (slopes <= hi)])
+        assert got == expected.size
+        assert_allclose(np.sort(out[:got]), expected, rtol=0, atol=0)
+        assert enumerate_slopes((x - hi * t)[order], order, x, t, np.empty(got - 1)) == -1
 
 
 # --------------------------------------------------------- Mann-Kendall
@@ -215,12 +286,15 @@ def test_sen_selection_matches_exact_with_tiny_buckets(seed, n, kind):
         assert_allclose(_sen_select(x, t, seed=s, cap=3, sample=5), _sen_exact(x, t), rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("seed,kind", [(0, "iid"), (1, "ties"), (2, "trend")])
-def test_sen_selection_large_n(seed, kind):
-    x = _series(seed, 4001, kind)
+@pytest.mark.parametrize("n", [301, 1000, 2001, 4001])
+@pytest.mark.parametrize("seed,kind", [(0, "iid"), (1, "ties"), (2, "trend"), (3, "ar1")])
+def test_sen_selection_large_n(seed, kind, n):
+    x = _series(seed, n, kind)
     res = sens_slope(x)
     assert res.method == "select"
-    assert_allclose(res.slope, _sen_exact(x, np.arange(4001.0)), rtol=1e-13, atol=1e-15)
+    assert_allclose(res.slope, _sen_exact(x, np.arange(float(n))), rtol=1e-13, atol=1e-15)
+    ref = pymk.sens_slope(x)  # pymannkendall 1.4.3 sens_slope (O(n^2))
+    assert_allclose([res.slope, res.intercept], [ref.slope, ref.intercept], rtol=1e-12, atol=1e-15)
 
 
 def test_sens_slope_uneven_times():
