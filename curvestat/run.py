@@ -27,7 +27,7 @@ from .errors import (
     ParseError,
 )
 
-__all__ = ["Role", "Series", "Run", "infer_role", "metric_direction"]
+__all__ = ["Role", "Series", "Run", "infer_role", "metric_direction", "align_to_steps"]
 
 
 class Role(str, Enum):
@@ -460,3 +460,34 @@ def _apply_roles(series: list[Series], roles: Mapping[str, Role | str] | None) -
     if missing:
         raise MissingSeriesError(f"roles given for absent series {missing}; the run has {sorted(names)}")
     return [Series(s.name, s.steps, s.values, roles[s.name]) if s.name in roles else s for s in series]
+
+
+def align_to_steps(steps: NDArray[np.int64], values: NDArray[np.float64], at: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Align a (dense) curve to the steps ``at`` of a sparser one.
+
+    Rule: the value at ``at[k]`` is the mean of the finite values logged in
+    the interval ``(at[k-1], at[k]]`` (``[first step, at[0]]`` for k = 0),
+    i.e. the average over each evaluation interval -- what an epoch-mean train
+    loss is. An interval in which nothing was logged (the other series is
+    denser, or has gaps) takes the linear interpolation of the finite values
+    at ``at[k]`` (the nearest value beyond either end). An interval whose
+    logged values are all non-finite (a NaN loss) is NaN: the value there is
+    unknown, not interpolated.
+    """
+    fin = np.isfinite(values)
+    st, v = steps[fin], values[fin]
+    out = np.full(at.shape[0], np.nan)
+    if st.size == 0:
+        return out
+    cs = np.concatenate([[0.0], np.cumsum(v)])
+    hi = np.searchsorted(st, at, side="right")
+    lo = np.concatenate([[0], hi[:-1]])
+    cnt = hi - lo
+    ok = cnt > 0
+    out[ok] = (cs[hi[ok]] - cs[lo[ok]]) / cnt[ok]
+    if not ok.all():
+        hi_all = np.searchsorted(steps, at, side="right")
+        lo_all = np.concatenate([[0], hi_all[:-1]])
+        empty = ~ok & (hi_all == lo_all)  # nothing logged at all in the interval
+        out[empty] = np.interp(at[empty].astype(np.float64), st.astype(np.float64), v)
+    return out

@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..report import Finding, Pathology, Severity, Skipped
-from ..run import Run, Series
+from ..run import Run, Series, align_to_steps
 
 __all__ = [
     "SageMakerRules",
@@ -115,22 +115,8 @@ def _patience_rule(values: NDArray[np.float64], *, patience: int, min_delta: flo
 
 
 def _align_train_to(train: Series, at_steps: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Mean finite train loss over each evaluation interval ``(s_{k-1}, s_k]``."""
-    st, v = train.steps, train.values
-    fin = np.isfinite(v)
-    cs = np.concatenate([[0.0], np.cumsum(np.where(fin, v, 0.0))])
-    cn = np.concatenate([[0], np.cumsum(fin)])
-    hi = np.searchsorted(st, at_steps, side="right")
-    lo = np.concatenate([[0], hi[:-1]])
-    n = cn[hi] - cn[lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = (cs[hi] - cs[lo]) / n
-    # an interval with no train point takes the last train value logged before it
-    empty = n == 0
-    if np.any(empty):
-        j = np.clip(hi[empty] - 1, 0, st.size - 1)
-        out[empty] = v[j]
-    return out
+    """Mean finite train loss over each evaluation interval (the rule of :func:`curvestat.run.align_to_steps`)."""
+    return align_to_steps(train.steps, train.values, at_steps)
 
 
 class SageMakerRules:

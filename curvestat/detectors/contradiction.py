@@ -52,10 +52,9 @@ from numpy.typing import NDArray
 
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
-from ..run import Run, Series, _tokens, metric_direction
+from ..run import Run, Series, _tokens, align_to_steps, metric_direction
 from ..stats import block_means, mann_kendall, robust_smooth
 from ._context import explosion_onset
-from .overfitting import align_to_steps
 
 __all__ = ["ContradictionDetector", "detector", "REMEDIES_CONTRADICTION"]
 

@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
-from ..run import Run, Series
+from ..run import Run, Series, align_to_steps
 from ..stats import block_means, hac_mean_test, mad_scale, mann_kendall, robust_smooth
 from ._context import explosion_onset
 
@@ -68,37 +68,6 @@ _MAX_EVAL_POINTS = 400
 #: fewest points after the minimum for the trend tests (a monotone run of 6
 #: points is the shortest one the Mann-Kendall test can call significant at 1 %)
 _MIN_TAIL = 6
-
-
-def align_to_steps(steps: NDArray[np.int64], values: NDArray[np.float64], at: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Align a (dense) curve to the steps ``at`` of a sparser one.
-
-    Rule: the value at ``at[k]`` is the mean of the finite values logged in
-    the interval ``(at[k-1], at[k]]`` (``[first step, at[0]]`` for k = 0),
-    i.e. the average over each evaluation interval -- what an epoch-mean train
-    loss is. An interval in which nothing was logged (the other series is
-    denser, or has gaps) takes the linear interpolation of the finite values
-    at ``at[k]`` (the nearest value beyond either end). An interval whose
-    logged values are all non-finite (a NaN loss) is NaN: the value there is
-    unknown, not interpolated.
-    """
-    fin = np.isfinite(values)
-    st, v = steps[fin], values[fin]
-    out = np.full(at.shape[0], np.nan)
-    if st.size == 0:
-        return out
-    cs = np.concatenate([[0.0], np.cumsum(v)])
-    hi = np.searchsorted(st, at, side="right")
-    lo = np.concatenate([[0], hi[:-1]])
-    cnt = hi - lo
-    ok = cnt > 0
-    out[ok] = (cs[hi[ok]] - cs[lo[ok]]) / cnt[ok]
-    if not ok.all():
-        hi_all = np.searchsorted(steps, at, side="right")
-        lo_all = np.concatenate([[0], hi_all[:-1]])
-        empty = ~ok & (hi_all == lo_all)  # nothing logged at all in the interval
-        out[empty] = np.interp(at[empty].astype(np.float64), st.astype(np.float64), v)
-    return out
 
 
 def _window(n: int) -> int:
