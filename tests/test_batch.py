@@ -136,3 +136,14 @@ def test_scan_cli(tmp_path, capsys):
 def test_scan_cli_all_bad_exits_2(tmp_path, capsys):
     (tmp_path / "e.csv").write_text("")
     assert main(["scan", str(tmp_path / "e.csv")]) == 2
+
+
+def test_dask_cluster_gives_the_same_rows(tmp_path):
+    # A real (in-process) Dask cluster: analyze_many ships each run to the
+    # workers and gathers the rows in input order.
+    distributed = pytest.importorskip("distributed")
+    src = _corpus(tmp_path)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            res = analyze_many(src, client=client)
+    assert res.rows == analyze_many(src).rows
