@@ -233,9 +233,15 @@ class OverfittingDetector:
                 p_rise, z_rise = _mk(lv[tail], "increasing")
                 base["p_rise"] = p_rise
                 if p_rise <= alpha:
-                    # a U-turn: the early-stopping step is the smoothed
-                    # minimum, or where the gap bends up just before it
-                    onset = int(a.steps[_hinge_break(a.gap, k_on, k_min)]) if k_min > k_on else int(a.steps[k_min])
+                    # a U-turn: the early-stopping step is where the
+                    # validation loss itself bends up -- the break of the
+                    # broken curve fitted to log v from half a window before
+                    # the flat bottom on (the steep early descent would pull
+                    # a global line off), searched from the flat bottom to
+                    # half a window past the smoothed minimum (a slowly
+                    # starting rise moves the smoothed minimum either way)
+                    lo = max(0, k_on - w // 2)
+                    onset = int(a.steps[lo + _hinge_break(lv[lo:], k_on - lo, k_min + w // 2 - lo)])
                     p = max(p_rise, p_gap)
                     sev = Severity.CRITICAL if rise >= cfg.critical_rise else Severity.WARNING
                     msg = (
