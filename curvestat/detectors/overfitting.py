@@ -296,6 +296,15 @@ class OverfittingDetector:
         thr = math.log1p(cfg.min_gap) if a.log_scale else cfg.min_gap
         head = max(3, n // 10)
         early = float(np.median(a.gap[:head]))
+        if a.log_scale and a.block == 1 and n >= 5 and train.steps.size >= 2 * val.steps.size:
+            # the train loss is an interval mean that lags a falling curve,
+            # which hides part of the early gap; the geometric mean of the
+            # interval means before and after an evaluation is centred on it
+            # (exact for an exponential decay). The first interval, which
+            # holds the very first steps, is left out.
+            lt = np.log(a.train)
+            gc = np.log(a.val[1:-1]) - 0.5 * (lt[1:-1] + lt[2:])
+            early = max(early, float(np.median(gc[:head])))
         # (half the margin: the train loss averaged over an early evaluation
         # interval still holds the fast initial descent, which hides part of
         # the gap there)
