@@ -24,7 +24,7 @@ p-value of the tests that make up a kind):
   ``min_gap_growth`` after s* and (c) shows a positive gap after s*;
   p = max(p_b, p_c). A warning when the validation loss stalled (s* before
   the last ``min_stalled_fraction`` of the run, no significant decrease and
-  no ``min_rise`` jump after it) while the train loss fell by at least
+  no ``2 min_rise`` jump after it) while the train loss fell by at least
   ``min_absolute_gap_growth`` of the validation level; else
   ``growing_gap_severity`` (info).
 * ``split_mismatch``: no growth, but the gap is at least ``min_gap`` from the
@@ -231,6 +231,10 @@ class OverfittingDetector:
             }
             if rise >= cfg.min_rise:
                 p_rise, z_rise = _mk(lv[tail], "increasing")
+                if p_rise > alpha and k_min > k and n - k_min >= _MIN_TAIL:
+                    # few evaluations after a flat bottom: the descent
+                    # onto it dilutes the trend; test from the smoothed minimum
+                    p_rise, z_rise = _mk(lv[k_min:], "increasing")
                 base["p_rise"] = p_rise
                 if p_rise <= alpha:
                     # a U-turn: the early-stopping step is where the
@@ -276,10 +280,12 @@ class OverfittingDetector:
                     base["p_val_decrease"] = p_down
                     base["absolute_gap_growth"] = abs_growth
                     # (stalled, not jumped: a validation loss that ended
-                    # min_rise or more above its minimum without a significant
-                    # rising trend is a spike or a jump, not a plateau)
+                    # 2 min_rise or more above its minimum without a
+                    # significant rising trend is a spike or a jump, not a
+                    # plateau; a drift of a few % above the minimum without a
+                    # significant trend either way is still a stall)
                     if (m >= max(_MIN_TAIL, math.ceil(cfg.min_stalled_fraction * n)) and p_down > alpha
-                            and rise < cfg.min_rise and abs_growth >= cfg.min_absolute_gap_growth):
+                            and rise < 2.0 * cfg.min_rise and abs_growth >= cfg.min_absolute_gap_growth):
                         sev = Severity.CRITICAL if growth >= cfg.critical_gap_growth else Severity.WARNING
                     msg = (
                         f"{val.name} stopped improving at step {onset} while {train.name} kept falling: the "
