@@ -215,10 +215,13 @@ class OverfittingDetector:
                 return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
             span = max(1, int(a.steps[-1] - a.steps[k]))
             # onset: where the gap starts to grow (broken-curve fit), searched
-            # from half a smoothing window before the start of the flat bottom
-            # up to the smoothed minimum (or half a window past the start of
-            # the flat bottom, whichever is later)
-            j = _hinge_break(a.gap, k_on - w // 2, max(k_on + w // 2, k_min))
+            # from s* (the first evaluation within 4 se of the minimum) or half
+            # a smoothing window before the start of the flat bottom (within
+            # 2 se), whichever is earlier -- a long, slowly flattening bottom
+            # puts the 2-se start well after the point where the gap begins to
+            # open -- up to the smoothed minimum (or half a window past the
+            # start of the flat bottom, whichever is later)
+            j = _hinge_break(a.gap, min(k, k_on - w // 2), max(k_on + w // 2, k_min))
             onset = int(a.steps[j])
             base = {
                 "val_min": float(math.exp(sm[k_min]) if a.log_scale else sm[k_min]),
