@@ -19,7 +19,8 @@ Decision (intersection-union tests, so the reported p-value is the largest
 p-value of the tests that make up a kind):
 
 * ``u_turn``: (a) and (b) significant and the validation loss rose at least
-  ``min_rise`` above its minimum; p = max(p_a, p_b).
+  ``min_rise`` above its minimum, at least half of it (log scale) as a growth
+  of the gap (the train loss did not follow); p = max(p_a, p_b).
 * ``growing_gap``: (b) significant, the gap grew by at least
   ``min_gap_growth`` after s* and (c) shows a positive gap after s*;
   p = max(p_b, p_c). A warning when the validation loss stalled (s* before
@@ -232,7 +233,12 @@ class OverfittingDetector:
                 "evaluations_after_min": float(m),
                 "p_gap_trend": p_gap,
             }
-            if rise >= cfg.min_rise:
+            # the train loss did not follow: at least half of the validation
+            # loss's rise since s* (on the log scale) is a growth of the gap.
+            # A train loss that rises with it is a run that gets worse as a
+            # whole (non-convergence, instability), not overfitting.
+            shared = a.log_scale and math.log1p(growth) < 0.5 * math.log1p(rise)
+            if rise >= cfg.min_rise and not shared:
                 p_rise, z_rise = _mk(lv[tail], "increasing")
                 if p_rise > alpha and k_min > k and n - k_min >= _MIN_TAIL:
                     # few evaluations after a flat bottom: the descent

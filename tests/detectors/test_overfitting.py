@@ -170,3 +170,12 @@ def test_split_mismatch_hidden_early_by_interval_means():
     f = _one(detector.detect(run, CFG))
     assert f.kind == "split_mismatch"
     assert f.effect["early_gap"] > 0.2
+
+
+def test_train_and_val_rising_together_is_not_a_u_turn():
+    # the whole run gets worse: the validation loss rises 60 % from the start,
+    # the train loss rises almost as much -- not overfitting
+    run, _ = _run(lambda s: 10.0 * (1 + 0.6 * s / 3000), y=lambda t: 10.0 * (1 + 0.5 * t / 3000),
+                  noise=0.05, val_noise=0.02)
+    out = detector.detect(run, CFG)
+    assert not [f for f in out if f.kind == "u_turn"]
