@@ -19,12 +19,13 @@ Decision (intersection-union tests, so the reported p-value is the largest
 p-value of the tests that make up a kind):
 
 * ``u_turn``: (a) and (b) significant and the validation loss rose at least
-  ``min_rise`` above its minimum; p = max(p_a, p_b).
+  ``min_rise`` above its minimum, at least half of it (log scale) as a growth
+  of the gap (the train loss did not follow); p = max(p_a, p_b).
 * ``growing_gap``: (b) significant, the gap grew by at least
   ``min_gap_growth`` after s* and (c) shows a positive gap after s*;
   p = max(p_b, p_c). A warning when the validation loss stalled (s* before
   the last ``min_stalled_fraction`` of the run, no significant decrease and
-  no ``min_rise`` jump after it) while the train loss fell by at least
+  no ``2 min_rise`` jump after it) while the train loss fell by at least
   ``min_absolute_gap_growth`` of the validation level; else
   ``growing_gap_severity`` (info).
 * ``split_mismatch``: no growth, but the gap is at least ``min_gap`` from the
@@ -215,10 +216,13 @@ class OverfittingDetector:
                 return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
             span = max(1, int(a.steps[-1] - a.steps[k]))
             # onset: where the gap starts to grow (broken-curve fit), searched
-            # from half a smoothing window before the start of the flat bottom
-            # up to the smoothed minimum (or half a window past the start of
-            # the flat bottom, whichever is later)
-            j = _hinge_break(a.gap, k_on - w // 2, max(k_on + w // 2, k_min))
+            # from s* (the first evaluation within 4 se of the minimum) or half
+            # a smoothing window before the start of the flat bottom (within
+            # 2 se), whichever is earlier -- a long, slowly flattening bottom
+            # puts the 2-se start well after the point where the gap begins to
+            # open -- up to the smoothed minimum (or half a window past the
+            # start of the flat bottom, whichever is later)
+            j = _hinge_break(a.gap, min(k, k_on - w // 2), max(k_on + w // 2, k_min))
             onset = int(a.steps[j])
             base = {
                 "val_min": float(math.exp(sm[k_min]) if a.log_scale else sm[k_min]),
@@ -229,13 +233,28 @@ class OverfittingDetector:
                 "evaluations_after_min": float(m),
                 "p_gap_trend": p_gap,
             }
-            if rise >= cfg.min_rise:
+            # the train loss did not follow: at least half of the validation
+            # loss's rise since s* (on the log scale) is a growth of the gap.
+            # A train loss that rises with it is a run that gets worse as a
+            # whole (non-convergence, instability), not overfitting.
+            shared = a.log_scale and math.log1p(growth) < 0.5 * math.log1p(rise)
+            if rise >= cfg.min_rise and not shared:
                 p_rise, z_rise = _mk(lv[tail], "increasing")
+                if p_rise > alpha and k_min > k and n - k_min >= _MIN_TAIL:
+                    # few evaluations after a flat bottom: the descent
+                    # onto it dilutes the trend; test from the smoothed minimum
+                    p_rise, z_rise = _mk(lv[k_min:], "increasing")
                 base["p_rise"] = p_rise
                 if p_rise <= alpha:
-                    # a U-turn: the early-stopping step is the smoothed
-                    # minimum, or where the gap bends up just before it
-                    onset = int(a.steps[_hinge_break(a.gap, k_on, k_min)]) if k_min > k_on else int(a.steps[k_min])
+                    # a U-turn: the early-stopping step is where the
+                    # validation loss itself bends up -- the break of the
+                    # broken curve fitted to log v from half a window before
+                    # the flat bottom on (the steep early descent would pull
+                    # a global line off), searched from the flat bottom to
+                    # half a window past the smoothed minimum (a slowly
+                    # starting rise moves the smoothed minimum either way)
+                    lo = max(0, k_on - w // 2)
+                    onset = int(a.steps[lo + _hinge_break(lv[lo:], k_on - lo, k_min + w // 2 - lo)])
                     p = max(p_rise, p_gap)
                     sev = Severity.CRITICAL if rise >= cfg.critical_rise else Severity.WARNING
                     msg = (
@@ -270,10 +289,12 @@ class OverfittingDetector:
                     base["p_val_decrease"] = p_down
                     base["absolute_gap_growth"] = abs_growth
                     # (stalled, not jumped: a validation loss that ended
-                    # min_rise or more above its minimum without a significant
-                    # rising trend is a spike or a jump, not a plateau)
+                    # 2 min_rise or more above its minimum without a
+                    # significant rising trend is a spike or a jump, not a
+                    # plateau; a drift of a few % above the minimum without a
+                    # significant trend either way is still a stall)
                     if (m >= max(_MIN_TAIL, math.ceil(cfg.min_stalled_fraction * n)) and p_down > alpha
-                            and rise < cfg.min_rise and abs_growth >= cfg.min_absolute_gap_growth):
+                            and rise < 2.0 * cfg.min_rise and abs_growth >= cfg.min_absolute_gap_growth):
                         sev = Severity.CRITICAL if growth >= cfg.critical_gap_growth else Severity.WARNING
                     msg = (
                         f"{val.name} stopped improving at step {onset} while {train.name} kept falling: the "
@@ -290,6 +311,15 @@ class OverfittingDetector:
         thr = math.log1p(cfg.min_gap) if a.log_scale else cfg.min_gap
         head = max(3, n // 10)
         early = float(np.median(a.gap[:head]))
+        if a.log_scale and a.block == 1 and n >= 5 and train.steps.size >= 2 * val.steps.size:
+            # the train loss is an interval mean that lags a falling curve,
+            # which hides part of the early gap; the geometric mean of the
+            # interval means before and after an evaluation is centred on it
+            # (exact for an exponential decay). The first interval, which
+            # holds the very first steps, is left out.
+            lt = np.log(a.train)
+            gc = np.log(a.val[1:-1]) - 0.5 * (lt[1:-1] + lt[2:])
+            early = max(early, float(np.median(gc[:head])))
         # (half the margin: the train loss averaged over an early evaluation
         # interval still holds the fast initial descent, which hides part of
         # the gap there)

@@ -149,3 +149,33 @@ def test_scale_invariance():
     a, b = detector.detect(run, CFG), detector.detect(big, CFG)
     assert [f.kind for f in a] == [f.kind for f in b]
     assert a[0].p_value == pytest.approx(b[0].p_value)
+
+
+def test_u_turn_after_flat_bottom_onset_at_the_turn():
+    # the validation loss reaches its floor, stays there, then turns up: the
+    # early-stopping step is where it turns up, not where the flat bottom starts
+    turn = 1800
+    run, ev = _run(lambda s: 0.25 + np.exp(-s / 300) + 0.3 * np.clip((s - turn) / 1200, 0, None) ** 1.3,
+                   val_noise=0.005)
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "u_turn"
+    assert abs(f.onset_step - turn) <= 2 * (ev[1] - ev[0])
+
+
+def test_split_mismatch_hidden_early_by_interval_means():
+    # few evaluations over a fast descent: the epoch-mean train loss lags, so
+    # the plain early gap understates the constant 40 % split gap
+    curve = lambda s: 0.3 + 2.0 * np.exp(-s / 300)  # noqa: E731
+    run, _ = _run(lambda s: 1.4 * curve(s), y=curve, n_eval=15)
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "split_mismatch"
+    assert f.effect["early_gap"] > 0.2
+
+
+def test_train_and_val_rising_together_is_not_a_u_turn():
+    # the whole run gets worse: the validation loss rises 60 % from the start,
+    # the train loss rises almost as much -- not overfitting
+    run, _ = _run(lambda s: 10.0 * (1 + 0.6 * s / 3000), y=lambda t: 10.0 * (1 + 0.5 * t / 3000),
+                  noise=0.05, val_noise=0.02)
+    out = detector.detect(run, CFG)
+    assert not [f for f in out if f.kind == "u_turn"]
