@@ -138,13 +138,18 @@ def _ranks_of(perm):
 
 
 @jit
-def count_order_ties(v, order, perm):
-    """Inversion count of ``v`` (pairs p < q with ``v[p] >= v[q]``), the
-    number of tied pairs, and in ``perm`` the positions sorted by ``v``
-    ascending with ties in descending position order. ``order`` is any
+def order_ties(v, order, perm):
+    """``perm`` <- the positions sorted by ``v`` ascending, ties in descending
+    position order; returns the number of tied pairs. ``order`` is any
     argsort of ``v``."""
-    n = v.shape[0]
-    ties = _fix_ties(v, order, perm)
+    return _fix_ties(v, order, perm)
+
+
+@jit
+def count_ranked_inversions(perm):
+    """Inversion count of the ``v`` that ``perm`` sorts (``perm`` as written
+    by :func:`order_ties`): pairs p < q with ``v[p] >= v[q]``, O(n log n)."""
+    n = perm.shape[0]
     u = _ranks_of(perm)
     tree = np.zeros(n + 1, dtype=np.int32)
     total = np.int64(0)
@@ -159,7 +164,17 @@ def count_order_ties(v, order, perm):
         while i <= n:
             tree[i] += 1
             i += i & (-i)
-    return total, ties
+    return total
+
+
+@jit
+def count_order_ties(v, order, perm):
+    """Inversion count of ``v`` (pairs p < q with ``v[p] >= v[q]``), the
+    number of tied pairs, and in ``perm`` the positions sorted by ``v``
+    ascending with ties in descending position order. ``order`` is any
+    argsort of ``v``."""
+    ties = _fix_ties(v, order, perm)
+    return count_ranked_inversions(perm), ties
 
 
 @jit
@@ -296,3 +311,48 @@ def slopes_of_pairs(x, t, first, second):
         j = second[k]
         out[k] = (x[j] - x[i]) / (t[j] - t[i])
     return out
+
+
+@jit
+def _splitmix64(state):
+    """One step of SplitMix64 (Steele, Lea & Flood 2014): (new state, output)."""
+    state = state + np.uint64(0x9E3779B97F4A7C15)
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return state, z ^ (z >> np.uint64(31))
+
+
+@jit_exact  # slopes as in pairwise_slopes (no "arcp")
+def sample_pair_slopes(x, t, m, seed, out):
+    """Slopes of ``m`` pairs drawn by stratified sampling of the pair ordinals.
+
+    The n(n-1)/2 pairs i < j are numbered row by row (i, then j); stratum r
+    covers the ordinals ``[r T / m, (r + 1) T / m)`` and one ordinal is drawn
+    uniformly inside it. Every pair has probability m / T of being drawn and
+    the empirical distribution of the sample has no more variance than an iid
+    sample of the same size (stratification only removes the between-strata
+    part). Deterministic for a given ``seed``.
+    """
+    n = x.shape[0]
+    total = n * (n - 1) // 2
+    width = total / m
+    state = np.uint64(seed)
+    two_n_1 = 2.0 * n - 1.0
+    for r in range(m):
+        state, z = _splitmix64(state)
+        u = (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+        k = np.int64((r + u) * width)
+        if k >= total:
+            k = total - 1
+        # row i holds ordinals off(i) .. off(i) + n - 2 - i with
+        # off(i) = i (2n - i - 1) / 2: invert the quadratic, then fix rounding
+        i = np.int64((two_n_1 - np.sqrt(two_n_1 * two_n_1 - 8.0 * k)) * 0.5)
+        if i < 0:
+            i = 0
+        while i > 0 and i * (2 * n - i - 1) // 2 > k:
+            i -= 1
+        while (i + 1) * (2 * n - i - 2) // 2 <= k:
+            i += 1
+        j = k - i * (2 * n - i - 1) // 2 + i + 1
+        out[r] = (x[j] - x[i]) / (t[j] - t[i])

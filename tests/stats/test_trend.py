@@ -343,3 +343,49 @@ def test_time_reversal_flips_sign(values):
     assert back.statistic == -fwd.statistic
     assert_allclose(back.pvalue, fwd.pvalue, rtol=1e-12)
     assert_allclose(sens_slope(x[::-1]).slope, -sens_slope(x).slope, atol=1e-12)
+
+
+# ------------------------------------------------------- side-by-side passes
+@pytest.mark.parametrize("seed,kind", [(0, "iid"), (1, "ties"), (2, "trend"), (3, "ar1")])
+def test_two_threads_give_the_same_results(seed, kind, monkeypatch):
+    # the passes that run side by side for long series, forced on short ones
+    from curvestat.stats import _threads
+
+    x = _series(seed, 1500, kind)
+    t = np.arange(1500.0)
+    monkeypatch.setenv("CURVESTAT_THREADS", "1")
+    serial = [_sen_select(x, t, seed=s, cap=c) for s in range(2) for c in (None, 2_000)]
+    mk_serial = mann_kendall(x, correction="hamed_rao")
+    monkeypatch.setenv("CURVESTAT_THREADS", "2")
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_N", 0)
+    if not _threads.side_threads():
+        pytest.skip("one CPU: no side thread")
+    threaded = [_sen_select(x, t, seed=s, cap=c) for s in range(2) for c in (None, 2_000)]
+    assert threaded == serial
+    assert serial[0] == _sen_exact(x, t)
+    assert mann_kendall(x, correction="hamed_rao") == mk_serial
+
+
+def test_side_thread_setting(monkeypatch):
+    from curvestat.stats import _threads
+
+    for value in ("1", "0", "many"):
+        monkeypatch.setenv("CURVESTAT_THREADS", value)
+        assert _threads.side_threads() == 0
+        ran = _threads.run_beside(10**9, lambda v: v + 1, 1)  # runs at once
+        assert ran.result() == 2
+
+
+@pytest.mark.parametrize("n", [5_000, 8_000])
+def test_sen_selection_matches_exact_on_long_series(n):
+    # a long AR(1) curve with a trend and rounded values (ties): the
+    # selection must give the exact O(n^2) median
+    rng = np.random.default_rng(n)
+    e = rng.normal(size=n)
+    ar = np.empty(n)
+    ar[0] = e[0]
+    for i in range(1, n):
+        ar[i] = 0.8 * ar[i - 1] + e[i]
+    x = np.round(np.exp(-3.0 * np.arange(n) / n) + 0.05 * ar, 3)
+    t = np.arange(float(n))
+    assert _sen_select(x, t) == _sen_exact(x, t)
