@@ -20,6 +20,10 @@ What is a run
   (``train``, ``validation``, ``val``, ``eval``, ``test``, ...) belongs to its
   parent run, and its tags are prefixed with the split name
   (``validation/epoch_loss``) so that role inference tells them apart.
+* A folder of event files *collected* from several runs, renamed with
+  different prefixes (``runA__events.out.tfevents...``,
+  ``runB__events.out.tfevents...``), is not a run directory: a directory scan
+  gives one run per file, and reading the folder as one run is an error.
 * A **log root** with many run directories is expanded by
   :func:`find_run_dirs` (used by :func:`curvestat.io.expand_sources`): one
   source per run directory.
@@ -63,6 +67,7 @@ from numpy.typing import NDArray
 
 from ..errors import (
     EmptySeriesError,
+    InputError,
     InvalidStepsError,
     MissingDependencyError,
     ParseError,
@@ -144,6 +149,25 @@ def _event_files_in(directory: Path) -> list[Path]:
         return []
 
 
+def _origin(path: Path) -> str:
+    """The text before ``events.out.tfevents`` in a file name ('' as written)."""
+    return path.name.split("events.out.tfevents", 1)[0]
+
+
+def _collected(directory: Path) -> list[Path]:
+    """The event files of ``directory`` when they come from different runs.
+
+    TensorBoard writes ``events.out.tfevents.<time>.<host>...``; a run
+    resumed in the same directory adds files of the same form. Files renamed
+    with *different* prefixes (``runA__events.out.tfevents...``,
+    ``runB__events.out.tfevents...``: event files collected from several
+    runs into one folder) are not one run: each is read on its own. Empty
+    list when the directory is an ordinary run directory.
+    """
+    files = _event_files_in(directory)
+    return sorted(files) if len({_origin(f) for f in files}) > 1 else []
+
+
 def _split_subdirs(directory: Path) -> list[Path]:
     try:
         return sorted(d for d in directory.iterdir() if d.is_dir() and d.name.lower() in SPLIT_DIRS and _event_files_in(d))
@@ -166,7 +190,7 @@ def is_run_dir(path: str | Path) -> bool:
         subdirectories (``train/``, ``validation/``, ...) that do.
     """
     p = Path(path)
-    return p.is_dir() and bool(_event_files_in(p) or _split_subdirs(p))
+    return p.is_dir() and not _collected(p) and bool(_event_files_in(p) or _split_subdirs(p))
 
 
 def find_run_dirs(root: str | Path) -> list[Path]:
@@ -182,7 +206,10 @@ def find_run_dirs(root: str | Path) -> list[Path]:
     -------
     list of Path
         Sorted run directories. A split subdirectory (``train/``,
-        ``validation/``, ...) is folded into its parent run.
+        ``validation/``, ...) is folded into its parent run. A folder of
+        event files collected from several runs (file names with different
+        prefixes before ``events.out.tfevents``) gives its files, one run
+        each.
 
     Examples
     --------
@@ -195,6 +222,10 @@ def find_run_dirs(root: str | Path) -> list[Path]:
     runs: set[Path] = set()
     for d in [r, *r.rglob("*")]:
         if not d.is_dir() or not _event_files_in(d):
+            continue
+        collected = _collected(d)
+        if collected:
+            runs.update(collected)
             continue
         if d.name.lower() in SPLIT_DIRS and d != r:
             runs.add(d.parent)
@@ -317,6 +348,13 @@ def _collect(path: Path) -> tuple[PointCollector, PointCollector, list[tuple[str
     files = _run_files(path)
     if not files:
         raise EmptySeriesError(f"{path}: holds no TensorBoard event file (events.out.tfevents.*)")
+    collected = _collected(path) if path.is_dir() else []
+    if collected:
+        names = ", ".join(f.name for f in collected[:3]) + (", ..." if len(collected) > 3 else "")
+        raise InputError(
+            f"{path}: holds event files of {len(collected)} different runs ({names}); "
+            "read one file, or scan the directory to get one run per file"
+        )
     plugins: dict[str, str] = {}
     parsed = [_read_event_file(f, prefix, plugins) for prefix, f in files]
     # oldest file first: a resumed run's newer file then overrides the steps it logs again

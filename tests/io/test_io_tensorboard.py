@@ -27,6 +27,7 @@ from tensorboard.summary import Writer  # noqa: E402
 from tensorboard.summary.writer.event_file_writer import EventFileWriter  # noqa: E402
 
 from curvestat.errors import (  # noqa: E402
+    InputError,
     CurvestatError,
     EmptySeriesError,
     MissingDependencyError,
@@ -259,3 +260,28 @@ def test_wild_event_files_match_tensorboards_own_accumulator(wild_of) -> None:
             last = {e.step: e.value for e in ref}
             assert traces[tag].steps.tolist() == sorted(last), (f.name, tag)
             assert_allclose(traces[tag].values, [last[s] for s in sorted(last)], rtol=1e-7, err_msg=f"{f.name} {tag}")
+
+
+def test_event_files_collected_from_several_runs(tmp_path: Path) -> None:
+    # a folder of event files copied from different runs and renamed with a
+    # prefix each (as in a corpus of logs gathered from many repositories)
+    # is not one run: a scan gives one run per file, read() refuses the folder
+    folder = tmp_path / "collected"
+    for name, scale in (("repoA__runs__", 1.0), ("repoB__logs__", 3.0)):
+        f = write_simple(tmp_path / name, [("loss", s, scale / (s + 1)) for s in range(10)])
+        folder.mkdir(exist_ok=True)
+        f.rename(folder / (name + f.name))
+    found = find_run_dirs(folder)
+    assert [p.name.split("events")[0] for p in found] == ["repoA__runs__", "repoB__logs__"]
+    assert expand_sources(folder) == found
+    assert [read(p)["loss"].values[0] for p in found] == [1.0, 3.0]
+    with pytest.raises(InputError, match="directory"):
+        read(folder)
+    with pytest.raises(InputError, match="2 different runs"):
+        read_tensorboard(folder)
+    # a resumed run (same prefix, here none) stays one run directory
+    resumed = tmp_path / "resumed"
+    write_simple(resumed, [("loss", s, 1.0 / (s + 1)) for s in range(10)], suffix=".a")
+    write_simple(resumed, [("loss", s, 1.0 / (s + 1)) for s in range(10, 20)], suffix=".b", wall0=1.8e9)
+    assert find_run_dirs(tmp_path / "resumed") == [resumed]
+    assert len(read(resumed)["loss"].steps) == 20
