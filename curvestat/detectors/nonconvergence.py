@@ -166,7 +166,14 @@ class NonConvergenceDetector:
         from ..stats import diff_noise_scale, mann_kendall, sens_slope
 
         cfg = config.nonconvergence
-        positive = bool(np.min(y) > 0)
+        # A loss logged as exactly 0 (rounded: Hugging Face logs 4 decimals)
+        # is below the logging resolution, not absent: a non-negative loss
+        # keeps the log scale with zeros raised to half the smallest positive
+        # value logged. Only a loss with negative values (a log-likelihood,
+        # an ELBO) is judged on its own scale.
+        positive = bool(np.min(y) >= 0 and np.max(y) > 0)
+        if positive:
+            y = np.maximum(y, 0.5 * float(np.min(y[y > 0])))
         z = np.log(y) if positive else y
         # The start level is the median of the first few points (2 %, at least
         # 3): a loss that drops within the first 10 % of the run still has a

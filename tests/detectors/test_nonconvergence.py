@@ -55,6 +55,19 @@ def test_fast_drop_then_long_plateau_is_healthy(seed):
     assert _kinds({"loss": y}) == []
 
 
+def test_loss_rounded_to_zero_has_converged():
+    # Hugging Face logs the loss with 4 decimals: a loss that went to ~0 is
+    # logged as 0.0 from some step on. That run trained; a flat one at 0.5
+    # with zeros mixed in (a degenerate log) did not.
+    t = np.arange(300)
+    y = np.round(0.85 * np.exp(-t / 3.0) * np.exp(_ar1(300, 0.3, 0.1, 3)), 4)
+    assert (y == 0).sum() > 200
+    assert _kinds({"loss": y}) == []
+    flat = np.round(0.5 * np.exp(_ar1(300, 0.3, 0.02, 4)), 4)
+    flat[::7] = 0.0
+    assert _kinds({"loss": flat}) != []  # not trained (flat, bouncing or rising)
+
+
 @pytest.mark.parametrize("phi", [0.0, 0.6, 0.95])
 def test_decreasing_loss_with_autocorrelated_noise_is_healthy(phi):
     t = np.arange(3000)
