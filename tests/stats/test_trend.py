@@ -389,3 +389,33 @@ def test_sen_selection_matches_exact_on_long_series(n):
     x = np.round(np.exp(-3.0 * np.arange(n) / n) + 0.05 * ar, 3)
     t = np.arange(float(n))
     assert _sen_select(x, t) == _sen_exact(x, t)
+
+
+@pytest.mark.parametrize("case", ["normal", "ties", "signed_zeros", "constant", "outlier", "tiny", "huge_range"])
+def test_radix_argsort(case):
+    from curvestat.kernels.trend import radix_argsort
+    from curvestat.stats.trend import _argsort
+
+    rng = np.random.default_rng(7)
+    n = 5_000
+    x = {
+        "normal": rng.normal(size=n),
+        "ties": np.round(rng.normal(size=n), 1),
+        "signed_zeros": np.where(rng.random(n) < 0.5, -0.0, 0.0) * rng.integers(0, 2, n),
+        "constant": np.full(n, 3.25),
+        # one value far away crowds the others into a few keys: the kernel
+        # must refuse (or sort correctly), never return a wrong order
+        "outlier": np.concatenate([rng.normal(size=n - 1), [1e15]]),
+        "tiny": 1.0 + 1e-12 * rng.normal(size=n),
+        "huge_range": rng.normal(size=n) * np.logspace(-300, 300, n),
+    }[case]
+    order = np.empty(n, dtype=np.int64)
+    if radix_argsort(x, order):
+        assert np.array_equal(x[order], np.sort(x))
+        assert np.array_equal(np.sort(order), np.arange(n))
+    else:
+        assert case in ("outlier", "huge_range")
+    assert np.array_equal(x[_argsort(x)], np.sort(x))  # the wrapper always sorts
+    for m in (0, 1, 2):
+        o = np.empty(m, dtype=np.int64)
+        assert radix_argsort(x[:m], o) and np.array_equal(x[:m][o], np.sort(x[:m]))
