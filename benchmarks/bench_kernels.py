@@ -9,6 +9,11 @@ and marked. Change-point rows also check that the breakpoints are identical.
 Finally it measures cold-start cost: a fresh process with an empty numba
 cache (compile) and a second one reusing the on-disk cache.
 
+The corrected Mann-Kendall test runs two independent passes side by side on
+a second thread for series of 20,000 points or more (see
+``curvestat/stats/_threads.py``); the "same, 1 thread" row times it with
+``CURVESTAT_THREADS=1``.
+
     PYTHONPATH=. python benchmarks/bench_kernels.py [--quick]
 """
 
@@ -29,7 +34,7 @@ import numpy as np
 from curvestat import stats
 
 
-def _median_time(fn: Callable[[], object], budget: float = 1.0, max_reps: int = 7) -> float:
+def _median_time(fn: Callable[[], object], budget: float = 1.0, max_reps: int = 15) -> float:
     times = []
     start = time.perf_counter()
     while len(times) < max_reps:
@@ -79,10 +84,28 @@ def _cases():
         lags = int(np.floor(4 * (n / 100) ** (2 / 9)))
         return sm.OLS(x, np.ones(n)).fit(cov_type="HAC", cov_kwds={"maxlags": lags}).pvalues
 
+    def one_thread(fn):
+        """fn with the side thread of long series turned off (CURVESTAT_THREADS=1)."""
+
+        def run(x):
+            old = os.environ.get("CURVESTAT_THREADS")
+            os.environ["CURVESTAT_THREADS"] = "1"
+            try:
+                return fn(x)
+            finally:
+                if old is None:
+                    del os.environ["CURVESTAT_THREADS"]
+                else:
+                    os.environ["CURVESTAT_THREADS"] = old
+
+        return run
+
     # name, data maker, ours, peer (or None), peer complexity exponent, check
     return [
         ("mann_kendall", _curve, lambda x: stats.mann_kendall(x), lambda x: pymk.original_test(x), 2, None),
         ("mk + hamed_rao", _curve, lambda x: stats.mann_kendall(x, correction="hamed_rao"),
+         lambda x: pymk.hamed_rao_modification_test(x), 2, None),
+        ("  same, 1 thread", _curve, one_thread(lambda x: stats.mann_kendall(x, correction="hamed_rao")),
          lambda x: pymk.hamed_rao_modification_test(x), 2, None),
         ("sens_slope", _curve, lambda x: stats.sens_slope(x), lambda x: pymk.sens_slope(x), 2, None),
         ("acf (100 lags)", _curve, lambda x: stats.acf(x, 100), lambda x: sm_acf(x, nlags=100, fft=True), 1, None),

@@ -227,7 +227,68 @@ def select_inversions(v, order, ids, ranks, out_first, out_second):
             out_first[r] = ids[perm[pos]]
             out_second[r] = ids[q]
             r += 1
+        if r == n_ranks:
+            break  # the rest of the sweep would only count
         total += c
+        i = u[q] + 1
+        while i <= n:
+            tree[i] += 1
+            i += i & (-i)
+    return r
+
+
+@jit
+def select_inversions_from_end(v, order, ids, ranks, n_inv, out_first, out_second):
+    """:func:`select_inversions` sweeping from the last position back.
+
+    Same ordinals and output as :func:`select_inversions` (``n_inv`` is the
+    inversion count of ``v``), but ``ranks`` must be sorted *descending*: the
+    sweep visits q = n-1, ..., 0 holding the ranks of the positions after q
+    in the tree, so that two threads can split the ordinals, one from each
+    end. At q the inversions (p, q) come from the earlier positions, the
+    complement of that set: with ``e0`` earlier positions ranked below q, the
+    j-th inversion (0-based, by rank) is the ``(e0 + 2 + j)``-th smallest rank
+    outside the tree (q itself is the ``(e0 + 1)``-th), found by a descent on
+    ``node size - node count``.
+    """
+    n = v.shape[0]
+    perm = np.empty(n, dtype=np.int64)
+    _fix_ties(v, order, perm)
+    u = _ranks_of(perm)
+    tree = np.zeros(n + 1, dtype=np.int32)
+    top = 1
+    while 2 * top <= n:
+        top *= 2
+    n_ranks = ranks.shape[0]
+    after = np.int64(0)  # inversions (p, q') with q' > q
+    r = 0
+    for q in range(n - 1, -1, -1):
+        i = u[q]
+        below_later = 0  # later positions ranked below q
+        while i > 0:
+            below_later += tree[i]
+            i -= i & (-i)
+        later = n - 1 - q
+        c = (n - 1 - u[q]) - (later - below_later)  # earlier positions ranked above q
+        first = n_inv - after - c  # ordinal of q's first inversion
+        e0 = u[q] - below_later
+        while r < n_ranks and ranks[r] >= first:
+            rem = e0 + 2 + (ranks[r] - first)
+            pos = 0
+            step = top
+            while step > 0:
+                if pos + step <= n:
+                    free = step - tree[pos + step]
+                    if free < rem:
+                        pos += step
+                        rem -= free
+                step //= 2
+            out_first[r] = ids[perm[pos]]
+            out_second[r] = ids[q]
+            r += 1
+        if r == n_ranks:
+            break
+        after += c
         i = u[q] + 1
         while i <= n:
             tree[i] += 1

@@ -254,21 +254,18 @@ def mann_kendall(
             raise ParameterError("lag is only used with correction='hamed_rao' or 'yue_wang'")
         lag = _positive_int(lag, "lag")
     factor = 1.0
-    if correction is None:
+    if correction is None or xs.max() == xs.min():
+        # (all values equal: S = 0 and Var(S) = 0, nothing to correct)
         s, counts = _mk_score(xs)
         var_s = _var_s(n, counts)
     else:
         from ._threads import run_beside
 
-        # the score and Sen's slope are independent passes: side by side
-        # on two threads for a long series
-        score = run_beside(n, _mk_score, xs)
-        t = pos.astype(np.float64)
-        slope = _sen_median(xs, t) if xs.max() > xs.min() else 0.0
-        s, counts = score.result()
-        var_s = _var_s(n, counts)
-    if correction is not None and var_s > 0.0:
         nlags = n - 1 if lag is None else min(lag, n - 1)
+        slope = _sen_median(xs, pos.astype(np.float64))  # itself uses two threads on long series
+        # the score and the autocorrelation of the detrended series are
+        # independent passes: side by side on two threads for a long series
+        score = run_beside(n, _mk_score, xs)
         # As pymannkendall: the slope comes from the original positions but
         # the detrending uses 1..n over the retained points (the two differ
         # only when NaNs were dropped). Times start at 1, not 0, because the
@@ -290,7 +287,8 @@ def mann_kendall(
             factor = 1.0 + 2.0 * float(((1.0 - k / n) * r).sum())
         if not factor > 0.0:
             factor = 1.0
-        var_s *= factor
+        s, counts = score.result()
+        var_s = _var_s(n, counts) * factor
     z = _z_score(s, var_s)
     p = 1.0 if s == 0 else _normal_pvalue(z, alt)
     tau = s / (0.5 * n * (n - 1))
@@ -383,6 +381,7 @@ def _sen_select(
         order_ties,
         sample_pair_slopes,
         select_inversions,
+        select_inversions_from_end,
         slopes_of_pairs,
     )
     from ._threads import run_beside
@@ -442,10 +441,21 @@ def _sen_select(
             w_order = where[perm_hi]
         else:
             w_order = _argsort(w)
+        # the lower half of the ordinals from a forward sweep, the upper half
+        # from a backward one: each sweep stops once its ordinals are drawn,
+        # so on two threads the pass takes about half as long (the split is
+        # the same on one thread, so the sample does not depend on it)
+        h = ranks.shape[0] // 2
+        up = np.ascontiguousarray(ranks[h:][::-1])
         a = np.empty(ranks.shape[0], dtype=np.int64)
         b = np.empty(ranks.shape[0], dtype=np.int64)
-        got = select_inversions(w, w_order, order, ranks, a, b)
-        return slopes_of_pairs(x, t, a[:got], b[:got])
+        a_up, b_up = a[h:], b[h:]
+        beside = run_beside(n, select_inversions_from_end, w, w_order, order, up, c_hi - c_lo, a_up, b_up)
+        got = select_inversions(w, w_order, order, ranks[:h], a, b)
+        got_up = int(beside.result())
+        first = np.concatenate((a[:got], a_up[:got_up]))
+        second = np.concatenate((b[:got], b_up[:got_up]))
+        return slopes_of_pairs(x, t, first, second)
 
     def take(s: NDArray[np.float64], offset: int, ks: list[int]) -> None:
         """Record the targets ks from s, the slopes of ranks offset, offset + 1, ..."""
