@@ -55,9 +55,14 @@ def _eval_steps() -> np.ndarray:
 
 
 def _val_from_train(rng: np.random.Generator, train: np.ndarray, offset: float = 0.05) -> np.ndarray:
+    # the validation loss is evaluated with the weights at the end of each
+    # epoch: it tracks the train loss *there* (the mean of the epoch's last
+    # tenth of steps, which only smooths the batch noise), not the epoch mean,
+    # which lags a falling curve by half an epoch
     ev = _eval_steps()
-    means = np.array([train[max(0, s - STEPS_PER_EPOCH + 1) : s + 1].mean() for s in ev])
-    return means + offset + rng.normal(0, 0.01, ev.size)
+    tail = max(1, STEPS_PER_EPOCH // 10)
+    level = np.array([train[max(0, s - tail + 1) : s + 1].mean() for s in ev])
+    return level + offset + rng.normal(0, 0.01, ev.size)
 
 
 def make(name: str, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np.ndarray]]:

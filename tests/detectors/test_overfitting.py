@@ -179,3 +179,20 @@ def test_train_and_val_rising_together_is_not_a_u_turn():
                   noise=0.05, val_noise=0.02)
     out = detector.detect(run, CFG)
     assert not [f for f in out if f.kind == "u_turn"]
+
+
+def test_small_split_mismatch_under_a_fast_early_descent():
+    # a 20 % gap from the start, while the train loss falls fast early: the
+    # interval-mean train loss of the first evaluations lags the curve, and the
+    # raw gap there is negative; the level test must use the centred gap
+    run, _ = _run(lambda s: 1.2 * (0.2 + np.exp(-s / 150)), y=lambda t: 0.2 + np.exp(-t / 150), n_eval=30)
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "split_mismatch"
+    assert 0.15 < f.effect["mean_gap"] < 0.3
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_healthy_gap_under_a_fast_early_descent_is_not_a_mismatch(seed):
+    # hard negative of the test above: the same fast descent with a 5 % gap
+    run, _ = _run(lambda s: 1.05 * (0.2 + np.exp(-s / 150)), y=lambda t: 0.2 + np.exp(-t / 150), n_eval=30, seed=seed)
+    assert detector.detect(run, CFG) == []
