@@ -11,7 +11,7 @@ and one ``labels.json``::
 
 Only ``labels`` is required in each entry (an empty list means *healthy*).
 Optional keys: ``onset_step`` (int), ``period_steps`` (float), ``kind``,
-``family``, ``effect_size``, ``difficulty``, ``steps_per_epoch`` (int, passed to
+``family``, ``effect_size``, ``difficulty``, ``onset_resolution`` (float), ``steps_per_epoch`` (int, passed to
 the run) and ``roles`` (``{series_name: role}`` for series whose names do not
 say what they are). Run files may sit anywhere under the directory; a file is
 matched to its entry by its stem (``runs/abc.csv`` is run ``abc``). Files with
@@ -81,6 +81,12 @@ class Truth:
         dataset/cause for real runs.
     difficulty : float or None
         The synthetic difficulty knob in [0, 1] (0 = strongest effect).
+    onset_resolution : float or None
+        Spacing, in steps, of the series the onset is read on when it is
+        coarser than the logging of the loss: the evaluation interval for an
+        onset on the validation loss (an overfitting U-turn or growing gap).
+        The onset window of :func:`~curvestat.bench.scoring.score` is then at
+        least two of these intervals.
     """
 
     labels: frozenset[Pathology] = field(default_factory=frozenset)
@@ -90,6 +96,7 @@ class Truth:
     effect_size: float | None = None
     family: str = ""
     difficulty: float | None = None
+    onset_resolution: float | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -102,6 +109,7 @@ class Truth:
         object.__setattr__(self, "period_steps", _opt_float(self.period_steps))
         object.__setattr__(self, "effect_size", _opt_float(self.effect_size))
         object.__setattr__(self, "difficulty", _opt_float(self.difficulty))
+        object.__setattr__(self, "onset_resolution", _opt_float(self.onset_resolution))
 
     @property
     def healthy(self) -> bool:
@@ -118,6 +126,7 @@ class Truth:
             "effect_size": self.effect_size,
             "family": self.family,
             "difficulty": self.difficulty,
+            "onset_resolution": self.onset_resolution,
         }
 
     @classmethod
@@ -143,6 +152,7 @@ class Truth:
                 effect_size=entry.get("effect_size"),
                 family=str(entry.get("family") or ""),
                 difficulty=entry.get("difficulty"),
+                onset_resolution=entry.get("onset_resolution"),
             )
         except (ParameterError, TypeError, ValueError) as exc:
             raise InputError(f"{where}: {exc}") from None

@@ -10,7 +10,9 @@ Matching with a tolerance window
 When the truth has exactly one label and an onset step, and the detector's
 findings of that pathology carry onsets, the detection only counts if one of
 them lies within ``onset_tolerance x span`` steps of the true onset (``span`` =
-last - first logged step of the run; default 5 %; at least 1 step). A finding
+last - first logged step of the run; default 5 %; at least 1 step; at least
+two grid intervals when the truth gives an ``onset_resolution``, the
+evaluation interval of an onset read on the validation loss). A finding
 without an onset is accepted (the detector says "somewhere"). A detection
 outside the window is a *misplaced* detection: it counts as a false positive
 **and** the truth as a miss, as in river's drift-detection scores.
@@ -197,7 +199,10 @@ def score(
             if not mine:
                 fn += 1
                 continue
-            tol = max(onset_tolerance * float(spans[i]), 1.0)
+            # an onset read on a coarser grid (evaluations) cannot be placed
+            # closer than that grid: the window is at least two intervals of
+            # it, the onset accuracy the overfitting detector is held to
+            tol = max(onset_tolerance * float(spans[i]), 2.0 * (t.onset_resolution or 0.0), 1.0)
             matched = True
             if t.onset_step is not None and len(t.labels) == 1:
                 with_onset = [x for x in mine if x.onset_step is not None]

@@ -432,6 +432,7 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
     n_metrics = None
     c = _healthy_curves(rng, lay, schedule=schedule, with_val=need_val or rng.random() < 0.85, n_metrics=n_metrics)
     onset: int | None = None
+    onset_res: float | None = None  # evaluation interval, for an onset on the validation loss
     period: float | None = None
     effect: float | None = None
     nonfinite: tuple[int, str] | None = None
@@ -509,6 +510,7 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
             v[j:] = c.v[j] * (1 + rise * r ** rng.uniform(0.7, 1.5))
             c.v = v
             onset = int(lay.steps[ev[j]])
+            onset_res = float(np.median(np.diff(lay.steps[ev])))
             effect = rise
             if Pathology.METRIC_CONTRADICTION not in has:
                 _hold_metrics(c, j)
@@ -522,6 +524,7 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
             v[j:] = c.v[j] * (1 + 0.02 * s * (ev[j:] - t0) / max(1, ev[-1] - t0))
             c.v = v
             onset = int(lay.steps[t0])
+            onset_res = float(np.median(np.diff(lay.steps[ev])))
             effect = float(c.v[-1] / c.y[ev[-1]])
             if Pathology.METRIC_CONTRADICTION not in has:
                 _hold_metrics(c, j)
@@ -621,7 +624,7 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
         data["loss"] = (lay.steps, y)
         kind_parts[-1] = "non_finite"
     kind = "+".join(kind_parts)
-    truth = Truth(frozenset(labels), onset, period, kind, effect, schedule, d)
+    truth = Truth(frozenset(labels), onset, period, kind, effect, schedule, d, onset_res)
     return _to_run(data, run_id, lay.spe), truth
 
 

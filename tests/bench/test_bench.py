@@ -292,6 +292,21 @@ def test_score_by_hand():
     assert s["false_alarm_any"] == 0.5
 
 
+def test_onset_window_is_at_least_two_evaluation_intervals():
+    # an overfitting onset lives on the evaluation grid: with evaluations
+    # every 20 steps of a 200-step run, one interval (10 %) is wider than the
+    # 5 % window; two intervals count, three do not
+    t = [Truth({P.OVERFITTING}, onset_step=100, onset_resolution=20.0)] * 3
+    d = [[Detection(P.OVERFITTING, 140)], [Detection(P.OVERFITTING, 61)], [Detection(P.OVERFITTING, 159)]]
+    r = score(t, d, spans=[200] * 3)["pathologies"]["overfitting"]
+    assert (r["tp"], r["misplaced"]) == (2, 1)
+    # without a resolution the 5 % window (10 steps) applies
+    r = score([Truth({P.OVERFITTING}, onset_step=100)], [d[0]], spans=[200])["pathologies"]["overfitting"]
+    assert r["misplaced"] == 1
+    # and the field travels through labels.json
+    assert Truth.from_dict(t[0].to_dict()) == t[0]
+
+
 def test_score_multilabel_and_period():
     t = [Truth({P.PERIODIC, P.OVERFITTING}, onset_step=10, period_steps=40.0)]
     d = [[Detection(P.PERIODIC, period_steps=42.0), Detection(P.OVERFITTING, onset_step=90)]]
