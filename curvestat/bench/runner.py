@@ -229,7 +229,7 @@ def format_table(res: BenchResult) -> str:
     npos = ", ".join(f"{k} {v}" for k, v in c.items())
     lines.append(f"corpus: {res.corpus} ({res.meta.get('n_runs', '?')} runs: {npos})")
     lines.append(f"wall time {res.wall_seconds:.1f} s, workers {res.meta.get('workers', 1)}, alpha {res.meta.get('alpha')}, "
-                 f"onset window +-{100 * res.meta.get('onset_tolerance', 0.05):.0f}% of run span")
+                 f"onset window +-{100 * res.meta.get('onset_tolerance', 0.05):.0f}% of run span (at least 2 evaluation intervals for onsets on the validation loss)")
     lines.append("")
     head = f"{'detector':<11} {'macro-F1':>8} {'FAR(any)':>8} " + " ".join(f"{_ABBR[p.value]:>7}" for p in Pathology) + f" {'skipped':>7} {'errors':>6} {'s':>6}"
     lines.append("F1 per pathology; FAR = false-alarm rate on healthy runs")

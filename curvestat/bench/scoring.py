@@ -125,7 +125,8 @@ def score(
     spans : sequence of float
         Each run's span in steps (last - first logged step), for the onset window.
     onset_tolerance : float, default 0.05
-        Half-width of the onset window as a share of the span.
+        Half-width of the onset window as a share of the span (at least two
+        ``Truth.onset_resolution`` intervals when the truth gives one).
     calibration_levels : sequence of float
         Levels ``a`` of the p-value calibration.
     skipped : sequence of bool, optional
