@@ -138,6 +138,34 @@ def _ranks_of(perm):
 
 
 @jit
+def _fenwick_prefix(tree, i):
+    """Sum of the Fenwick tree's counts at indices 1..i."""
+    s = 0
+    while i > 0:
+        s += tree[i]
+        i -= i & (-i)
+    return s
+
+
+@jit
+def _fenwick_add_one(tree, i):
+    """Add 1 at index i (1-based) of a Fenwick tree of size len(tree) - 1."""
+    n = tree.shape[0] - 1
+    while i <= n:
+        tree[i] += 1
+        i += i & (-i)
+
+
+@jit
+def _top_bit(n):
+    """Largest power of two <= n (the first step of a Fenwick descent)."""
+    top = 1
+    while 2 * top <= n:
+        top *= 2
+    return top
+
+
+@jit
 def order_ties(v, order, perm):
     """``perm`` <- the positions sorted by ``v`` ascending, ties in descending
     position order; returns the number of tied pairs. ``order`` is any
@@ -154,16 +182,8 @@ def count_ranked_inversions(perm):
     tree = np.zeros(n + 1, dtype=np.int32)
     total = np.int64(0)
     for q in range(n):
-        i = u[q]
-        s = 0  # earlier positions ranked below q
-        while i > 0:
-            s += tree[i]
-            i -= i & (-i)
-        total += q - s
-        i = u[q] + 1
-        while i <= n:
-            tree[i] += 1
-            i += i & (-i)
+        total += q - _fenwick_prefix(tree, u[q])  # minus earlier positions ranked below q
+        _fenwick_add_one(tree, u[q] + 1)
     return total
 
 
@@ -201,18 +221,12 @@ def select_inversions(v, order, ids, ranks, out_first, out_second):
     _fix_ties(v, order, perm)
     u = _ranks_of(perm)
     tree = np.zeros(n + 1, dtype=np.int32)
-    top = 1
-    while 2 * top <= n:
-        top *= 2
+    top = _top_bit(n)
     n_ranks = ranks.shape[0]
     total = np.int64(0)
     r = 0
     for q in range(n):
-        i = u[q]
-        s = 0
-        while i > 0:
-            s += tree[i]
-            i -= i & (-i)
+        s = _fenwick_prefix(tree, u[q])
         c = q - s  # inversions (p, q): the earlier positions ranked above q
         while r < n_ranks and ranks[r] < total + c:
             # the (s + off + 1)-th smallest rank inserted so far
@@ -230,10 +244,7 @@ def select_inversions(v, order, ids, ranks, out_first, out_second):
         if r == n_ranks:
             break  # the rest of the sweep would only count
         total += c
-        i = u[q] + 1
-        while i <= n:
-            tree[i] += 1
-            i += i & (-i)
+        _fenwick_add_one(tree, u[q] + 1)
     return r
 
 
@@ -256,18 +267,12 @@ def select_inversions_from_end(v, order, ids, ranks, n_inv, out_first, out_secon
     _fix_ties(v, order, perm)
     u = _ranks_of(perm)
     tree = np.zeros(n + 1, dtype=np.int32)
-    top = 1
-    while 2 * top <= n:
-        top *= 2
+    top = _top_bit(n)
     n_ranks = ranks.shape[0]
     after = np.int64(0)  # inversions (p, q') with q' > q
     r = 0
     for q in range(n - 1, -1, -1):
-        i = u[q]
-        below_later = 0  # later positions ranked below q
-        while i > 0:
-            below_later += tree[i]
-            i -= i & (-i)
+        below_later = _fenwick_prefix(tree, u[q])  # later positions ranked below q
         later = n - 1 - q
         c = (n - 1 - u[q]) - (later - below_later)  # earlier positions ranked above q
         first = n_inv - after - c  # ordinal of q's first inversion
@@ -289,10 +294,7 @@ def select_inversions_from_end(v, order, ids, ranks, n_inv, out_first, out_secon
         if r == n_ranks:
             break
         after += c
-        i = u[q] + 1
-        while i <= n:
-            tree[i] += 1
-            i += i & (-i)
+        _fenwick_add_one(tree, u[q] + 1)
     return r
 
 
