@@ -202,7 +202,8 @@ class OverfittingConfig:
         needed (default 6).
     min_rise : float
         Smallest relative rise of the smoothed validation loss above its
-        smoothed minimum that counts as a U-turn (default 0.05).
+        smoothed minimum that counts as a U-turn (default 0.03; the trend
+        test, not this margin, tells a rise from a wandering plateau).
     min_gap_growth : float
         Smallest relative growth of the validation/train ratio after the
         validation minimum that counts as a growing gap (default 0.25).
@@ -243,7 +244,7 @@ class OverfittingConfig:
     """
 
     min_evaluations: int = 6
-    min_rise: float = 0.05
+    min_rise: float = 0.03
     min_gap_growth: float = 0.25
     growing_gap_severity: str = "info"
     min_stalled_fraction: float = 0.25

@@ -176,3 +176,16 @@ def hac_se(x, maxlags):
         w = 1 - lag / (maxlags + 1)
         s += 2 * w * sum(u[t] * u[t - lag] for t in range(lag, n))
     return math.sqrt(s) / n
+
+
+def mk_exact_pvalue_greater(x):
+    """P(S >= s) by enumerating all n! orders of x (untied x, n <= 8)."""
+    from itertools import permutations
+
+    s = mk_score(x)
+    x = list(x)
+    hits = total = 0
+    for perm in permutations(x):
+        total += 1
+        hits += mk_score(perm) >= s
+    return hits / total

@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, align_to_steps
-from ..stats import block_means, hac_mean_test, mad_scale, mann_kendall, robust_smooth
+from ..stats import block_means, hac_end_level_test, hac_mean_test, mad_scale, mann_kendall, robust_smooth
 from ._context import explosion_onset
 
 __all__ = ["OverfittingDetector", "detector", "align_to_steps", "REMEDIES_OVERFITTING", "REMEDIES_SPLIT_MISMATCH"]
@@ -66,9 +66,21 @@ REMEDIES_SPLIT_MISMATCH = (
 
 #: longest aligned series tested as is; longer ones are reduced to block means
 _MAX_EVAL_POINTS = 400
-#: fewest points after the minimum for the trend tests (a monotone run of 6
-#: points is the shortest one the Mann-Kendall test can call significant at 1 %)
-_MIN_TAIL = 6
+#: fewest points after the minimum for the trend tests (five increasing points
+#: are the shortest run whose exact Mann-Kendall p-value, 1/120, is below 1 %)
+_MIN_TAIL = 5
+#: below this many points the trend tests use the exact null distribution of
+#: the plain Mann-Kendall score: the Hamed-Rao autocorrelation estimate needs
+#: a longer series (lag autocorrelations of 6 points are noise, and its
+#: +-1.96/sqrt(n) cut keeps almost none of them) and the normal approximation
+#: overstates short-series p-values (1/120 exact, 0.014 normal, for 5
+#: increasing points)
+_EXACT_BELOW = 10
+#: the HAC tests run on tens of evaluations, where the normal reference and
+#: the uncorrected Newey-West variance reject far too often (at 1 %, 10
+#: iid points: 5 % and 9 % for the mean and end-level tests); Student's t and
+#: the n / (n - k) factor bring that to 2.6 % and 5 % (docs/stats.rst)
+_SMALL_SAMPLE = {"use_t": True, "use_correction": True}
 
 
 def _window(n: int) -> int:
@@ -77,10 +89,18 @@ def _window(n: int) -> int:
 
 
 def _mk(x: NDArray[np.float64], alternative: str) -> tuple[float, float]:
-    """(p-value, z) of the Hamed-Rao corrected Mann-Kendall test; (1, 0) when untestable."""
+    """(p-value, z) of the Mann-Kendall test; (1, 0) when untestable.
+
+    Hamed-Rao corrected from ``_EXACT_BELOW`` points on; below, the plain
+    test with its exact p-value (the normal approximation for a tied short
+    series).
+    """
     if x.shape[0] < 3 or np.ptp(x) == 0.0:
         return 1.0, 0.0
-    res = mann_kendall(x, alternative=alternative, correction="hamed_rao")
+    if x.shape[0] < _EXACT_BELOW:
+        res = mann_kendall(x, alternative=alternative, method="auto")
+    else:
+        res = mann_kendall(x, alternative=alternative, correction="hamed_rao")
     return float(res.pvalue), float(res.z)
 
 
@@ -264,7 +284,11 @@ class OverfittingDetector:
                     )
                     return self._finding("u_turn", val, p, min(z_rise, z_gap), base, onset, sev, msg, REMEDIES_OVERFITTING)
             if growth >= cfg.min_gap_growth:
-                p_level = hac_mean_test(a.gap[tail], alternative="greater").pvalue
+                # (c) on the level the gap has reached, not its mean over the
+                # tail: a widening gap averages its early, near-zero part in,
+                # and its trend, left in the deviations from a mean, inflates
+                # the HAC variance
+                p_level = hac_end_level_test(a.gap[tail], alternative="greater", **_SMALL_SAMPLE).pvalue
                 base["p_gap_level"] = p_level
                 if p_level <= alpha:
                     p = max(p_gap, p_level)
@@ -337,7 +361,7 @@ class OverfittingDetector:
         # judge, not a split mismatch.
         if float(gsm[-1]) > 2.0 * early:
             return None
-        res = hac_mean_test(level, mu0=thr, alternative="greater")
+        res = hac_mean_test(level, mu0=thr, alternative="greater", **_SMALL_SAMPLE)
         if res.pvalue > alpha:
             return None
         p_trend, _ = _mk(a.gap, "increasing")

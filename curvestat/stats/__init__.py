@@ -18,7 +18,7 @@ from .changepoint import (
     mbic_penalty,
     pelt,
 )
-from .gap import HacMeanResult, SmoothedMinimum, hac_mean_test, robust_smooth, smoothed_argmin
+from .gap import HacLevelResult, HacMeanResult, SmoothedMinimum, hac_end_level_test, hac_mean_test, robust_smooth, smoothed_argmin
 from .spectral import FisherGResult, Periodogram, fisher_g, fisher_g_pvalue, periodogram
 from .trend import MannKendallResult, SensSlopeResult, mann_kendall, sens_slope
 
@@ -47,7 +47,9 @@ __all__ = [
     "ChangePointResult",
     # gap / overfitting
     "hac_mean_test",
+    "hac_end_level_test",
     "HacMeanResult",
+    "HacLevelResult",
     "robust_smooth",
     "smoothed_argmin",
     "SmoothedMinimum",

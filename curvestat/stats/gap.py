@@ -1,4 +1,4 @@
-"""HAC (Newey-West) test of a mean, and robust smoothing of noisy curves."""
+"""HAC (Newey-West) tests of a mean and of an end level, and robust smoothing of noisy curves."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from numpy.typing import NDArray
 from ..errors import ParameterError
 from ._util import _alternative, _finite, _normal_pvalue, _positive_int
 
-__all__ = ["HacMeanResult", "SmoothedMinimum", "hac_mean_test", "robust_smooth", "smoothed_argmin"]
+__all__ = [
+    "HacMeanResult",
+    "HacLevelResult",
+    "SmoothedMinimum",
+    "hac_mean_test",
+    "hac_end_level_test",
+    "robust_smooth",
+    "smoothed_argmin",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +45,8 @@ class HacMeanResult:
         'two-sided', 'greater' or 'less'.
     use_correction : bool
         Whether the ``n / (n - 1)`` small-sample factor was applied.
+    use_t : bool
+        Whether the p-value is from Student's t with n - 1 degrees of freedom.
     """
 
     statistic: float
@@ -47,6 +57,7 @@ class HacMeanResult:
     n: int
     alternative: str
     use_correction: bool
+    use_t: bool = False
 
 
 def hac_mean_test(
@@ -56,6 +67,7 @@ def hac_mean_test(
     maxlags: int | None = None,
     alternative: str = "greater",
     use_correction: bool = False,
+    use_t: bool = False,
 ) -> HacMeanResult:
     """Test of a mean with a Newey-West (Bartlett kernel) HAC standard error.
 
@@ -75,6 +87,10 @@ def hac_mean_test(
     use_correction : bool
         Multiply the variance by ``n / (n - 1)`` (statsmodels'
         ``use_correction=True``). Default False, as statsmodels' OLS HAC.
+    use_t : bool
+        p-values from Student's t with n - 1 degrees of freedom instead of
+        the normal (statsmodels' ``use_t=True``). Default False. Short
+        series want both corrections: see Notes.
 
     Returns
     -------
@@ -134,8 +150,166 @@ def hac_mean_test(
         stat = diff / se
     else:
         stat = 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
-    p = _normal_pvalue(stat, alt)
-    return HacMeanResult(float(stat), p, mean, float(se), int(maxlags), int(n), alt, bool(use_correction))
+    p = _t_pvalue(stat, n - 1, alt) if use_t else _normal_pvalue(stat, alt)
+    return HacMeanResult(float(stat), p, mean, float(se), int(maxlags), int(n), alt, bool(use_correction), bool(use_t))
+
+
+@dataclass(frozen=True, slots=True)
+class HacLevelResult:
+    """Result of :func:`hac_end_level_test`.
+
+    Attributes
+    ----------
+    statistic : float
+        ``(level - mu0) / se``.
+    pvalue : float
+        Normal p-value for ``alternative``.
+    level : float
+        Level of the fitted line at the last point.
+    slope : float
+        Slope of the fitted line per point.
+    se : float
+        Newey-West standard error of ``level``.
+    maxlags : int
+        Bartlett truncation lag L used.
+    n : int
+        Number of points.
+    alternative : str
+        'two-sided', 'greater' or 'less'.
+    use_correction : bool
+        Whether the ``n / (n - 2)`` small-sample factor was applied.
+    use_t : bool
+        Whether the p-value is from Student's t with n - 2 degrees of freedom.
+    """
+
+    statistic: float
+    pvalue: float
+    level: float
+    slope: float
+    se: float
+    maxlags: int
+    n: int
+    alternative: str
+    use_correction: bool
+    use_t: bool = False
+
+
+def hac_end_level_test(
+    x: Any,
+    *,
+    mu0: float = 0.0,
+    maxlags: int | None = None,
+    alternative: str = "greater",
+    use_correction: bool = False,
+    use_t: bool = False,
+) -> HacLevelResult:
+    """Test of the level a trending series has reached at its last point.
+
+    Fits the line ``x_t = a + b (t - (n - 1)) + u_t`` by least squares and
+    tests ``a`` -- the fitted level at the last point -- against ``mu0`` with a
+    Newey-West (Bartlett kernel) HAC standard error.
+
+    Parameters
+    ----------
+    x : array_like, 1-D
+        Finite series in time order, at least 3 points (equally spaced: only
+        the order matters).
+    mu0 : float
+        Level under H0 (default 0).
+    maxlags : int, optional
+        Truncation lag L >= 0; default ``floor(4 (n/100)^(2/9))``, as
+        :func:`hac_mean_test`, capped at n - 1.
+    alternative : {'greater', 'less', 'two-sided'}
+        Default 'greater' (the series ends above ``mu0``).
+    use_correction : bool
+        Multiply the covariance by ``n / (n - 2)`` (statsmodels'
+        ``use_correction=True``). Default False, as statsmodels' OLS HAC.
+    use_t : bool
+        p-values from Student's t with n - 2 degrees of freedom instead of
+        the normal (statsmodels' ``use_t=True``). Default False.
+
+    Returns
+    -------
+    HacLevelResult
+        ``statistic``, ``pvalue``, ``level``, ``slope``, ``se``, ``maxlags``,
+        ``n``, ``alternative``, ``use_correction``.
+
+    Raises
+    ------
+    ParameterError
+        On NaN/Inf, a bad ``maxlags`` or ``alternative``.
+    InsufficientDataError
+        If ``x`` has fewer than 3 points.
+
+    Notes
+    -----
+    Why not the mean: a series that grows during the window (a widening
+    validation/train gap) has a mean well below where it ends, and its
+    trend, left in the residuals of a mean, inflates the HAC variance; the
+    end level of a fitted line answers "is it above ``mu0`` now" with the
+    trend taken out. A curved trend leaves curvature in the residuals, which
+    the HAC variance absorbs; a convex (accelerating) series ends above its
+    line, so the test is then conservative.
+
+    With ``X = [1, t - (n - 1)]``, residuals ``u`` and scores ``g_t = X_t
+    u_t``, ``S = sum_t g_t g_t' + sum_{l=1}^{L} w_l sum_t (g_t g_{t-l}' +
+    g_{t-l} g_t')`` with Bartlett weights ``w_l = 1 - l/(L+1)``, and ``cov =
+    (X'X)^-1 S (X'X)^-1``. This equals ``statsmodels.api.OLS(x, X).fit(
+    cov_type='HAC', cov_kwds={'maxlags': L})`` (``params[0]``, ``bse[0]``,
+    ``tvalues[0]``, ``pvalues[0]``, normal p-values). O(n L).
+
+    References
+    ----------
+    Newey & West (1987) Econometrica 55:703.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from curvestat.stats import hac_end_level_test
+    >>> gap = np.linspace(-0.05, 0.4, 8) + np.random.default_rng(0).normal(0, 0.02, 8)
+    >>> bool(hac_end_level_test(gap).pvalue < 0.01)
+    True
+    """
+    alt = _alternative(alternative)
+    arr = _finite(x, min_n=3, what="hac_end_level_test")
+    n = arr.shape[0]
+    if maxlags is None:
+        maxlags = int(np.floor(4.0 * (n / 100.0) ** (2.0 / 9.0)))
+    else:
+        maxlags = _positive_int(maxlags, "maxlags", minimum=0)
+    maxlags = min(maxlags, n - 1)
+    t = np.arange(n, dtype=np.float64) - (n - 1.0)
+    design = np.column_stack([np.ones(n), t])
+    xtx_inv = np.linalg.inv(design.T @ design)
+    coef = xtx_inv @ (design.T @ arr)
+    g = design * (arr - design @ coef)[:, None]
+    s = g.T @ g
+    for lag in range(1, maxlags + 1):
+        c = g[lag:].T @ g[:-lag]
+        s += (1.0 - lag / (maxlags + 1.0)) * (c + c.T)
+    if use_correction:
+        s *= n / (n - 2.0)
+    var = float((xtx_inv @ s @ xtx_inv)[0, 0])
+    se = math.sqrt(max(var, 0.0))
+    level = float(coef[0])
+    diff = level - float(mu0)
+    if se > 0.0:
+        stat = diff / se
+    else:
+        stat = 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
+    p = _t_pvalue(stat, n - 2, alt) if use_t else _normal_pvalue(stat, alt)
+    return HacLevelResult(float(stat), p, level, float(coef[1]), se, int(maxlags), int(n), alt, bool(use_correction), bool(use_t))
+
+
+def _t_pvalue(stat: float, df: int, alternative: str) -> float:
+    """Student-t tail p-value (scipy.special.stdtr, what scipy.stats.t.sf evaluates)."""
+    from scipy.special import stdtr
+
+    if alternative == "two-sided":
+        return float(min(1.0, 2.0 * stdtr(df, -abs(stat))))
+    if alternative == "greater":
+        return float(stdtr(df, -stat))
+    return float(stdtr(df, stat))
 
 
 def robust_smooth(x: Any, window: int = 5) -> NDArray[np.float64]:

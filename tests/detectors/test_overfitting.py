@@ -196,3 +196,46 @@ def test_healthy_gap_under_a_fast_early_descent_is_not_a_mismatch(seed):
     # hard negative of the test above: the same fast descent with a 5 % gap
     run, _ = _run(lambda s: 1.05 * (0.2 + np.exp(-s / 150)), y=lambda t: 0.2 + np.exp(-t / 150), n_eval=30, seed=seed)
     assert detector.detect(run, CFG) == []
+
+
+def _short_run(val, train):
+    """One evaluation per epoch of 20 steps; the train loss logged every step."""
+    n = len(val)
+    ev = np.arange(19, 20 * n, 20)
+    y = np.repeat(np.asarray(train, dtype=float), 20)
+    return Run.from_dict({"loss": y, "val_loss": (ev, np.asarray(val, dtype=float))})
+
+
+def test_u_turn_in_a_ten_epoch_run():
+    # ten epochs: the validation loss bottoms out at epoch 5 and rises in each of
+    # the last five while the train loss keeps falling -- five increasing points
+    # have exact Mann-Kendall p = 1/120, under 1 %
+    val = [1.0, 0.70, 0.55, 0.48, 0.45, 0.44, 0.46, 0.49, 0.52, 0.56]
+    train = [1.1, 0.72, 0.52, 0.41, 0.35, 0.30, 0.26, 0.22, 0.19, 0.16]
+    f = _one(detector.detect(_short_run(val, train), CFG))
+    assert f.kind == "u_turn"
+    assert f.p_value <= 1 / 120 + 1e-12
+    assert f.onset_step in (99, 119)  # epoch 5 or 6 (the minimum)
+    # one evaluation fewer after the minimum (four increasing points) is not a
+    # U-turn any more (at most the gap, tested from the flat bottom on, grows)
+    assert all(f.kind != "u_turn" for f in detector.detect(_short_run(val[:-1], train[:-1]), CFG))
+
+
+def test_growing_gap_in_an_eleven_epoch_run():
+    # the validation loss stalls from epoch 6 on while the train loss falls
+    # below it: the gap ends well above zero after growing in every epoch
+    val = [1.4, 1.1, 0.95, 0.84, 0.78, 0.74, 0.73, 0.74, 0.74, 0.73, 0.75]
+    train = [1.7, 1.25, 1.05, 0.9, 0.81, 0.75, 0.70, 0.60, 0.51, 0.47, 0.37]
+    f = _one(detector.detect(_short_run(val, train), CFG))
+    assert f.kind == "growing_gap" and f.severity is not Severity.INFO
+    assert f.effect["p_gap_level"] <= CFG.alpha
+
+
+def test_short_noisy_plateau_is_not_a_u_turn():
+    # a ten-epoch validation loss that wanders around its plateau
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        val = 0.5 + 0.5 * np.exp(-np.arange(10) / 1.5) + rng.normal(0, 0.01, 10)
+        train = 0.45 + 0.6 * np.exp(-np.arange(10) / 1.5)
+        out = detector.detect(_short_run(val, train), CFG)
+        assert all(f.severity is Severity.INFO for f in out), out

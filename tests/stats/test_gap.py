@@ -13,6 +13,7 @@ from curvestat.errors import InsufficientDataError, ParameterError
 from curvestat.stats import (
     block_means,
     diff_noise_scale,
+    hac_end_level_test,
     hac_mean_test,
     mad_scale,
     robust_smooth,
@@ -92,6 +93,56 @@ def test_hac_calibration_under_ar1():
             x[i] = 0.5 * x[i - 1] + e[i]
         reject += hac_mean_test(x, maxlags=10).pvalue < 0.05
     assert reject / reps < 0.05 + 3 * math.sqrt(0.05 * 0.95 / reps) + 0.02
+
+
+@pytest.mark.parametrize("seed,n,maxlags", [(0, 3, None), (1, 6, None), (2, 12, 2), (3, 60, None), (4, 400, 9), (5, 30, 29)])
+@pytest.mark.parametrize("use_correction", [False, True])
+def test_end_level_vs_statsmodels(seed, n, maxlags, use_correction):
+    import statsmodels.api as sm
+
+    x = _ar1(seed, n) + 0.01 * np.arange(n)
+    res = hac_end_level_test(x, mu0=0.2, maxlags=maxlags, alternative="two-sided", use_correction=use_correction)
+    if maxlags is None:
+        assert res.maxlags == min(n - 1, int(np.floor(4 * (n / 100) ** (2 / 9))))
+    design = np.column_stack([np.ones(n), np.arange(n) - (n - 1.0)])
+    # statsmodels 0.15: the intercept of a line through the last point is its end level
+    fit = sm.OLS(x - 0.2, design).fit(cov_type="HAC", cov_kwds={"maxlags": res.maxlags, "use_correction": use_correction})
+    assert_allclose([res.level - 0.2, res.slope, res.se, res.statistic, res.pvalue],
+                    [fit.params[0], fit.params[1], fit.bse[0], fit.tvalues[0], fit.pvalues[0]], rtol=1e-9, atol=1e-14)
+
+
+def test_end_level_sees_a_widening_gap_the_mean_misses():
+    # a gap that opens from zero to 0.4 over 8 evaluations: its mean is half its
+    # end level and its trend inflates the HAC variance of the mean
+    gap = np.linspace(0.0, 0.4, 8) + np.random.default_rng(0).normal(0, 0.03, 8)
+    assert hac_end_level_test(gap).pvalue < 0.001
+    assert hac_mean_test(gap).pvalue > hac_end_level_test(gap).pvalue
+    # a gap that closes towards zero ends near zero
+    assert hac_end_level_test(gap[::-1] - 0.4).pvalue > 0.5
+    g, l = hac_end_level_test(gap), hac_end_level_test(gap, alternative="less")
+    assert_allclose(g.pvalue + l.pvalue, 1.0)
+    line = hac_end_level_test(np.arange(5.0))
+    assert line.level == pytest.approx(4.0) and line.slope == pytest.approx(1.0) and line.pvalue == 0.0
+    with pytest.raises(InsufficientDataError):
+        hac_end_level_test([1.0, 2.0])
+    with pytest.raises(ParameterError):
+        hac_end_level_test([1.0, np.inf, 2.0])
+    with pytest.raises(ParameterError):
+        hac_end_level_test(gap, alternative="up")
+
+
+def test_end_level_calibration_under_ar1():
+    # size of the one-sided 5 % test of level <= 0 on trending AR(1) noise that ends at 0
+    rng = np.random.default_rng(1)
+    reps, n, reject = 400, 200, 0
+    for _ in range(reps):
+        e = rng.normal(size=n)
+        x = np.empty(n)
+        x[0] = e[0]
+        for i in range(1, n):
+            x[i] = 0.5 * x[i - 1] + e[i]
+        reject += hac_end_level_test(x + 0.01 * (np.arange(n) - (n - 1)), maxlags=10).pvalue < 0.05
+    assert reject / reps < 0.05 + 3 * math.sqrt(0.05 * 0.95 / reps) + 0.03
 
 
 def test_robust_smooth_and_argmin():

@@ -258,6 +258,52 @@ def test_mann_kendall_edge_cases():
         mann_kendall(np.ones((3, 3)))
 
 
+@pytest.mark.parametrize("n", [3, 4, 5, 6, 7, 8])
+def test_mann_kendall_exact_vs_enumerated_permutations(n):
+    rng = np.random.default_rng(n)
+    for _ in range(3):
+        x = rng.standard_normal(n) + 0.3 * np.arange(n)
+        res = mann_kendall(x, alternative="increasing", method="exact")
+        assert res.method == "exact"
+        assert_allclose(res.pvalue, naive.mk_exact_pvalue_greater(x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mann_kendall_exact_vs_scipy_kendalltau(seed):
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    for n in (3, 9, 10, 25, 60):
+        x = rng.standard_normal(n) + rng.uniform(-0.1, 0.1) * np.arange(n)
+        for alt, peer in (("increasing", "greater"), ("decreasing", "less"), ("two-sided", "two-sided")):
+            res = mann_kendall(x, alternative=alt, method="exact")
+            ref = stats.kendalltau(np.arange(n), x, method="exact", alternative=peer)  # scipy's exact null of tau
+            assert_allclose(res.pvalue, ref.pvalue, rtol=1e-12)
+            assert res.statistic == mann_kendall(x, alternative=alt).statistic
+
+
+def test_mann_kendall_exact_short_series_and_auto():
+    up5 = np.arange(5.0)
+    assert_allclose(mann_kendall(up5, alternative="increasing", method="exact").pvalue, 1 / 120)
+    # the normal approximation overstates it
+    assert mann_kendall(up5, alternative="increasing").pvalue > 0.01
+    assert mann_kendall(up5, alternative="decreasing", method="exact").pvalue == 1.0
+    # 'auto': exact where it applies, asymptotic with ties, a correction or many points
+    assert mann_kendall(up5, method="auto").method == "exact"
+    assert mann_kendall([1.0, 2.0, 2.0, 3.0, 4.0], method="auto").method == "asymptotic"
+    assert mann_kendall(np.arange(80.0), method="auto").method == "asymptotic"
+    assert mann_kendall(np.arange(20.0), method="auto", correction="hamed_rao").method == "asymptotic"
+    assert mann_kendall(up5).method == "asymptotic"
+    with pytest.raises(ParameterError, match="correction=None"):
+        mann_kendall(up5, method="exact", correction="hamed_rao")
+    with pytest.raises(ParameterError, match="without ties"):
+        mann_kendall([1.0, 2.0, 2.0, 3.0], method="exact")
+    with pytest.raises(ParameterError, match="at most"):
+        mann_kendall(np.arange(100.0), method="exact")
+    with pytest.raises(ParameterError, match="method"):
+        mann_kendall(up5, method="permutation")
+
+
 # ---------------------------------------------------------------- Sen's slope
 @pytest.mark.parametrize("seed,n,kind", CASES[::2])
 def test_sens_slope_vs_naive_and_pymannkendall(seed, n, kind):
