@@ -12,8 +12,12 @@ the log-ratio scale and combines three formal tests (see
     increasing trend of the validation loss after its robustly smoothed
     minimum s*;
 (b) *growing gap*: the same test on the gap after s*;
-(c) *gap level*: a Newey-West (HAC) t-test that the mean gap exceeds a
-    practical margin.
+(c) *gap level*: Newey-West (HAC) t-tests -- that a growing gap ends above
+    zero (the end level of a line fitted after s*), and that a split
+    mismatch's mean gap exceeds a practical margin.
+
+Fewer than 10 points after s* are tested with the exact null of the plain
+Mann-Kendall score (a Hamed-Rao correction cannot be estimated on them).
 
 Decision (intersection-union tests, so the reported p-value is the largest
 p-value of the tests that make up a kind):
