@@ -29,7 +29,7 @@ p-value of the tests that make up a kind):
   ``min_gap_growth`` after s* and (c) shows a positive gap after s*;
   p = max(p_b, p_c). A warning when the validation loss stalled (s* before
   the last ``min_stalled_fraction`` of the run, no significant decrease and
-  no ``2 min_rise`` jump after it) while the train loss fell by at least
+  no jump of 10 % or more above the minimum after it) while the train loss fell by at least
   ``min_absolute_gap_growth`` of the validation level; else
   ``growing_gap_severity`` (info).
 * ``split_mismatch``: no growth, but the gap is at least ``min_gap`` from the
@@ -80,6 +80,9 @@ _MIN_TAIL = 5
 #: overstates short-series p-values (1/120 exact, 0.014 normal, for 5
 #: increasing points)
 _EXACT_BELOW = 10
+#: a validation loss that ends this far above its minimum without a
+#: significant rising trend jumped; it did not stall
+_MAX_STALL_RISE = 0.10
 #: the HAC tests run on tens of evaluations, where the normal reference and
 #: the uncorrected Newey-West variance reject far too often (at 1 %, 10
 #: iid points: 5 % and 9 % for the mean and end-level tests); Student's t and
@@ -317,12 +320,12 @@ class OverfittingDetector:
                     base["p_val_decrease"] = p_down
                     base["absolute_gap_growth"] = abs_growth
                     # (stalled, not jumped: a validation loss that ended
-                    # 2 min_rise or more above its minimum without a
+                    # 10 % or more above its minimum without a
                     # significant rising trend is a spike or a jump, not a
                     # plateau; a drift of a few % above the minimum without a
                     # significant trend either way is still a stall)
                     if (m >= max(_MIN_TAIL, math.ceil(cfg.min_stalled_fraction * n)) and p_down > alpha
-                            and rise < 2.0 * cfg.min_rise and abs_growth >= cfg.min_absolute_gap_growth):
+                            and rise < _MAX_STALL_RISE and abs_growth >= cfg.min_absolute_gap_growth):
                         sev = Severity.CRITICAL if growth >= cfg.critical_gap_growth else Severity.WARNING
                     msg = (
                         f"{val.name} stopped improving at step {onset} while {train.name} kept falling: the "
