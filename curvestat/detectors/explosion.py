@@ -350,6 +350,11 @@ class ExplosionDetector:
                 # one logged point: heavy-tailed noise makes such outliers,
                 # so it must stand out further than a sustained excursion
                 continue
+            if not recovered and n - i <= block and jump < cfg.single_point_sigmas * sigma:
+                # the excursion is the run's last logged point: whether it
+                # stays up is unknown, so it is judged like a one-point
+                # outlier (a last, partial batch of a few samples logs one)
+                continue
             if recovered:
                 assert recovery_idx is not None
                 kind = "spike"

@@ -131,3 +131,15 @@ def test_bundled_example_is_found_at_its_documented_onset():
     r = curvestat.analyze(curvestat.examples.example_path("explosion"), detectors=["explosion"])
     div = [f for f in r.findings if f.kind == "divergence"]
     assert div and abs(div[0].onset_step - 1230) <= 3
+
+
+def test_a_jump_on_the_last_logged_point_is_judged_as_an_outlier():
+    # heavy-tailed minibatch noise; the run's last logged point is a partial
+    # batch of a few samples whose loss is 8x the level: nothing shows that it
+    # stays up, so it must stand out as far as a one-point spike must
+    y = _healthy(sigma=0.25, seed=3)
+    y[-1] *= 8
+    assert _find({"loss": y}) == []
+    # a last point far beyond anything the noise makes is still reported
+    y[-1] *= 1e4
+    assert len(_find({"loss": y}, "divergence")) == 1
