@@ -50,7 +50,7 @@ from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
 from ..stats import acf, fisher_g_pvalue, ljung_box, periodogram, robust_smooth
 
-__all__ = ["PeriodicDetector", "detector", "REMEDIES", "REMEDIES_LR"]
+__all__ = ["PeriodicDetector", "detector", "REMEDIES", "REMEDIES_LR", "REMEDIES_ONE_STEP"]
 
 REMEDIES = (
     "Shuffle the training data every epoch (e.g. DataLoader(shuffle=True) or dataset.shuffle with a buffer "
@@ -59,6 +59,12 @@ REMEDIES = (
     "same sequence of batches every epoch.",
     "If the steps sit at epoch boundaries, check for per-epoch effects (memorisation across epochs, "
     "state reset at epoch start, evaluation mode left on).",
+)
+
+REMEDIES_ONE_STEP = (
+    "Nothing to fix in the data order: one step per epoch has a different loss. Usually it is the last, "
+    "partial batch (the dataset size is not a multiple of the batch size), whose few samples give a noisier "
+    "or biased loss; use drop_last=True or log epoch means if it matters.",
 )
 
 REMEDIES_LR = (
@@ -79,6 +85,9 @@ _HARMONICS = (1, 2, 4, 8)
 _LR_EXPLAINS = 0.5
 #: Points the lr is reduced to (block means) before its profile is computed.
 _LR_POINTS = 2000
+#: Shortest period (points) on which a pattern carried by one phase is told
+#: apart from one that spans the cycle (one step is then at most 1/8 of it).
+_ONE_STEP_MIN_PERIOD = 8
 #: Simple fractions and multiples of the epoch a period is matched against.
 _FRACTIONS = (1, 2, 3, 4, 5, 6, 8, 10)
 _MULTIPLES = (2, 3, 4)
@@ -374,6 +383,30 @@ def _profile_share(r: NDArray[np.float64], period: float, max_bins: int = 64) ->
     return float(min(1.0, max(0.0, share)))
 
 
+def _share_without_top_phase(r: NDArray[np.float64], period: float) -> float:
+    """Profile share of ``r`` left when the one phase that carries most of the profile is dropped.
+
+    One bin per phase point (the period rounded, up to 64); the dropped
+    phase's mean is set to the overall mean, so the share is what the other
+    phases explain (bias-corrected as :func:`_profile_share`).
+    """
+    n = r.size
+    bins = int(min(64, max(2, round(period))))
+    if period < 2 or n < 2 * period or bins < 3:
+        return 0.0
+    phase = np.minimum(np.floor((np.arange(n) % period) / period * bins).astype(np.int64), bins - 1)
+    cnt = np.bincount(phase, minlength=bins)
+    dev = np.bincount(phase, weights=r, minlength=bins) / np.maximum(cnt, 1) - r.mean()
+    contrib = cnt * dev * dev
+    rc = r - r.mean()
+    vt = float(rc @ rc) / n
+    if vt <= 0:
+        return 0.0
+    vp = float(contrib.sum() - contrib.max()) / n
+    share = (vp - vt * (bins - 2) / n) / vt
+    return float(min(1.0, max(0.0, share)))
+
+
 def _lr_share(run: Run, period_steps: float, min_cycles: float, config: Config) -> float | None:
     """Largest share of the logged lr's residual variance carried by its profile at ``d * period`` (d = 1..8).
 
@@ -527,12 +560,23 @@ class PeriodicDetector:
             effect["lr_variance_share"] = lr_share
             if lr_share >= _LR_EXPLAINS:
                 kind, severity, remedies = "explained_by_lr", Severity.INFO, REMEDIES_LR
+        if kind != "explained_by_lr" and period >= _ONE_STEP_MIN_PERIOD:
+            # one logged step per cycle differs and the rest of the cycle is
+            # flat: not data order (a sorted or unshuffled epoch moves the
+            # loss across the cycle) but one odd batch per epoch -- in
+            # practice the last, partial one
+            rest = _share_without_top_phase(r, period)
+            effect["variance_share_without_top_step"] = rest
+            if rest < pc.min_variance_share:
+                kind, severity, remedies = "one_step_per_cycle", Severity.INFO, REMEDIES_ONE_STEP
         msg = (
             f"{s.name} repeats every {_fmt_steps(period_steps)} steps{epoch_txt}, explaining {100 * share:.0f}% of the "
             f"residual variance (Fisher's g = {g:.3g}, p = {_fmt_p(p)})"
         )
         if kind == "explained_by_lr":
             msg += f"; the logged learning rate {run.lr.name} repeats with the same period and explains it"
+        elif kind == "one_step_per_cycle":
+            msg += "; one step per cycle carries it (the rest of the cycle is flat): an odd batch per epoch, not the data order"
         msg += "."
         return [
             Finding(

@@ -248,3 +248,28 @@ def test_findings_are_json_ready():
     d = out[0].to_dict()
     assert d["pathology"] == "periodic" and d["period_steps"] == pytest.approx(100, rel=0.02)
     assert set(d["effect"]) >= {"variance_share", "fisher_g", "ljung_box_q", "epoch_ratio", "cycles"}
+
+
+def test_a_partial_last_batch_per_epoch_is_info_not_data_order():
+    # 1347 samples in batches of 32: the 43rd step of every epoch sees 3
+    # samples, whose loss is far noisier and biased -- periodic at the epoch,
+    # but carried by one step; the rest of the epoch is flat
+    rng = np.random.default_rng(5)
+    spe, epochs = 43, 30
+    n = spe * epochs
+    y = _curve(n, seed=5, sd=0.1)
+    last = np.arange(n) % spe == spe - 1
+    y[last] += 1.0 + 0.8 * rng.standard_normal(int(last.sum()))
+    run = Run.from_dict({"loss": np.exp(y)}, steps_per_epoch=spe)
+    out = detector.detect(run, CFG)
+    assert _warnings(out) == []
+    (f,) = out
+    assert f.kind == "one_step_per_cycle" and f.severity is Severity.INFO
+    assert f.period_steps == pytest.approx(spe, rel=0.02)
+    assert f.effect["variance_share_without_top_step"] < CFG.periodic.min_variance_share
+    assert "drop_last" in f.remedies[0]
+    # the same odd step plus a class-block pattern across the epoch is data order
+    block = (np.arange(n) % spe) * 4 // spe
+    y2 = y + 0.3 * np.array([0.0, 1.0, -1.0, 0.5])[block]
+    (g,) = _warnings(detector.detect(Run.from_dict({"loss": np.exp(y2)}, steps_per_epoch=spe), CFG))
+    assert g.kind == "step_like"
