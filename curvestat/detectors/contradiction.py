@@ -189,7 +189,10 @@ class ContradictionDetector:
     # ------------------------------------------------------------------
     def _one(self, s: Series, loss: Series, cfg: Any, alpha: float, cut: int | None) -> dict | str | None:
         fin = np.isfinite(s.values)
-        if cut is not None and np.count_nonzero(fin & (s.steps < cut)) >= cfg.min_points:
+        if cut is not None:
+            # only the points before a sustained explosion: what the metrics do
+            # after it is a symptom of the explosion, not a contradiction --
+            # even when too few points are left to judge
             fin &= s.steps < cut
         steps, m = s.steps[fin], s.values[fin]
         lv = align_to_steps(loss.steps, loss.values, steps)
@@ -197,7 +200,8 @@ class ContradictionDetector:
         steps, m, lv = steps[ok], m[ok], lv[ok]
         n = m.shape[0]
         if n < cfg.min_points:
-            return f"{s.name}: only {n} points with a finite loss; need {cfg.min_points}"
+            before = f" before the explosion at step {cut}" if cut is not None else ""
+            return f"{s.name}: only {n} points with a finite loss{before}; need {cfg.min_points}"
         if n > _MAX_POINTS:
             bm = block_means(m, _MAX_POINTS)
             steps = steps[bm.starts]

@@ -202,3 +202,20 @@ def test_metric_logged_in_percent_at_100_is_perfect_not_stuck():
     stuck[:] = 37.5  # stuck from the start, in percent, while the loss falls
     out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config(), context={})
     assert out and out[0].kind == "degenerate" and "37.5" in out[0].message
+
+
+# -- short series, honest trend tests (the loss trend and the metric's own) ----------
+
+
+def test_metrics_after_a_sustained_explosion_are_not_judged():
+    from curvestat.report import Finding
+
+    # the metric collapses after the explosion; before it, only 3 evaluations:
+    # too few to judge -- the post-explosion points are not used instead
+    m = _healthy_metric()
+    m[3:] = 0.0
+    boom = Finding(pathology=Pathology.EXPLOSION, kind="divergence", series="loss", p_value=0.0, statistic=0.0,
+                   effect={}, onset_step=int(EV[3]), severity=Severity.CRITICAL, message="", remedies=(),
+                   detector="explosion")
+    out = detector.detect(_run(val_recall=m), CFG, context={"explosion": [boom]})
+    assert isinstance(out, Skipped) and "before the explosion" in out.reason
