@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtri
 
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
@@ -286,6 +287,11 @@ class ContradictionDetector:
         gain = _edge_gain(signed)
         if -cfg.min_metric_gain < gain < cfg.min_metric_gain:
             kind = "not_improving"
+        elif gain <= -cfg.min_metric_gain and -gain <= _edge_noise(signed, alpha):
+            # a loss of min_metric_gain that the noise of the edge medians
+            # explains (a short noisy series): no evidence that the metric
+            # moved at all -- judged as not improving, not as worsening
+            kind = "not_improving"
         elif gain <= -cfg.min_metric_gain:
             kind = "opposite_direction"
         else:
@@ -397,6 +403,19 @@ def _edge_gain(x: NDArray[np.float64]) -> float:
     """median(last 20 %) - median(first 20 %)."""
     q = max(1, x.shape[0] // 5)
     return float(np.median(x[-q:]) - np.median(x[:q]))
+
+
+def _edge_noise(x: NDArray[np.float64], alpha: float) -> float:
+    """Two-sided ``1 - alpha`` noise bound of :func:`_edge_gain` under no change.
+
+    With ``q`` points per edge and white noise of scale ``sigma`` (from first
+    differences, :func:`~curvestat.stats.diff_noise_scale`: robust to the
+    trend), a median of ``q`` normal values has variance about ``pi sigma^2 /
+    (2 q)``; the difference of the two edge medians about ``pi sigma^2 / q``.
+    """
+    q = max(1, x.shape[0] // 5)
+    sigma = diff_noise_scale(x)
+    return float(ndtri(1.0 - alpha / 2.0) * sigma * math.sqrt(math.pi / q))
 
 
 def _kendall_tau(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:

@@ -283,3 +283,26 @@ def test_drop_then_plateau_loss_with_a_flat_metric_is_a_contradiction():
     f1 = 0.25 + 0.01 * rng.standard_normal(12)
     out = detector.detect(_short_run(loss, val_f1=f1), CFG)
     assert _kinds(out) == {("not_improving", "val_f1")}
+
+
+def test_noisy_metric_whose_edges_differ_by_noise_is_not_improving():
+    # a flat F1 whose edge medians of a short series differ by more than
+    # min_metric_gain only through noise: not "opposite" (no significant
+    # worsening), judged as not improving
+    rng = np.random.default_rng(4)
+    f1 = 0.3 + 0.02 * rng.standard_normal(EV.size // 4)
+    f1[:5] += 0.03
+    ev = EV[: f1.size]
+    run = Run.from_dict({"val_loss": (ev, _loss()[: f1.size]), "val_f1": (ev, f1)})
+    from curvestat.detectors.contradiction import _edge_gain, _edge_noise
+
+    assert -_edge_noise(f1, CFG.alpha) <= _edge_gain(f1) <= -CFG.contradiction.min_metric_gain
+    assert _kinds(detector.detect(run, CFG)) == {("not_improving", "val_f1")}
+
+
+def test_metric_that_rose_and_collapsed_is_not_called_not_improving():
+    # a real drop of the metric (far beyond its noise) without a monotone
+    # worsening trend: neither opposite nor "not improving"
+    m = _healthy_metric(0.4, 0.8)
+    m[60:] = 0.35 + 0.005 * np.random.default_rng(0).standard_normal(40)
+    assert detector.detect(_run(val_f1=m), CFG) == []
