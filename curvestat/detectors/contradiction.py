@@ -11,20 +11,26 @@ and three kinds of contradiction are tested, in this order:
 ``degenerate``
     The metric is exactly constant (often exactly 0 or 1) over a sustained
     window -- at least ``min_degenerate_fraction`` of its points -- while the
-    loss improves significantly over that window (Hamed-Rao Mann-Kendall,
-    decreasing) by at least ``min_loss_improvement``. A metric stuck at its
+    loss improves significantly over that window (Mann-Kendall, decreasing;
+    see :func:`_mk` and :func:`_loss_trend`) by at least
+    ``min_loss_improvement``. A metric stuck at its
     best value (1 for accuracy-like metrics, 0 for error-like ones) is a
     perfect model, not a contradiction.
 ``opposite_direction``
     The loss improves significantly and the metric worsens significantly
-    (both Hamed-Rao Mann-Kendall tests; p = max of the two, an
-    intersection-union test): loss and metric have a positive rank
-    association in the wrong direction.
+    (both Mann-Kendall tests; p = max of the two, an intersection-union
+    test): loss and metric have a positive rank association in the wrong
+    direction.
 ``not_improving``
     The loss improves significantly and by at least ``min_loss_improvement``,
     while the metric shows no significant improving trend and gained less
-    than ``min_metric_gain`` (absolute). AUC-like (threshold-invariant)
-    metrics get severity ``info`` here.
+    than ``min_metric_gain`` (absolute; a larger loss that the noise of the
+    edge medians explains counts as none, :func:`_edge_noise`). AUC-like
+    (threshold-invariant) metrics get severity ``info`` here.
+
+Trend tests: the exact Mann-Kendall null below 10 points, Hamed-Rao (3
+lags, variance factor floored at 1) from there on; the loss is tested on the
+whole window and on its improving phase, combined by Simes' test.
 
 For a degenerate window the train loss (when logged besides the validation
 loss) is a second witness of the loss improving (Bonferroni over the series
@@ -39,6 +45,9 @@ also ends at or below ``perfect_loss`` (a near-perfect model).
 
 Family-wise error: the p-values of the metrics of one run are Holm-adjusted
 and a finding is reported only when its adjusted p-value is at most alpha.
+
+After a sustained explosion (found by the explosion detector, which runs
+first) only the points before its onset are judged.
 """
 
 from __future__ import annotations
