@@ -202,3 +202,107 @@ def test_metric_logged_in_percent_at_100_is_perfect_not_stuck():
     stuck[:] = 37.5  # stuck from the start, in percent, while the loss falls
     out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config(), context={})
     assert out and out[0].kind == "degenerate" and "37.5" in out[0].message
+
+
+# -- short series, honest trend tests (the loss trend and the metric's own) ----------
+
+
+def test_metrics_after_a_sustained_explosion_are_not_judged():
+    from curvestat.report import Finding
+
+    # the metric collapses after the explosion; before it, only 3 evaluations:
+    # too few to judge -- the post-explosion points are not used instead
+    m = _healthy_metric()
+    m[3:] = 0.0
+    boom = Finding(pathology=Pathology.EXPLOSION, kind="divergence", series="loss", p_value=0.0, statistic=0.0,
+                   effect={}, onset_step=int(EV[3]), severity=Severity.CRITICAL, message="", remedies=(),
+                   detector="explosion")
+    out = detector.detect(_run(val_recall=m), CFG, context={"explosion": [boom]})
+    assert isinstance(out, Skipped) and "before the explosion" in out.reason
+
+
+
+def _short_run(loss, **metrics):
+    ev = np.arange(1, loss.size + 1) * 100
+    data = {"val_loss": (ev, loss)}
+    data.update({k: (ev, v) for k, v in metrics.items()})
+    return Run.from_dict(data)
+
+
+def test_short_monotone_loss_uses_the_exact_mann_kendall_null():
+    from curvestat.detectors.contradiction import _loss_trend
+
+    # five decreasing points: exact p = 1/5! = 1/120 = 0.0083 (the normal
+    # approximation gives 0.014, which no 5-point series could ever beat at 1 %)
+    p, _ = _loss_trend(np.array([1.0, 0.8, 0.7, 0.65, 0.62]))
+    assert p == pytest.approx(1 / 120)
+    out = detector.detect(_short_run(np.array([1.0, 0.8, 0.7, 0.65, 0.62]), val_recall=np.zeros(5)), CFG)
+    assert _kinds(out) == {("degenerate", "val_recall")}
+
+
+def test_trend_correction_never_narrows_the_null():
+    from curvestat.detectors.contradiction import _mk
+    from curvestat.stats import mann_kendall
+
+    # iid noise whose chance negative rank autocorrelation gives a Hamed-Rao
+    # factor below 1: the plain test's p is used, never the smaller corrected one
+    rng = np.random.default_rng(0)
+    seen = 0
+    for _ in range(200):
+        x = rng.standard_normal(30)
+        hr = mann_kendall(x, alternative="increasing", correction="hamed_rao", lag=3)
+        plain = mann_kendall(x, alternative="increasing")
+        p, _ = _mk(x, "increasing")
+        assert p == pytest.approx(plain.pvalue if hr.variance_factor < 1.0 else hr.pvalue)
+        seen += hr.variance_factor < 1.0
+    assert seen > 10
+
+
+def test_loss_trend_combines_whole_and_phase_by_simes():
+    from curvestat.detectors import contradiction as C
+
+    rng = np.random.default_rng(5)
+    lv = 0.4 + 0.6 * np.exp(-np.arange(30) / 4) + 0.004 * rng.standard_normal(30)
+    p, _ = C._loss_trend(lv)
+    y = np.log(lv)
+    sm = C.robust_smooth(y, 3)
+    k = int(np.flatnonzero(sm <= sm.min() + C.diff_noise_scale(y))[0])
+    p1, p2 = C._mk(lv, "decreasing")[0], C._mk(lv[: k + 1], "decreasing")[0]
+    assert 5 <= k + 1 < lv.size
+    assert p == pytest.approx(min(1.0, 2 * min(p1, p2), max(p1, p2)))
+
+
+def test_drop_then_plateau_loss_with_a_flat_metric_is_a_contradiction():
+    # the loss falls by a third over the first evaluations and then creeps down
+    # by little more than its noise; F1 stays flat. The improving phase ends
+    # where the smoothed loss is within its noise of the minimum, not at a fixed
+    # 2 % above it (which cut it to 4 points: no rank test reaches 1 % there)
+    rng = np.random.default_rng(2)
+    t = np.arange(12)
+    loss = 0.3 * (1 + 0.5 * np.exp(-t / 1.5)) * np.exp(0.002 * rng.standard_normal(12))
+    f1 = 0.25 + 0.01 * rng.standard_normal(12)
+    out = detector.detect(_short_run(loss, val_f1=f1), CFG)
+    assert _kinds(out) == {("not_improving", "val_f1")}
+
+
+def test_noisy_metric_whose_edges_differ_by_noise_is_not_improving():
+    # a flat F1 whose edge medians of a short series differ by more than
+    # min_metric_gain only through noise: not "opposite" (no significant
+    # worsening), judged as not improving
+    rng = np.random.default_rng(4)
+    f1 = 0.3 + 0.02 * rng.standard_normal(EV.size // 4)
+    f1[:5] += 0.03
+    ev = EV[: f1.size]
+    run = Run.from_dict({"val_loss": (ev, _loss()[: f1.size]), "val_f1": (ev, f1)})
+    from curvestat.detectors.contradiction import _edge_gain, _edge_noise
+
+    assert -_edge_noise(f1, CFG.alpha) <= _edge_gain(f1) <= -CFG.contradiction.min_metric_gain
+    assert _kinds(detector.detect(run, CFG)) == {("not_improving", "val_f1")}
+
+
+def test_metric_that_rose_and_collapsed_is_not_called_not_improving():
+    # a real drop of the metric (far beyond its noise) without a monotone
+    # worsening trend: neither opposite nor "not improving"
+    m = _healthy_metric(0.4, 0.8)
+    m[60:] = 0.35 + 0.005 * np.random.default_rng(0).standard_normal(40)
+    assert detector.detect(_run(val_f1=m), CFG) == []
