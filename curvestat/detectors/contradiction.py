@@ -344,12 +344,19 @@ class ContradictionDetector:
             if name is None:
                 break
             if name == self._loss_name:
-                x = lv[win]
+                x = x_val = lv[win]
             else:
                 # the train loss only when the validation loss does not
                 # already show the improvement clearly (the reported p is then
                 # k times the smaller p: Bonferroni either way)
                 if best is not None and k * best[0] <= alpha / 10:
+                    break
+                # not while the validation loss gets worse over the window:
+                # a train loss that improves while the validation loss rises
+                # and the validation metric stands still is overfitting (the
+                # overfitting detector's finding), not a metric that fails
+                # to follow its loss
+                if _mk(x_val, "increasing")[0] <= alpha:
                     break
                 key = ("train", steps.tobytes())
                 if key not in self._cache:

@@ -306,3 +306,24 @@ def test_metric_that_rose_and_collapsed_is_not_called_not_improving():
     m = _healthy_metric(0.4, 0.8)
     m[60:] = 0.35 + 0.005 * np.random.default_rng(0).standard_normal(40)
     assert detector.detect(_run(val_f1=m), CFG) == []
+
+
+def test_frozen_validation_metric_of_an_overfitting_run_is_not_a_contradiction():
+    # a large net on a small set: the train loss goes to ~0, the validation
+    # loss turns up, and the validation accuracy freezes at 0.965 (its
+    # decisions on the validation set stop changing). The train loss improves,
+    # but the validation loss -- the metric's own split -- gets worse: that is
+    # overfitting, not a metric that fails to follow its loss
+    rng = np.random.default_rng(2)
+    t = np.arange(5000)
+    train = (0.005 + np.exp(-t / 400)) * np.exp(0.05 * rng.standard_normal(t.size))
+    val = 0.25 + 0.3 * np.exp(-EV / 200) + 0.15 * np.clip((EV - 500) / 4500, 0, None)
+    acc = np.full(EV.size, 0.965)
+    acc[:10] = 0.955  # already near its plateau at the first evaluations
+    run = Run.from_dict({"loss": train, "val_loss": (EV, val), "val_accuracy": (EV, acc)})
+    assert [f for f in detector.detect(run, CFG) if f.severity is not Severity.INFO] == []
+    # the same frozen metric while the validation loss still improves is one
+    val2 = 0.1 + np.exp(-EV / 1500)
+    acc = np.full(EV.size, 0.965)
+    run2 = Run.from_dict({"loss": train, "val_loss": (EV, val2), "val_accuracy": (EV, acc)})
+    assert _kinds(detector.detect(run2, CFG)) == {("degenerate", "val_accuracy")}
