@@ -132,25 +132,13 @@ def hac_mean_test(
     alt = _alternative(alternative)
     arr = _finite(x, min_n=2, what="hac_mean_test")
     n = arr.shape[0]
-    if maxlags is None:
-        maxlags = int(np.floor(4.0 * (n / 100.0) ** (2.0 / 9.0)))
-    else:
-        maxlags = _positive_int(maxlags, "maxlags", minimum=0)
-    maxlags = min(maxlags, n - 1)
+    maxlags = _bartlett_lags(n, maxlags)
     mean = float(arr.mean())
-    u = arr - mean
-    s = float(u @ u)
-    for lag in range(1, maxlags + 1):
-        s += 2.0 * (1.0 - lag / (maxlags + 1.0)) * float(u[lag:] @ u[:-lag])
+    s = float(_long_run_cov((arr - mean)[:, None], maxlags)[0, 0])
     if use_correction:
         s *= n / (n - 1.0)
     se = math.sqrt(max(s, 0.0)) / n
-    diff = mean - float(mu0)
-    if se > 0.0:
-        stat = diff / se
-    else:
-        stat = 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
-    p = _t_pvalue(stat, n - 1, alt) if use_t else _normal_pvalue(stat, alt)
+    stat, p = _t_test(mean - float(mu0), se, n - 1, alt, use_t)
     return HacMeanResult(float(stat), p, mean, float(se), int(maxlags), int(n), alt, bool(use_correction), bool(use_t))
 
 
@@ -273,32 +261,45 @@ def hac_end_level_test(
     alt = _alternative(alternative)
     arr = _finite(x, min_n=3, what="hac_end_level_test")
     n = arr.shape[0]
-    if maxlags is None:
-        maxlags = int(np.floor(4.0 * (n / 100.0) ** (2.0 / 9.0)))
-    else:
-        maxlags = _positive_int(maxlags, "maxlags", minimum=0)
-    maxlags = min(maxlags, n - 1)
+    maxlags = _bartlett_lags(n, maxlags)
     t = np.arange(n, dtype=np.float64) - (n - 1.0)
     design = np.column_stack([np.ones(n), t])
     xtx_inv = np.linalg.inv(design.T @ design)
     coef = xtx_inv @ (design.T @ arr)
-    g = design * (arr - design @ coef)[:, None]
+    s = _long_run_cov(design * (arr - design @ coef)[:, None], maxlags)
+    if use_correction:
+        s *= n / (n - 2.0)
+    se = math.sqrt(max(float((xtx_inv @ s @ xtx_inv)[0, 0]), 0.0))
+    level = float(coef[0])
+    stat, p = _t_test(level - float(mu0), se, n - 2, alt, use_t)
+    return HacLevelResult(float(stat), p, level, float(coef[1]), se, int(maxlags), int(n), alt, bool(use_correction), bool(use_t))
+
+
+def _bartlett_lags(n: int, maxlags: int | None) -> int:
+    """Truncation lag: ``floor(4 (n/100)^(2/9))`` by default (statsmodels' rule), at most n - 1."""
+    if maxlags is None:
+        maxlags = int(np.floor(4.0 * (n / 100.0) ** (2.0 / 9.0)))
+    else:
+        maxlags = _positive_int(maxlags, "maxlags", minimum=0)
+    return min(maxlags, n - 1)
+
+
+def _long_run_cov(g: NDArray[np.float64], maxlags: int) -> NDArray[np.float64]:
+    """Newey-West sum ``sum_t g_t g_t' + sum_{l<=L} w_l sum_t (g_t g_{t-l}' + g_{t-l} g_t')`` of scores g (n x k)."""
     s = g.T @ g
     for lag in range(1, maxlags + 1):
         c = g[lag:].T @ g[:-lag]
         s += (1.0 - lag / (maxlags + 1.0)) * (c + c.T)
-    if use_correction:
-        s *= n / (n - 2.0)
-    var = float((xtx_inv @ s @ xtx_inv)[0, 0])
-    se = math.sqrt(max(var, 0.0))
-    level = float(coef[0])
-    diff = level - float(mu0)
+    return s
+
+
+def _t_test(diff: float, se: float, df: int, alternative: str, use_t: bool) -> tuple[float, float]:
+    """(statistic, p-value) of ``diff / se``; a zero se gives 0 (no difference) or +-inf."""
     if se > 0.0:
         stat = diff / se
     else:
         stat = 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
-    p = _t_pvalue(stat, n - 2, alt) if use_t else _normal_pvalue(stat, alt)
-    return HacLevelResult(float(stat), p, level, float(coef[1]), se, int(maxlags), int(n), alt, bool(use_correction), bool(use_t))
+    return stat, (_t_pvalue(stat, df, alternative) if use_t else _normal_pvalue(stat, alternative))
 
 
 def _t_pvalue(stat: float, df: int, alternative: str) -> float:
