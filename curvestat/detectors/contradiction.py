@@ -63,9 +63,9 @@ from scipy.special import ndtri
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, _tokens, align_to_steps, metric_direction
-from ..stats import block_means, diff_noise_scale, mann_kendall, robust_smooth
-from ..stats._util import _normal_pvalue
+from ..stats import block_means, diff_noise_scale, robust_smooth
 from ._context import explosion_onset
+from ._trend import trend_test
 
 __all__ = ["ContradictionDetector", "detector", "REMEDIES_CONTRADICTION"]
 
@@ -85,37 +85,13 @@ _MAX_POINTS = 400
 #: a loss that drops early and then flattens leaves a residual whose long-lag
 #: rank autocorrelation would otherwise swamp the test
 _LAGS = 3
-#: below this many points the trend tests use the exact null distribution of
-#: the plain Mann-Kendall score (as the overfitting detector): lag
-#: autocorrelations of a few points are noise, and the normal approximation
-#: overstates short-series p-values (1/120 exact, 0.014 normal, for 5
-#: monotone points)
-_EXACT_BELOW = 10
 
 
 def _mk(x: NDArray[np.float64], alternative: str) -> tuple[float, float]:
-    """(p, z) of a Mann-Kendall trend test; (1, 0) when untestable.
-
-    Below ``_EXACT_BELOW`` points: the plain test with its exact p-value.
-    From there on: Hamed-Rao (``_LAGS`` lags), whose correction may only
-    *widen* the null: its variance factor is floored at 1 (the plain test
-    when it is below). A factor below 1 comes from negative rank
-    autocorrelations that are significant by chance (on iid noise the
-    sample autocorrelations are biased negative), and would let noise pass
-    for a trend (Hamed-Rao at 1 % rejects 2 % of iid series of 12-24
-    points; the plain test 0.7 %).
-    """
-    if x.shape[0] < 3 or np.ptp(x) == 0.0:
-        return 1.0, 0.0
-    if x.shape[0] < _EXACT_BELOW:
-        r = mann_kendall(x, alternative=alternative, method="auto")
-        return float(r.pvalue), float(r.z)
-    r = mann_kendall(x, alternative=alternative, correction="hamed_rao", lag=_LAGS)
-    if r.variance_factor < 1.0 and r.statistic != 0.0:
-        # the plain test: the same score over the uncorrected variance
-        z = (r.statistic - math.copysign(1.0, r.statistic)) / math.sqrt(r.var_s / r.variance_factor)
-        return _normal_pvalue(z, r.alternative), z
-    return float(r.pvalue), float(r.z)
+    """(p, z): exact below 10 points; Hamed-Rao (``_LAGS`` lags) with its
+    variance factor floored at 1 from there on (Hamed-Rao at 1 % rejects 2 %
+    of iid series of 12-24 points; the plain test 0.7 %)."""
+    return trend_test(x, alternative, lag=_LAGS, floor_factor=True)
 
 
 def _loss_trend(lv: NDArray[np.float64]) -> tuple[float, float]:

@@ -50,8 +50,9 @@ from numpy.typing import NDArray
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, align_to_steps
-from ..stats import block_means, hac_end_level_test, hac_mean_test, mad_scale, mann_kendall, robust_smooth
+from ..stats import block_means, hac_end_level_test, hac_mean_test, mad_scale, robust_smooth
 from ._context import explosion_onset
+from ._trend import trend_test
 
 __all__ = ["OverfittingDetector", "detector", "align_to_steps", "REMEDIES_OVERFITTING", "REMEDIES_SPLIT_MISMATCH"]
 
@@ -73,13 +74,6 @@ _MAX_EVAL_POINTS = 400
 #: fewest points after the minimum for the trend tests (five increasing points
 #: are the shortest run whose exact Mann-Kendall p-value, 1/120, is below 1 %)
 _MIN_TAIL = 5
-#: below this many points the trend tests use the exact null distribution of
-#: the plain Mann-Kendall score: the Hamed-Rao autocorrelation estimate needs
-#: a longer series (lag autocorrelations of 6 points are noise, and its
-#: +-1.96/sqrt(n) cut keeps almost none of them) and the normal approximation
-#: overstates short-series p-values (1/120 exact, 0.014 normal, for 5
-#: increasing points)
-_EXACT_BELOW = 10
 #: a validation loss that ends this far above its minimum without a
 #: significant rising trend jumped; it did not stall
 _MAX_STALL_RISE = 0.10
@@ -96,19 +90,8 @@ def _window(n: int) -> int:
 
 
 def _mk(x: NDArray[np.float64], alternative: str) -> tuple[float, float]:
-    """(p-value, z) of the Mann-Kendall test; (1, 0) when untestable.
-
-    Hamed-Rao corrected from ``_EXACT_BELOW`` points on; below, the plain
-    test with its exact p-value (the normal approximation for a tied short
-    series).
-    """
-    if x.shape[0] < 3 or np.ptp(x) == 0.0:
-        return 1.0, 0.0
-    if x.shape[0] < _EXACT_BELOW:
-        res = mann_kendall(x, alternative=alternative, method="auto")
-    else:
-        res = mann_kendall(x, alternative=alternative, correction="hamed_rao")
-    return float(res.pvalue), float(res.z)
+    """(p-value, z): exact below 10 points, Hamed-Rao (all lags) from there on."""
+    return trend_test(x, alternative)
 
 
 def _hinge_break(y: NDArray[np.float64], lo: int, hi: int) -> int:
