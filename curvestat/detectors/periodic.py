@@ -359,51 +359,36 @@ def _refine_k(y: NDArray[np.float64], k: int) -> float:
     return float(k + max(-0.5, min(0.5, delta)))
 
 
-def _profile_share(r: NDArray[np.float64], period: float, max_bins: int = 64) -> float:
-    """Share of the variance of ``r`` carried by its mean profile over one period (bias-corrected)."""
-    n = r.size
-    if period < 2 or n < 2 * period:
-        return 0.0
-    bins = int(min(max_bins, max(2, round(period))))
-    phase = np.floor((np.arange(n) % period) / period * bins).astype(np.int64)
-    phase = np.minimum(phase, bins - 1)
+def _phase_means(r: NDArray[np.float64], period: float, bins: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Points and mean of ``r`` in each of ``bins`` phase bins of one period (mean 0 for an empty bin)."""
+    phase = np.minimum(np.floor((np.arange(r.size) % period) / period * bins).astype(np.int64), bins - 1)
     cnt = np.bincount(phase, minlength=bins)
-    s = np.bincount(phase, weights=r, minlength=bins)
-    ok = cnt > 0
-    mu = np.zeros(bins)
-    mu[ok] = s[ok] / cnt[ok]
-    rc = r - r.mean()
-    vt = float(rc @ rc) / n
-    if vt <= 0:
-        return 0.0
-    fitted = mu[phase] - r.mean()
-    vp = float(fitted @ fitted) / n
-    # noise alone gives about (bins - 1)/n of the variance to the profile
-    share = (vp - vt * (bins - 1) / n) / vt
-    return float(min(1.0, max(0.0, share)))
+    return cnt, np.bincount(phase, weights=r, minlength=bins) / np.maximum(cnt, 1)
 
 
-def _share_without_top_phase(r: NDArray[np.float64], period: float) -> float:
-    """Profile share of ``r`` left when the one phase that carries most of the profile is dropped.
+def _profile_share(r: NDArray[np.float64], period: float, max_bins: int = 64, *, drop_top: bool = False) -> float:
+    """Share of the variance of ``r`` carried by its mean profile over one period (bias-corrected).
 
-    One bin per phase point (the period rounded, up to 64); the dropped
-    phase's mean is set to the overall mean, so the share is what the other
-    phases explain (bias-corrected as :func:`_profile_share`).
+    With ``drop_top`` the one phase bin that carries most of the profile is
+    left out (its mean set to the overall mean): the share the other phases
+    explain.
     """
     n = r.size
-    bins = int(min(64, max(2, round(period))))
-    if period < 2 or n < 2 * period or bins < 3:
+    bins = int(min(max_bins, max(2, round(period))))
+    if period < 2 or n < 2 * period or (drop_top and bins < 3):
         return 0.0
-    phase = np.minimum(np.floor((np.arange(n) % period) / period * bins).astype(np.int64), bins - 1)
-    cnt = np.bincount(phase, minlength=bins)
-    dev = np.bincount(phase, weights=r, minlength=bins) / np.maximum(cnt, 1) - r.mean()
-    contrib = cnt * dev * dev
     rc = r - r.mean()
     vt = float(rc @ rc) / n
     if vt <= 0:
         return 0.0
-    vp = float(contrib.sum() - contrib.max()) / n
-    share = (vp - vt * (bins - 2) / n) / vt
+    cnt, mu = _phase_means(r, period, bins)
+    contrib = cnt * (mu - r.mean()) ** 2  # each phase's part of n * Var(profile)
+    free = bins - 1
+    if drop_top:
+        contrib[np.argmax(contrib)] = 0.0
+        free -= 1
+    # noise alone gives about free / n of the variance to the profile
+    share = (float(contrib.sum()) / n - vt * free / n) / vt
     return float(min(1.0, max(0.0, share)))
 
 
@@ -565,7 +550,7 @@ class PeriodicDetector:
             # flat: not data order (a sorted or unshuffled epoch moves the
             # loss across the cycle) but one odd batch per epoch -- in
             # practice the last, partial one
-            rest = _share_without_top_phase(r, period)
+            rest = _profile_share(r, period, drop_top=True)
             effect["variance_share_without_top_step"] = rest
             if rest < pc.min_variance_share:
                 kind, severity, remedies = "one_step_per_cycle", Severity.INFO, REMEDIES_ONE_STEP
@@ -616,12 +601,7 @@ def _epoch_words(ratio: float) -> str:
 
 def _step_like(r: NDArray[np.float64], period: float) -> bool:
     """A profile with a jump: the largest step between consecutive phases is large against its range."""
-    n = r.size
-    bins = int(min(64, max(4, round(period))))
-    phase = np.minimum(np.floor((np.arange(n) % period) / period * bins).astype(np.int64), bins - 1)
-    cnt = np.bincount(phase, minlength=bins)
-    s = np.bincount(phase, weights=r, minlength=bins)
-    mu = s / np.maximum(cnt, 1)
+    _, mu = _phase_means(r, period, int(min(64, max(4, round(period)))))
     rng = float(np.ptp(mu))
     if rng <= 0:
         return False
