@@ -346,14 +346,13 @@ class ExplosionDetector:
                 continue
             if recovered and peak_ratio < cfg.min_spike_ratio:
                 continue  # a short bump of this size is within what healthy runs show
-            if recovered and recovery_idx is not None and recovery_idx - i <= block and jump < cfg.single_point_sigmas * sigma:
+            # the points the excursion was seen on: until its recovery, or
+            # until the end of the run (whether it would have stayed up is
+            # then unknown; a last, partial batch of a few samples logs one)
+            seen = (recovery_idx if recovered and recovery_idx is not None else n) - i
+            if seen <= block and jump < cfg.single_point_sigmas * sigma:
                 # one logged point: heavy-tailed noise makes such outliers,
                 # so it must stand out further than a sustained excursion
-                continue
-            if not recovered and n - i <= block and jump < cfg.single_point_sigmas * sigma:
-                # the excursion is the run's last logged point: whether it
-                # stays up is unknown, so it is judged like a one-point
-                # outlier (a last, partial batch of a few samples logs one)
                 continue
             if recovered:
                 assert recovery_idx is not None
