@@ -94,7 +94,7 @@ def _mk(x: NDArray[np.float64], alternative: str) -> tuple[float, float]:
     return trend_test(x, alternative)
 
 
-def _hinge_break(y: NDArray[np.float64], lo: int, hi: int) -> int:
+def _hinge_break(y: NDArray[np.float64], lo: int, hi: int, upward: bool = False) -> int:
     """Break index tau in [lo, hi] of a least-squares broken curve.
 
     Fits ``y_i = a + b i + c (i - tau)_+ + d (i - tau)_+^2`` (a line, then a
@@ -103,6 +103,11 @@ def _hinge_break(y: NDArray[np.float64], lo: int, hi: int) -> int:
     ``R`` the hinge columns and ``r_y`` the residuals of y after projecting
     out (1, i), ``RSS(tau) = RSS_0 - r_y' R (R'R)^-1 R' r_y``; the best tau
     maximises the second term. O(n (hi - lo)).
+
+    With ``upward=True`` the slope may not drop at the break (``c >= 0``;
+    where the free fit has ``c < 0`` the curve is refitted with the
+    quadratic term alone). Without it an early tau followed by a small dip
+    and a steep parabola imitates a gap that starts to grow later.
     """
     n = y.shape[0]
     lo, hi = max(0, lo), min(hi, n - 3)
@@ -125,6 +130,10 @@ def _hinge_break(y: NDArray[np.float64], lo: int, hi: int) -> int:
     ok = det > 1e-12 * np.maximum(a11 * a22, 1e-300)
     safe = np.where(ok, det, 1.0)
     gain = np.where(ok, (a22 * b1 * b1 - 2 * a12 * b1 * b2 + a11 * b2 * b2) / safe, -np.inf)
+    if upward:
+        c = (a22 * b1 - a12 * b2) / safe
+        quad_only = np.where(a22 > 0, b2 * b2 / np.where(a22 > 0, a22, 1.0), -np.inf)
+        gain = np.where(ok & (c < 0), quad_only, gain)
     return int(taus[int(np.argmax(gain))])
 
 
@@ -232,7 +241,14 @@ class OverfittingDetector:
             # puts the 2-se start well after the point where the gap begins to
             # open -- up to the smoothed minimum (or half a window past the
             # start of the flat bottom, whichever is later)
-            j = _hinge_break(a.gap, min(k, k_on - w // 2), max(k_on + w // 2, k_min))
+            # The fit ends where the smoothed gap has made half its growth:
+            # the later course (a learning-rate step, a gap that saturates)
+            # says nothing about where the growth began and would bend a
+            # global fit away from it.
+            lo, hi = min(k, k_on - w // 2), max(k_on + w // 2, k_min)
+            half = np.flatnonzero(gsm[hi:] >= gsm[k] + 0.5 * (gsm[-1] - gsm[k]))
+            end = min(n, max(hi + int(half[0]) if half.size else n, hi + w) + 1)
+            j = _hinge_break(a.gap[:end], lo, hi, upward=True)
             onset = int(a.steps[j])
             base = {
                 "val_min": float(math.exp(sm[k_min]) if a.log_scale else sm[k_min]),

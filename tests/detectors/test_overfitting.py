@@ -62,6 +62,29 @@ def test_growing_gap_val_plateau_train_falls():
     assert f.effect["absolute_gap_growth"] > 0.5 and f.effect["p_val_decrease"] > CFG.alpha
 
 
+def test_growing_gap_onset_despite_a_later_learning_rate_step():
+    # the train loss drops once more at a learning-rate step long after the
+    # gap began to open: the onset is where it began, not bent towards the step
+    def y(t):
+        base = 0.5 + np.exp(-t / 300) - 0.3 * np.clip((t - 1200) / 1800, 0, 1)
+        return base * np.where(t >= 2400, 0.8, 1.0)
+
+    run, ev = _run(lambda s: 0.5 + np.exp(-np.minimum(s, 1200) / 300), y=y, val_noise=0.02)
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "growing_gap"
+    assert abs(f.onset_step - 1200) <= 2 * (ev[1] - ev[0])
+
+
+def test_hinge_break_upward_refuses_a_dip_before_a_parabola():
+    from curvestat.detectors.overfitting import _hinge_break
+
+    # flat, then a straight rise from i = 30: the upward fit finds the kink
+    # where the free fit may start a dip-and-parabola earlier
+    i = np.arange(60, dtype=float)
+    g = 0.02 * np.maximum(i - 30, 0) + 0.005 * np.random.default_rng(1).standard_normal(60)
+    assert abs(_hinge_break(g, 5, 50, upward=True) - 30) <= 2
+
+
 def test_growing_gap_with_train_loss_near_zero_is_info():
     # small data: the train loss goes to ~0 and its log ratio to the plateaued
     # validation loss keeps growing, but in absolute terms it hardly moves
