@@ -41,6 +41,11 @@ effect from strongest at 0 to weakest at 1)::
                                  block then adaptation, repeating every epoch   (5 .. 0.3)
                      sawtooth    within-epoch ramp, reset at each epoch          effect = amplitude / noise sd
 
+A run labelled with both overfitting and explosion shows both: its U-turn or
+growing gap develops its full effect over at least 6 evaluations, and the
+explosion starts after that (a run that diverges one or two evaluations after
+the validation minimum shows no overfitting worth the label).
+
 Healthy hard negatives (``Truth.kind`` of healthy runs): ``plain``,
 ``warm_restarts`` and ``cyclic`` (periodic loss explained by the logged
 learning rate), ``step_decay`` (sudden drops), ``small_spikes`` (isolated bumps
@@ -496,16 +501,35 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
         c.quantise = None
 
     # --- overfitting acts on the validation curve
+    exp_t0: int | None = None  # explosion onset index, drawn here when both are labelled
     if Pathology.OVERFITTING in has:
         k = kinds[Pathology.OVERFITTING]
         kind_parts.append(k)
         ev = lay.eval_idx
         ne = ev.size
         assert c.v is not None
+        # the overfitting develops fully by ``end`` (an evaluation index): the
+        # last evaluation, or, when the run also explodes, the last one before
+        # the explosion -- a run labelled with both shows both, the
+        # overfitting with its full effect and at least 6 evaluations long
+        # before the explosion takes over
+        end = ne - 1
+        if k != "split_mismatch" and Pathology.EXPLOSION in has:
+            hi_j = max(2, ne - 8)
+        else:
+            hi_j = ne
         if k == "u_turn":
-            j = int(rng.integers(max(2, int(0.25 * ne)), max(3, int(0.7 * ne))))
+            j = min(int(rng.integers(max(2, int(0.25 * ne)), max(3, int(0.7 * ne)))), hi_j)
+        elif k == "growing_gap":
+            j = min(int(rng.integers(max(2, int(0.2 * ne)), max(3, int(0.6 * ne)))), hi_j)
+        if k != "split_mismatch" and Pathology.EXPLOSION in has:
+            lo_e = min(j + 7, ne - 1)
+            je = int(rng.integers(lo_e, max(lo_e + 1, int(0.9 * ne))))
+            exp_t0 = int(ev[je - 1]) + 1
+            end = je - 1
+        if k == "u_turn":
             rise = _lerp_log(0.03, 1.0, s)
-            r = (ev[j:] - ev[j]) / max(1, ev[-1] - ev[j])
+            r = np.clip((ev[j:] - ev[j]) / max(1, ev[end] - ev[j]), 0.0, 1.0)
             v = c.v.copy()
             v[j:] = c.v[j] * (1 + rise * r ** rng.uniform(0.7, 1.5))
             c.v = v
@@ -515,13 +539,13 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
             if Pathology.METRIC_CONTRADICTION not in has:
                 _hold_metrics(c, j)
         elif k == "growing_gap":
-            j = int(rng.integers(max(2, int(0.2 * ne)), max(3, int(0.6 * ne))))
             t0 = ev[j]
-            h = np.clip((np.arange(lay.n) - t0) / max(1, lay.n - 1 - t0), 0, 1)
+            t_end = lay.n - 1 if end == ne - 1 else ev[end]
+            h = np.clip((np.arange(lay.n) - t0) / max(1, t_end - t0), 0, 1)
             depth = _lerp_log(0.3, 0.95, s)  # share of the floor memorised away
             c.y = c.y - depth * c.floor * h
             v = c.v.copy()
-            v[j:] = c.v[j] * (1 + 0.02 * s * (ev[j:] - t0) / max(1, ev[-1] - t0))
+            v[j:] = c.v[j] * (1 + 0.02 * s * np.clip((ev[j:] - t0) / max(1, ev[end] - t0), 0.0, 1.0))
             c.v = v
             onset = int(lay.steps[t0])
             onset_res = float(np.median(np.diff(lay.steps[ev])))
@@ -540,7 +564,10 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
         lo = 0.25
         if onset is not None:  # after an overfitting onset, so both are visible
             lo = max(lo, float(np.searchsorted(lay.steps, onset)) / lay.n + 0.1)
-        t0 = _onset_index(rng, lay.n, min(lo, 0.85), 0.9 if lo > 0.75 else 0.8)
+        if exp_t0 is not None:  # drawn with the overfitting, after it has developed
+            t0 = min(exp_t0, lay.n - 2)
+        else:
+            t0 = _onset_index(rng, lay.n, min(lo, 0.85), 0.9 if lo > 0.75 else 0.8)
         exp_onset = int(lay.steps[t0])
         ev = lay.eval_idx
         if k == "divergence":

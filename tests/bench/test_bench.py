@@ -141,6 +141,29 @@ def test_each_pathology_has_ground_truth(p):
     assert kinds <= set(PATHOLOGY_KINDS[p]) | {k for k in kinds if "+" in k}
 
 
+def test_overfitting_then_explosion_shows_both():
+    # a run labelled with both shows its overfitting in full, over at least
+    # six evaluations, before the explosion starts
+    c = synthetic(60, seed=3, pathologies=[P.OVERFITTING, P.EXPLOSION], healthy_fraction=0.0, combo_fraction=1.0)
+    both = [it for it in c if it.truth.labels == frozenset({P.OVERFITTING, P.EXPLOSION})]
+    assert len(both) >= 20
+    for it in both:
+        t, v = it.truth, it.run.val_loss
+        if t.kind.startswith("split_mismatch"):
+            continue
+        y = it.run.train_loss
+        finite = np.isfinite(y.values)
+        exp_onset = int(y.steps[np.argmax(~finite)]) if not finite.all() else None
+        after = v.steps[(v.steps > t.onset_step)]
+        if exp_onset is not None:
+            after = after[after < exp_onset]
+        assert after.size >= 6, (t.kind, t.onset_step, exp_onset)
+        if t.kind.startswith("u_turn"):
+            before = v.values[v.steps < (exp_onset if exp_onset is not None else 10**12)]
+            j = int(np.flatnonzero(v.steps == t.onset_step)[0])
+            assert before[j + 1:].max() > before[j]
+
+
 def test_healthy_runs_are_healthy_looking():
     c = synthetic(60, seed=5, healthy_fraction=1.0)
     assert {it.truth.kind for it in c} <= set(HEALTHY_KINDS)
