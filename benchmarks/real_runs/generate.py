@@ -25,7 +25,13 @@ healthy                shuffled data, sane learning rates, SGD/Adam/AdamW/RMSpro
 
 Labels are by construction **and** verified: each run passes a simple symptom
 check for its label (a healthy run must pass all "no symptom" checks); runs
-whose symptom is absent are dropped and counted. The onset is the known step
+whose symptom is absent are dropped and counted. Every run is also checked for
+a validation U-turn before its intervention: a validation loss that ends 10 %
+or more above its smoothed minimum is overfitting (the bar of the overfitting
+recipes), and a run of another pathology that shows it carries both labels
+(small data overfits before its outlier batch arrives); one that ends 3-10 %
+above it is ambiguous -- a mild U-turn that early stopping acts on -- and is
+dropped, as is a healthy run that does not end within 3 % of its minimum. The onset is the known step
 of the intervention where there is one (LR spike, outlier or NaN batch), else
 the observed step (first non-finite value; the smoothed validation minimum).
 
@@ -271,8 +277,47 @@ def _val_uturn(v):
     return j, (v[-1] / np.min(sm) - 1) if j < len(v) - 2 else 0.0
 
 
-def check(r: Recipe, out: dict) -> tuple[bool, int | None, float | None, str]:
-    """Return (keep, onset_step, period_steps, reason)."""
+#: a validation loss that ends this far above its smoothed minimum turned up
+#: (the bar every overfitting run passes) ...
+UTURN_RISE = 0.10
+#: ... and one that ends within this of it did not; in between, the run is
+#: ambiguous (a mild U-turn that early stopping would act on) and is dropped
+NO_UTURN_RISE = 0.03
+
+
+def _rise_before(out: dict, t0: int | None) -> tuple[int, float]:
+    """(evaluation index of the smoothed minimum, rise) of the validation loss before step t0."""
+    v, es = out["ev"]["val_loss"], out["ev_steps"]
+    keep = np.isfinite(v) & ((es < t0) if t0 is not None else True)
+    if int(keep.sum()) < 5:
+        return 0, 0.0
+    return _val_uturn(v[keep])
+
+
+def check(r: Recipe, out: dict) -> tuple[bool, list[str], int | None, float | None, str]:
+    """Return (keep, labels, onset_step, period_steps, reason).
+
+    Every run is checked for its own symptom and for a validation U-turn: a
+    run of another pathology whose validation loss turned up by
+    ``UTURN_RISE`` before its intervention overfitted as well and carries both
+    labels; one in the ambiguous band, and a healthy run that is not flat at
+    the end, is dropped.
+    """
+    keep, onset, period, why = _check_own(r, out)
+    labels = list(r.labels)
+    if not keep or "overfitting" in labels:
+        return keep, labels, onset, period, why
+    t0 = onset if "explosion" in labels else None
+    j, rise = _rise_before(out, t0)
+    why += f" val-rise={rise:.3f}"
+    if rise >= UTURN_RISE:
+        # the truth carries the earliest onset: the validation minimum
+        return True, labels + ["overfitting"], int(out["ev_steps"][j]), period, why + " (+overfitting)"
+    return rise < NO_UTURN_RISE, labels, onset, period, why
+
+
+def _check_own(r: Recipe, out: dict) -> tuple[bool, int | None, float | None, str]:
+    """The symptom check of the run's own labels: (keep, onset_step, period_steps, reason)."""
     y, v = out["loss"], out["ev"]["val_loss"]
     finite = np.isfinite(y).all() and np.isfinite(v).all()
     impr = _improvement(y)
@@ -280,11 +325,9 @@ def check(r: Recipe, out: dict) -> tuple[bool, int | None, float | None, str]:
     spe = out["spe"]
     if not lab:
         ok = finite and impr > 0.2 and _periodic_strength(y, spe) < 0.3
-        j, rise = _val_uturn(v)
-        ok = ok and rise < 0.1
         if "val_recall" in out["ev"]:
             ok = ok and out["ev"]["val_recall"][-1] > 0
-        return ok, None, None, f"impr={impr:.2f} rise={rise:.2f}"
+        return ok, None, None, f"impr={impr:.2f}"
     if "non_convergence" in lab:
         ok = finite and impr < 0.05
         return ok, None, None, f"impr={impr:.3f}"
@@ -316,7 +359,7 @@ def check(r: Recipe, out: dict) -> tuple[bool, int | None, float | None, str]:
             ok = finite and g_end > math.log(1.3) and g_early > 0.5 * g_end
             return ok, None, None, f"gap early={math.expm1(g_early):.2f} end={math.expm1(g_end):.2f}"
         j, rise = _val_uturn(v)
-        ok = finite and rise > 0.1 and j < len(v) - 3 and _improvement(y) > 0.3
+        ok = finite and rise > UTURN_RISE and j < len(v) - 3 and _improvement(y) > 0.3
         return ok, int(out["ev_steps"][j]), None, f"rise={rise:.2f} at eval {j}"
     if "periodic" in lab:
         s = _periodic_strength(y, spe)
@@ -430,15 +473,15 @@ def main(argv=None) -> int:
     for r in recipes(args.seed, args.repeats):
         t = time.time()
         out = train(r)
-        keep, onset, period, why = check(r, out)
+        keep, labs, onset, period, why = check(r, out)
         print(f"{r.run_id:<32} {'keep' if keep else 'DROP'} {why} ({time.time() - t:.1f}s)", flush=True)
         if not keep:
             dropped.append({"run_id": r.run_id, "labels": r.labels, "why": why})
             continue
         write_run(out, root / "runs" / f"{r.run_id}.csv")
-        labels[r.run_id] = {"labels": r.labels, "onset_step": onset, "period_steps": period, "kind": r.kind,
+        labels[r.run_id] = {"labels": labs, "onset_step": onset, "period_steps": period, "kind": r.kind,
                             "family": r.dataset, "effect_size": None, "difficulty": None, "steps_per_epoch": out["spe"]}
-        if "overfitting" in r.labels and onset is not None:
+        if labs == ["overfitting"] and onset is not None:
             # the onset is read off the validation curve, evaluated once per
             # epoch: it is known to one evaluation interval
             labels[r.run_id]["onset_resolution"] = float(out["spe"])
