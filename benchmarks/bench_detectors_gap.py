@@ -12,6 +12,9 @@ Prints
 * simulated false-alarm rates on healthy runs: the synthetic generator's
   healthy kinds (all, and the hard negatives noisy_val, saturated_metric,
   quantised_metric, ar1, heavy_tail), ``--sims`` runs per kind;
+* the hardest negative of the overfitting detector, a validation loss that
+  *wanders* (AR(1) noise) around its plateau while the train loss keeps
+  falling: U-turn rate by number of evaluations, AR coefficient and noise sd;
 * overfitting onset accuracy on the synthetic corpus: share of detections
   within 2 evaluation intervals of the true onset.
 """
@@ -22,6 +25,7 @@ import argparse
 import time
 
 import numpy as np
+from scipy.signal import lfilter
 
 from curvestat.bench.synthetic import HEALTHY_KINDS, _make_healthy, synthetic
 from curvestat.config import Config
@@ -92,6 +96,36 @@ def false_alarms(sims: int) -> None:
     print(f"  {'all':<18} {o[0]:>6}/{o[1]:<6} {o[0] / max(o[1], 1):5.3f} {c[0]:>6}/{c[1]:<6} {c[0] / max(c[1], 1):5.3f}")
 
 
+def wandering_plateau(sims: int) -> None:
+    """U-turn rate on a wandering validation plateau under a falling train loss.
+
+    Per evaluation (one per epoch of 20 steps): validation loss
+    ``(0.5 + 0.5 exp(-i / tau)) exp(e_i)`` with ``e`` AR(1) of coefficient
+    phi and marginal sd sigma, ``tau`` uniform in [1, 3] evaluations; train
+    loss ``(0.45 + 0.6 exp(-i / tau)) 0.96^i``, still falling, so the gap
+    grows and only the U-turn test of the validation loss stands between the
+    wander and a false alarm.
+    """
+    cfg = Config()
+    print(f"wandering validation plateau, train loss falling 4 % per evaluation ({sims} runs per cell): U-turn rate")
+    print(f"  {'evaluations':>11} {'phi':>4} {'sd':>5} {'rate':>12}")
+    for n in (7, 9, 12, 16, 25):
+        for phi in (0.0, 0.5):
+            for sd in (0.01, 0.03):
+                rng = np.random.default_rng([777, n, int(phi * 10), int(sd * 100)])
+                hits = 0
+                for _ in range(sims):
+                    i = np.arange(n, dtype=float)
+                    tau = rng.uniform(1, 3)
+                    e = lfilter([1.0], [1.0, -phi], rng.standard_normal(n + 20))[20:] * sd * np.sqrt(1 - phi**2)
+                    val = (0.5 + 0.5 * np.exp(-i / tau)) * np.exp(e)
+                    train = (0.45 + 0.6 * np.exp(-i / tau)) * 0.96**i
+                    run = Run.from_dict({"loss": np.repeat(train, 20), "val_loss": (np.arange(19, 20 * n, 20), val)})
+                    out = overfitting.detect(run, cfg)
+                    hits += not isinstance(out, Skipped) and any(f.kind == "u_turn" for f in out)
+                print(f"  {n:>11} {phi:>4} {sd:>5} {hits:>5}/{sims:<5} {hits / sims:5.3f}")
+
+
 def onset_accuracy(n: int, seed: int) -> None:
     cfg = Config()
     ok, total = 0, 0
@@ -119,6 +153,7 @@ def main() -> None:
     args = ap.parse_args()
     cost()
     false_alarms(args.sims)
+    wandering_plateau(args.sims)
     onset_accuracy(args.n, args.seed)
 
 

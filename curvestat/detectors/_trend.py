@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
-from ..stats import mann_kendall
+from ..stats import mad_scale, mann_kendall
 from ..stats._util import _normal_pvalue
 
 #: below this many points the trend tests use the exact null distribution of
@@ -43,3 +44,40 @@ def trend_test(
         z = (r.statistic - math.copysign(1.0, r.statistic)) / math.sqrt(r.var_s / r.variance_factor)
         return _normal_pvalue(z, r.alternative), z
     return float(r.pvalue), float(r.z)
+
+
+def noise_scale(x: NDArray[np.float64]) -> tuple[float, float]:
+    """(sd, degrees of freedom) of the noise around a smooth curve.
+
+    ``MAD(second differences) / sqrt(6)``: a local line cancels in a second
+    difference, so a steep but smooth descent does not pass for noise, and
+    iid noise of sd s gives second differences of sd ``s sqrt(6)``. The
+    degrees of freedom, ``0.37 (n - 2)``, are those of a sample variance of
+    the same precision (the MAD is 37 % efficient under normal noise); with
+    them the slope test below keeps its level on iid normal series of 6-30
+    points (0.4-1.0 % at a nominal 1 %, simulated).
+    """
+    n = x.shape[0]
+    if n < 4:
+        return 0.0, 0.0
+    return mad_scale(np.diff(x, 2)) / math.sqrt(6.0), max(1.0, 0.37 * (n - 2))
+
+
+def slope_test(x: NDArray[np.float64], scale: float, df: float, alternative: str) -> tuple[float, float]:
+    """(p-value, t) of the least-squares slope of ``x`` against a known noise sd.
+
+    ``t = b / (scale / sqrt(Sxx))`` referred to Student's t with ``df``
+    degrees of freedom (the precision of ``scale``, estimated from a longer
+    stretch of the series than ``x``). Unlike a rank test, its p-value can be
+    small on three or four points when they rise far beyond the noise.
+    ``(1, 0)`` when ``scale`` is 0 or ``x`` has fewer than 3 points.
+    """
+    m = x.shape[0]
+    if m < 3 or not scale > 0.0:
+        return 1.0, 0.0
+    i = np.arange(m, dtype=np.float64) - 0.5 * (m - 1)
+    sxx = float(i @ i)
+    t = float(i @ (x - x.mean())) / sxx / (scale / math.sqrt(sxx))
+    if alternative == "decreasing":
+        t = -t
+    return float(stats.t.sf(t, df)), t

@@ -17,12 +17,16 @@ the log-ratio scale and combines three formal tests (see
     mismatch's mean gap exceeds a practical margin.
 
 Fewer than 10 points after s* are tested with the exact null of the plain
-Mann-Kendall score (a Hamed-Rao correction cannot be estimated on them).
+Mann-Kendall score (a Hamed-Rao correction cannot be estimated on them);
+three or four points, which no rank test can call significant at 1 %, by
+their least-squares slope against the noise of the whole curve.
 
 Decision (intersection-union tests, so the reported p-value is the largest
 p-value of the tests that make up a kind):
 
-* ``u_turn``: (a) and (b) significant and the validation loss rose at least
+* ``u_turn`` (3 or more evaluations from s* on; with 3-4, the rise must not
+  be the last evaluation's alone): (a) and (b) significant and the
+  validation loss rose at least
   ``min_rise`` above its minimum, at least half of it (log scale) as a growth
   of the gap (the train loss did not follow); p = max(p_a, p_b).
 * ``growing_gap``: (b) significant, the gap grew by at least
@@ -52,7 +56,7 @@ from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, align_to_steps
 from ..stats import block_means, hac_end_level_test, hac_mean_test, mad_scale, robust_smooth
 from ._context import explosion_onset
-from ._trend import trend_test
+from ._trend import noise_scale, slope_test, trend_test
 
 __all__ = ["OverfittingDetector", "detector", "align_to_steps", "REMEDIES_OVERFITTING", "REMEDIES_SPLIT_MISMATCH"]
 
@@ -71,9 +75,14 @@ REMEDIES_SPLIT_MISMATCH = (
 
 #: longest aligned series tested as is; longer ones are reduced to block means
 _MAX_EVAL_POINTS = 400
-#: fewest points after the minimum for the trend tests (five increasing points
-#: are the shortest run whose exact Mann-Kendall p-value, 1/120, is below 1 %)
+#: fewest points after the minimum for the growing-gap tests (five increasing
+#: points are the shortest run whose exact Mann-Kendall p-value, 1/120, is
+#: below 1 %)
 _MIN_TAIL = 5
+#: fewest points after the minimum for a U-turn: three, when they rise far
+#: beyond the noise of the whole curve (the slope test of ``_mk``)
+_MIN_SHORT_TAIL = 3
+
 #: a validation loss that ends this far above its minimum without a
 #: significant rising trend jumped; it did not stall
 _MAX_STALL_RISE = 0.10
@@ -89,8 +98,18 @@ def _window(n: int) -> int:
     return int(min(9, max(3, 2 * (n // 16) + 1)))
 
 
-def _mk(x: NDArray[np.float64], alternative: str) -> tuple[float, float]:
-    """(p-value, z): exact below 10 points, Hamed-Rao (all lags) from there on."""
+def _mk(x: NDArray[np.float64], alternative: str, noise: tuple[float, float] | None = None) -> tuple[float, float]:
+    """(p-value, z) of a trend test on a tail of the series.
+
+    Mann-Kendall: exact below 10 points, Hamed-Rao (all lags) from there on.
+    Three or four points, given the ``noise`` (sd, degrees of freedom) of the
+    whole series: the slope t-test against that noise instead. No rank test
+    can call three or four points significant at 1 % (their smallest exact
+    p-values are 1/6 and 1/24) however far they rise beyond the noise.
+    """
+    if noise is not None and 3 <= x.shape[0] < _MIN_TAIL:
+        p, t = slope_test(x, noise[0], noise[1], alternative)
+        return p, t
     return trend_test(x, alternative)
 
 
@@ -227,10 +246,11 @@ class OverfittingDetector:
         rise = to_ratio(float(sm[-1] - sm[k_min]))
         growth = to_ratio(float(gsm[-1] - gsm[k]))
         final_gap = to_ratio(float(gsm[-1]))
-        if m >= _MIN_TAIL and (rise >= cfg.min_rise or growth >= cfg.min_gap_growth):
+        if m >= _MIN_SHORT_TAIL and (rise >= cfg.min_rise or (m >= _MIN_TAIL and growth >= cfg.min_gap_growth)):
             # the tests run only when an effect of practical size is there
             # (cheaper, and the decision needs both anyway)
-            p_gap, z_gap = _mk(a.gap[tail], "increasing")
+            lv_noise = (noise, max(1.0, 0.37 * (n - 2)))
+            p_gap, z_gap = _mk(a.gap[tail], "increasing", noise_scale(a.gap))
             if p_gap > alpha:
                 return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
             span = max(1, int(a.steps[-1] - a.steps[k]))
@@ -264,12 +284,23 @@ class OverfittingDetector:
             # A train loss that rises with it is a run that gets worse as a
             # whole (non-convergence, instability), not overfitting.
             shared = a.log_scale and math.log1p(growth) < 0.5 * math.log1p(rise)
-            if rise >= cfg.min_rise and not shared:
-                p_rise, z_rise = _mk(lv[tail], "increasing")
-                if p_rise > alpha and k_min > k and n - k_min >= _MIN_TAIL:
-                    # few evaluations after a flat bottom: the descent
-                    # onto it dilutes the trend; test from the smoothed minimum
-                    p_rise, z_rise = _mk(lv[k_min:], "increasing")
+            # a tail too short for a rank test is judged against the noise of
+            # the whole curve, which one last evaluation can fool: the rise
+            # must be there without it (two evaluations above the minimum by
+            # the practical margin), as a jump on the last point is a
+            # one-point outlier for the explosion detector too
+            carried = m >= _MIN_TAIL or to_ratio(float(lv[-2] - lv[k:-1].min())) >= cfg.min_rise
+            if rise >= cfg.min_rise and not shared and carried:
+                p_rise, z_rise = _mk(lv[tail], "increasing", lv_noise)
+                # few evaluations after a flat bottom: the descent onto it
+                # dilutes the trend; test again from just past the smoothed
+                # minimum -- past the running-median window that made it the
+                # minimum: the points inside it were selected for being low,
+                # and a tail that starts on them rises by construction (on
+                # wandering plateaus this retry doubled the false alarms)
+                after_min = k_min + w // 2 + 1
+                if p_rise > alpha and k_min > k and n - after_min >= _MIN_SHORT_TAIL:
+                    p_rise, z_rise = _mk(lv[after_min:], "increasing", lv_noise)
                 base["p_rise"] = p_rise
                 if p_rise <= alpha:
                     # a U-turn: the early-stopping step is where the
@@ -289,7 +320,7 @@ class OverfittingDetector:
                         f"(the gap grew {100 * growth:.1f} %, final gap {100 * final_gap:.1f} %); stop early at step {onset}."
                     )
                     return self._finding("u_turn", val, p, min(z_rise, z_gap), base, onset, sev, msg, REMEDIES_OVERFITTING)
-            if growth >= cfg.min_gap_growth:
+            if growth >= cfg.min_gap_growth and m >= _MIN_TAIL:
                 # (c) on the level the gap has reached, not its mean over the
                 # tail: a widening gap averages its early, near-zero part in,
                 # and its trend, left in the deviations from a mean, inflates
