@@ -233,7 +233,9 @@ class OverfittingConfig:
     min_gap : float
         Smallest relative gap ``val / train - 1`` that counts as a split
         mismatch (default 0.15; the mean gap must exceed it significantly, and at
-        least half of it must be there in the first evaluations).
+        least half of it must be there in the first evaluations); a growing
+        gap must end significantly above it too (healthy validation losses
+        sit 0-15 % above train).
     critical_rise : float
         U-turn rise from which the finding is critical (default 0.2).
     critical_gap_growth : float

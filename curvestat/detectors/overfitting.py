@@ -13,7 +13,8 @@ the log-ratio scale and combines three formal tests (see
     minimum s*;
 (b) *growing gap*: the same test on the gap after s*;
 (c) *gap level*: Newey-West (HAC) t-tests -- that a growing gap ends above
-    zero (the end level of a line fitted after s*), and that a split
+    the healthy band ``log(1 + min_gap)`` (the end level of a line fitted
+    after s*), and that a split
     mismatch's mean gap exceeds a practical margin.
 
 Fewer than 10 points after s* are tested with the exact null of the plain
@@ -325,7 +326,11 @@ class OverfittingDetector:
                 # tail: a widening gap averages its early, near-zero part in,
                 # and its trend, left in the deviations from a mean, inflates
                 # the HAC variance
-                p_level = hac_end_level_test(a.gap[tail], alternative="greater", **_SMALL_SAMPLE).pvalue
+                # ... and above the healthy band: validation losses sit up to
+                # ``min_gap`` above train (the split-mismatch margin), so a gap
+                # that grew from -10 % to +15 % is no memorisation
+                margin = math.log1p(cfg.min_gap) if a.log_scale else cfg.min_gap
+                p_level = hac_end_level_test(a.gap[tail], mu0=margin, alternative="greater", **_SMALL_SAMPLE).pvalue
                 base["p_gap_level"] = p_level
                 if p_level <= alpha:
                     p = max(p_gap, p_level)
