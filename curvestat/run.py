@@ -135,6 +135,25 @@ def metric_direction(name: str) -> int:
     return 0
 
 
+#: words that qualify a series without naming a task
+_GENERIC_TOKENS = frozenset({"avg", "mean", "epoch", "step", "total", "batch", "overall", "running", "smooth", "ema"})
+
+
+def task_of(name: str) -> frozenset[str]:
+    """The task qualifier of a series name: what is left after the split, loss and metric words.
+
+    Multi-task runs log one loss and one set of metrics per head; a metric is
+    judged against the loss of its own head.
+
+    Examples
+    --------
+    >>> sorted(task_of("cls_val_accuracy")), sorted(task_of("train_domain_loss")), sorted(task_of("val_acc"))
+    (['cls'], ['domain'], [])
+    """
+    generic = _EVAL_TOKENS | _TRAIN_TOKENS | _LOSS_TOKENS | _LR_TOKENS | _METRIC_UP | _METRIC_DOWN | _GENERIC_TOKENS
+    return frozenset(t for t in _tokens(name) if t not in generic and not t.isdigit())
+
+
 def is_axis_name(name: str) -> bool:
     """True for column names that index time (``step``, ``epoch``, ``global_step``, ...)."""
     return "".join(_tokens(name)) in _NOT_SERIES

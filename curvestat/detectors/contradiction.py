@@ -62,7 +62,7 @@ from scipy.special import ndtri
 
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
-from ..run import Run, Series, _tokens, align_to_steps, metric_direction
+from ..run import Role, Run, Series, _tokens, align_to_steps, metric_direction, task_of
 from ..stats import block_means, diff_noise_scale, robust_smooth
 from ._context import explosion_onset
 from ._trend import trend_test
@@ -189,15 +189,21 @@ class ContradictionDetector:
             return Skipped(self.name, "no loss series to compare the metrics with")
         cut = explosion_onset(context)
         self._cache: dict = {}
-        self._loss_name = loss.name
-        # the train loss as a second witness of "the loss improves" for a
-        # stuck metric (what the practitioner watches); not when it is the
-        # loss already compared
-        self._train = run.train_loss if run.train_loss is not None and run.train_loss is not loss else None
         cands = []
         reasons = []
         for s in metrics:
-            res = self._one(s, loss, cfg, config.alpha, cut)
+            # a multi-task run logs one loss per head: a metric is judged
+            # against the loss of its own head (cls_val_accuracy against
+            # cls_val_loss, not against the regression head's loss)
+            own_val, own_train = _task_losses(run, s.name, cfg.min_points)
+            loss_s = own_val or own_train or loss
+            self._loss_name = loss_s.name
+            # the train loss as a second witness of "the loss improves" for a
+            # stuck metric (what the practitioner watches); not when it is the
+            # loss already compared
+            train = own_train if (own_val or own_train) else run.train_loss
+            self._train = train if train is not None and train is not loss_s else None
+            res = self._one(s, loss_s, cfg, config.alpha, cut)
             if isinstance(res, str):
                 reasons.append(res)
             elif res is not None:
@@ -334,7 +340,7 @@ class ContradictionDetector:
                 # to follow its loss
                 if _mk(x_val, "increasing")[0] <= alpha:
                     break
-                key = ("train", steps.tobytes())
+                key = ("train", self._train.name, steps.tobytes())
                 if key not in self._cache:
                     self._cache[key] = align_to_steps(self._train.steps, self._train.values, steps)
                 x = self._cache[key][win]
@@ -389,6 +395,23 @@ class ContradictionDetector:
             remedies=remedies,
             detector=self.name,
         )
+
+
+def _task_losses(run: Run, metric: str, min_points: int) -> tuple[Series | None, Series | None]:
+    """(validation loss, train loss) of the metric's own task, each None when absent.
+
+    Only for a metric whose name carries a task qualifier (:func:`task_of`);
+    the densest series of each role with exactly that qualifier and at least
+    ``min_points`` finite values.
+    """
+    task = task_of(metric)
+    if not task:
+        return None, None
+    out = []
+    for role in (Role.VAL_LOSS, Role.TRAIN_LOSS):
+        own = [x for x in run.by_role(role) if task_of(x.name) == task and x.n_finite >= min_points]
+        out.append(max(own, key=lambda x: x.n_finite) if own else None)
+    return out[0], out[1]
 
 
 def _edge_gain(x: NDArray[np.float64]) -> float:

@@ -327,3 +327,37 @@ def test_frozen_validation_metric_of_an_overfitting_run_is_not_a_contradiction()
     acc = np.full(EV.size, 0.965)
     run2 = Run.from_dict({"loss": train, "val_loss": (EV, val2), "val_accuracy": (EV, acc)})
     assert _kinds(detector.detect(run2, CFG)) == {("degenerate", "val_accuracy")}
+
+
+# --- multi-task runs: each metric against the loss of its own head ------------------------------
+
+
+def _two_heads(cls_val_loss, cls_val_accuracy):
+    rng = np.random.default_rng(5)
+    return Run.from_dict({
+        "reg_val_loss": (EV, _loss()),  # the regression head learns
+        "cls_val_loss": (EV, cls_val_loss * np.exp(0.002 * rng.standard_normal(EV.size))),
+        "cls_val_accuracy": (EV, cls_val_accuracy),
+    })
+
+
+def test_a_head_at_chance_is_not_contradicted_by_another_heads_loss():
+    # the classification head never learns (its loss stays at ln 2 and its
+    # accuracy at the majority rate) while the regression head's loss falls:
+    # no contradiction -- the accuracy is judged against the classification loss
+    out = detector.detect(_two_heads(np.full(EV.size, np.log(2)), np.full(EV.size, 0.5268)), CFG)
+    assert isinstance(out, list) and out == []
+
+
+def test_a_head_whose_own_loss_improves_while_its_metric_is_stuck():
+    out = detector.detect(_two_heads(0.2 + 0.5 * np.exp(-EV / 1500), np.full(EV.size, 0.5268)), CFG)
+    assert _kinds(out) == {("degenerate", "cls_val_accuracy")}
+    assert "cls_val_loss" in out[0].message
+
+
+def test_task_of_names():
+    from curvestat.run import task_of
+
+    assert task_of("cls_val_accuracy") == {"cls"} == task_of("train/cls/loss")
+    assert task_of("val_domain_acc") == {"domain"} == task_of("train_domain_loss")
+    assert task_of("val_accuracy") == frozenset() == task_of("epoch_val_loss") == task_of("top1")
