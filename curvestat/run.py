@@ -27,7 +27,7 @@ from .errors import (
     ParseError,
 )
 
-__all__ = ["Role", "Series", "Run", "infer_role", "metric_direction", "align_to_steps"]
+__all__ = ["Role", "Series", "Run", "infer_role", "metric_direction", "task_of", "align_to_steps"]
 
 
 class Role(str, Enum):

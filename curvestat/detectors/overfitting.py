@@ -55,7 +55,7 @@ from numpy.typing import NDArray
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, align_to_steps
-from ..stats import block_means, hac_end_level_test, hac_mean_test, mad_scale, robust_smooth
+from ..stats import block_means, hac_end_level_test, hac_mean_test, robust_smooth
 from ._context import explosion_onset
 from ._trend import noise_scale, slope_test, trend_test
 
@@ -235,8 +235,8 @@ class OverfittingDetector:
         # curve turns up sharply)
         # noise sd from second differences (a local line cancels, so a steep
         # descent does not pass for noise): MAD(diff2) / sqrt(6)
-        noise = mad_scale(np.diff(lv, 2)) / math.sqrt(6.0) if n > 3 else 0.0
-        se = noise / math.sqrt(w)
+        lv_noise = noise_scale(lv)
+        se = lv_noise[0] / math.sqrt(w)
         flat = math.log1p(cfg.plateau_tolerance) if a.log_scale else cfg.plateau_tolerance
         k = int(np.flatnonzero(sm[: k_min + 1] <= sm[k_min] + max(4.0 * se, flat))[0])
         k_on = int(np.flatnonzero(sm[: k_min + 1] <= sm[k_min] + max(2.0 * se, flat))[0])
@@ -250,7 +250,6 @@ class OverfittingDetector:
         if m >= _MIN_SHORT_TAIL and (rise >= cfg.min_rise or (m >= _MIN_TAIL and growth >= cfg.min_gap_growth)):
             # the tests run only when an effect of practical size is there
             # (cheaper, and the decision needs both anyway)
-            lv_noise = (noise, max(1.0, 0.37 * (n - 2)))
             p_gap, z_gap = _mk(a.gap[tail], "increasing", noise_scale(a.gap))
             if p_gap > alpha:
                 return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
