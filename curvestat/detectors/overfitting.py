@@ -89,9 +89,10 @@ _MIN_SHORT_TAIL = 3
 _MAX_STALL_RISE = 0.10
 #: the HAC tests run on tens of evaluations, where the normal reference and
 #: the uncorrected Newey-West variance reject far too often (at 1 %, 10
-#: iid points: 5 % and 9 % for the mean and end-level tests); Student's t and
-#: the n / (n - k) factor bring that to 2.6 % and 5 % (docs/stats.rst)
-_SMALL_SAMPLE = {"use_t": True, "use_correction": True}
+#: iid points: 5 % and 9 % for the mean and end-level tests); the fixed-b
+#: reference and the n / (n - k) factor bring that to 0.9 % and 1.3 % (2.6 %
+#: and 5 % with Student's t instead; docs/stats.rst)
+_SMALL_SAMPLE = {"fixed_b": True, "use_correction": True}
 
 
 def _window(n: int) -> int:

@@ -197,3 +197,63 @@ def test_scales_and_safe_log():
     assert_allclose(safe_log([0.0, -1.0, 4.0], floor=1e-8), [math.log(1e-8), math.log(1e-8), math.log(4.0)])
     with pytest.raises(ParameterError):
         safe_log([1.0], floor=0.0)
+
+
+# --- fixed-b reference distribution ---------------------------------------------------------------
+
+# Kiefer & Vogelsang (2005), Bartlett kernel: critical values of the fixed-b
+# limit of the HAC t-statistic of a mean, cv(b) = z + c1 b + c2 b^2 + c3 b^3
+_KV_BARTLETT = {
+    0.95: (1.6449, 2.1859, 0.3142, -0.3427),
+    0.975: (1.9600, 2.9694, 0.4160, -0.5324),
+    0.99: (2.3263, 4.1618, 0.5368, -0.9010),
+}
+
+
+@pytest.mark.parametrize("level", sorted(_KV_BARTLETT))
+@pytest.mark.parametrize("b", [0.04, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
+def test_fixed_b_table_matches_kiefer_vogelsang(level, b):
+    from curvestat.stats import _fixed_b_tables as fb
+    from curvestat.stats.gap import _fixed_b_pvalue
+
+    z, c1, c2, c3 = _KV_BARTLETT[level]
+    cv = z + c1 * b + c2 * b**2 + c3 * b**3
+    # the simulated table's tail probability at Kiefer-Vogelsang's critical value
+    p = _fixed_b_pvalue(cv, b, fb.MEAN, "greater")
+    assert p == pytest.approx(1 - level, rel=0.12), (b, level, p)
+
+
+def test_fixed_b_pvalue_shape():
+    from curvestat.stats import _fixed_b_tables as fb
+    from curvestat.stats.gap import _fixed_b_pvalue
+
+    xs = np.linspace(0.0, 12.0, 200)
+    for table in (fb.MEAN, fb.END_LEVEL):
+        ps = [_fixed_b_pvalue(x, 0.2, table, "greater") for x in xs]
+        assert ps[0] == pytest.approx(0.5) and np.all(np.diff(ps) < 0) and ps[-1] > 0
+        assert _fixed_b_pvalue(-2.0, 0.2, table, "greater") == pytest.approx(1 - _fixed_b_pvalue(2.0, 0.2, table, "greater"))
+        assert _fixed_b_pvalue(-2.0, 0.2, table, "less") == pytest.approx(_fixed_b_pvalue(2.0, 0.2, table, "greater"))
+        assert _fixed_b_pvalue(2.0, 0.2, table, "two-sided") == pytest.approx(2 * _fixed_b_pvalue(2.0, 0.2, table, "greater"))
+        assert _fixed_b_pvalue(math.inf, 0.2, table, "greater") == 0.0
+    # the end level's statistic has heavier tails than the mean's at the same b
+    assert _fixed_b_pvalue(3.0, 0.3, fb.END_LEVEL, "greater") > _fixed_b_pvalue(3.0, 0.3, fb.MEAN, "greater")
+    # wider bandwidths have heavier tails; b = (L + 1) / n beyond the grid is clipped
+    assert _fixed_b_pvalue(3.0, 0.5, fb.MEAN, "greater") > _fixed_b_pvalue(3.0, 0.1, fb.MEAN, "greater")
+    assert _fixed_b_pvalue(3.0, 0.001, fb.MEAN, "greater") == _fixed_b_pvalue(3.0, 0.02, fb.MEAN, "greater")
+
+
+@pytest.mark.parametrize("func", [hac_mean_test, hac_end_level_test])
+def test_fixed_b_keeps_the_level_on_short_iid_series(func):
+    # at nominal 1 % on 12 iid points: the normal reference rejects 4-8 %
+    rng = np.random.default_rng(2)
+    trend = 0.3 * (np.arange(12) - 11.0)
+    rej = {"fixed": 0, "normal": 0}
+    for _ in range(3000):
+        x = rng.standard_normal(12) + (trend if func is hac_end_level_test else 0.0)
+        rej["fixed"] += func(x, fixed_b=True, use_correction=True).pvalue <= 0.01
+        rej["normal"] += func(x).pvalue <= 0.01
+    # binomial sd at 1 % over 3,000 draws: 0.18 %
+    assert rej["fixed"] / 3000 <= 0.017
+    assert rej["normal"] / 3000 >= 0.03
+    r = func(rng.standard_normal(12), fixed_b=True)
+    assert r.fixed_b and not r.use_t
