@@ -8,6 +8,7 @@ loss is evidence, not noise) and a *role* that tells the detectors what it is.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -65,7 +66,10 @@ _METRIC_DOWN = frozenset({"mae", "mse", "rmse", "wer", "cer", "ppl", "perplexity
 _NOT_SERIES = frozenset({"step", "steps", "epoch", "epochs", "globalstep", "iteration", "iter", "time", "timestamp", "walltime", "runtime"})
 
 
-def _tokens(name: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _tokens(name: str) -> tuple[str, ...]:
+    # cached: the detectors ask about the same few names of every run many
+    # times (role, direction, task), and a regex split costs microseconds
     # split camelCase too ("valLoss" -> "val", "loss")
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
     toks = [t for t in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if t]
@@ -80,7 +84,7 @@ def _tokens(name: str) -> list[str]:
         else:
             joined.append(toks[i])
             i += 1
-    return joined
+    return tuple(joined)
 
 
 def infer_role(name: str) -> Role:
@@ -137,6 +141,7 @@ def metric_direction(name: str) -> int:
 
 #: words that qualify a series without naming a task
 _GENERIC_TOKENS = frozenset({"avg", "mean", "epoch", "step", "total", "batch", "overall", "running", "smooth", "ema"})
+_NOT_TASK = _EVAL_TOKENS | _TRAIN_TOKENS | _LOSS_TOKENS | _LR_TOKENS | _METRIC_UP | _METRIC_DOWN | _GENERIC_TOKENS
 
 
 def task_of(name: str) -> frozenset[str]:
@@ -150,8 +155,7 @@ def task_of(name: str) -> frozenset[str]:
     >>> sorted(task_of("cls_val_accuracy")), sorted(task_of("train_domain_loss")), sorted(task_of("val_acc"))
     (['cls'], ['domain'], [])
     """
-    generic = _EVAL_TOKENS | _TRAIN_TOKENS | _LOSS_TOKENS | _LR_TOKENS | _METRIC_UP | _METRIC_DOWN | _GENERIC_TOKENS
-    return frozenset(t for t in _tokens(name) if t not in generic and not t.isdigit())
+    return frozenset(t for t in _tokens(name) if t not in _NOT_TASK and not t.isdigit())
 
 
 def is_axis_name(name: str) -> bool:

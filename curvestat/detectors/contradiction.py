@@ -64,6 +64,7 @@ from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Role, Run, Series, _tokens, align_to_steps, metric_direction, task_of
 from ..stats import block_means, diff_noise_scale, robust_smooth
+from ..stats._util import _median
 from ._context import explosion_onset
 from ._trend import trend_test
 
@@ -135,7 +136,7 @@ def _loss_trend(lv: NDArray[np.float64]) -> tuple[float, float]:
 def _improvement(loss: NDArray[np.float64]) -> float:
     """``1 - median(last 10 %) / median(first 10 %)`` (difference over |first| for non-positive losses)."""
     q = max(1, loss.shape[0] // 10)
-    first, last = float(np.median(loss[:q])), float(np.median(loss[-q:]))
+    first, last = _median(loss[:q]), _median(loss[-q:])
     if first > 0 and last > 0:
         return 1.0 - last / first
     return (first - last) / (abs(first) or 1.0)
@@ -249,7 +250,7 @@ class ContradictionDetector:
         bounded = bool(m.min() >= 0.0 and m.max() <= 1.0)
         best = (1.0 if d > 0 else 0.0) if bounded else None
         base = {"name": s.name, "loss": loss.name, "invariant": invariant, "n": n,
-                "saturated": bool(best is not None and abs(float(np.median(m[-max(1, n // 5):])) - best) <= cfg.saturation)}
+                "saturated": bool(best is not None and abs(_median(m[-max(1, n // 5):]) - best) <= cfg.saturation)}
         # -- degenerate: exactly constant over a sustained window
         start, length = _longest_constant_run(m)
         if length >= max(cfg.min_points, math.ceil(cfg.min_degenerate_fraction * n)):
@@ -269,7 +270,7 @@ class ContradictionDetector:
             if ev is None:
                 return None
             p, z, impr, lname = ev
-            tail = float(np.median(lv[-max(1, n // 5):]))
+            tail = _median(lv[-max(1, n // 5):])
             near_perfect = base["saturated"] and abs(tail) <= cfg.perfect_loss
             return {**base, "kind": "degenerate", "p": p, "z": z, "value": value * scale, "onset": int(steps[start]),
                     "until": int(steps[start + length - 1]), "length": length, "loss_improvement": impr,
@@ -307,7 +308,7 @@ class ContradictionDetector:
         if p_up <= alpha:
             return None  # a small but significant improvement: consistent
         return {**base, "kind": kind, "p": p_loss, "z": -z_loss, "gain": gain, "p_metric": p_up,
-                "loss_improvement": impr, "onset": int(steps[0]), "value": float(np.median(m)) * scale}
+                "loss_improvement": impr, "onset": int(steps[0]), "value": _median(m) * scale}
 
     def _loss_evidence(self, steps, lv, win, cfg, alpha):
         """(p, z, improvement, loss name) for "the loss improved over ``win``", or None.
@@ -417,7 +418,7 @@ def _task_losses(run: Run, metric: str, min_points: int) -> tuple[Series | None,
 def _edge_gain(x: NDArray[np.float64]) -> float:
     """median(last 20 %) - median(first 20 %)."""
     q = max(1, x.shape[0] // 5)
-    return float(np.median(x[-q:]) - np.median(x[:q]))
+    return _median(x[-q:]) - _median(x[:q])
 
 
 def _edge_noise(x: NDArray[np.float64], alpha: float) -> float:

@@ -251,7 +251,7 @@ class OverfittingDetector:
         if m >= _MIN_SHORT_TAIL and (rise >= cfg.min_rise or (m >= _MIN_TAIL and growth >= cfg.min_gap_growth)):
             # the tests run only when an effect of practical size is there
             # (cheaper, and the decision needs both anyway)
-            p_gap, z_gap = _mk(a.gap[tail], "increasing", noise_scale(a.gap))
+            p_gap, z_gap = _mk(a.gap[tail], "increasing", noise_scale(a.gap) if m < _MIN_TAIL else None)
             if p_gap > alpha:
                 return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
             span = max(1, int(a.steps[-1] - a.steps[k]))

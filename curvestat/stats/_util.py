@@ -179,6 +179,24 @@ def block_means(x: Any, max_points: int) -> BlockMeans:
     return BlockMeans(full, int(b), starts)
 
 
+def _median(a: NDArray[np.float64]) -> float:
+    """Median of a finite 1-D array; ``np.median`` without its generic overhead.
+
+    The detectors take a few dozen medians of short arrays per run, where
+    ``np.median``'s dispatch costs more than the partition (about 15 us
+    against 3 us). Same value: the middle element, or the mean of the two
+    middle ones.
+    """
+    n = a.shape[0]
+    if n == 0:
+        return math.nan
+    k = n // 2
+    if n % 2:
+        return float(np.partition(a, k)[k])
+    p = np.partition(a, (k - 1, k))
+    return float(0.5 * (p[k - 1] + p[k]))
+
+
 def mad_scale(x: Any) -> float:
     """Robust scale: ``1.4826 * median(|x - median(x)|)``.
 
@@ -207,8 +225,8 @@ def mad_scale(x: Any) -> float:
     1.4826
     """
     arr, _ = _drop_nan(x, min_n=1, what="mad_scale")
-    med = np.median(arr)
-    return float(MAD_CONSISTENCY * np.median(np.abs(arr - med)))
+    med = _median(arr)
+    return float(MAD_CONSISTENCY * _median(np.abs(arr - med)))
 
 
 def diff_noise_scale(x: Any) -> float:

@@ -257,3 +257,13 @@ def test_fixed_b_keeps_the_level_on_short_iid_series(func):
     assert rej["normal"] / 3000 >= 0.03
     r = func(rng.standard_normal(12), fixed_b=True)
     assert r.fixed_b and not r.use_t
+
+
+def test_fast_median_equals_numpy():
+    from curvestat.stats._util import _median
+
+    rng = np.random.default_rng(0)
+    for n in range(1, 40):
+        for x in (rng.standard_normal(n), rng.integers(0, 3, n).astype(float)):
+            assert _median(x) == np.median(x)
+    assert math.isnan(_median(np.array([])))
