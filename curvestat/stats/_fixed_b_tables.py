@@ -1,4 +1,4 @@
-"""Fixed-b quantiles of the Newey-West t-statistics (generated: scripts/make_fixed_b_tables.py)."""
+"""Fixed-b quantiles of the Newey-West t-statistics (generated: python -m curvestat.stats._make_fixed_b_tables)."""
 
 # fmt: off
 #: bandwidth ratios b = (L + 1) / n

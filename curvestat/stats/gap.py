@@ -132,7 +132,7 @@ def hac_mean_test(
     fixed, the statistic converges to ``W(1) / sqrt(Q_b)``, a functional of
     Brownian motion that does not depend on the noise's autocorrelation
     (Kiefer & Vogelsang 2005). Its quantiles are tabulated by simulation
-    (``scripts/make_fixed_b_tables.py``: n = 256, 200,000 draws per b, b =
+    (``python -m curvestat.stats._make_fixed_b_tables``: n = 256, 200,000 draws per b, b =
     0.02 ... 1.00) and interpolated linearly in b and in the log tail
     probability; they agree with Kiefer and Vogelsang's cubic critical-value
     polynomials to about 1 %. Tail probabilities below 0.0005 are

@@ -13,7 +13,7 @@ quantiles suffice.
 
 Usage (the command that produced the shipped table; ~1 minute)::
 
-    python scripts/make_fixed_b_tables.py
+    python -m curvestat.stats._make_fixed_b_tables
 
 Kiefer, N. M. & Vogelsang, T. J. (2005). A new asymptotic theory for
 heteroskedasticity-autocorrelation robust tests. Econometric Theory 21,
@@ -86,13 +86,13 @@ def simulate(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> None:
     qm, ql = simulate(np.random.default_rng(SEED))
-    out = Path(__file__).resolve().parents[1] / "curvestat" / "stats" / "_fixed_b_tables.py"
+    out = Path(__file__).resolve().parent / "_fixed_b_tables.py"
 
     def fmt(a: np.ndarray) -> str:
         return "(\n" + "".join("    (" + ", ".join(f"{v:.4f}" for v in row) + "),\n" for row in a) + ")"
 
     out.write_text(
-        '"""Fixed-b quantiles of the Newey-West t-statistics (generated: scripts/make_fixed_b_tables.py)."""\n\n'
+        '"""Fixed-b quantiles of the Newey-West t-statistics (generated: python -m curvestat.stats._make_fixed_b_tables)."""\n\n'
         "# fmt: off\n"
         f"#: bandwidth ratios b = (L + 1) / n\nB_GRID = ({', '.join(f'{b:.2f}' for b in B_GRID)})\n"
         f"#: upper-tail probabilities 1 - p of the one-sided quantiles below\nLEVELS = ({', '.join(f'{v:g}' for v in LEVELS)})\n"
