@@ -80,6 +80,10 @@ _MAX_EVAL_POINTS = 400
 #: points are the shortest run whose exact Mann-Kendall p-value, 1/120, is
 #: below 1 %)
 _MIN_TAIL = 5
+#: the U-turn's broken-curve fit covers its search range and this many
+#: smoothing windows after it (real corpus, 14 U-turns: onsets within 2
+#: evaluations 0.71 -> 0.86; synthetic, 270: 0.944 -> 0.941)
+_ONSET_FIT_WINDOWS = 4
 #: fewest points after the minimum for a U-turn: three, when they rise far
 #: beyond the noise of the whole curve (the slope test of ``_mk``)
 _MIN_SHORT_TAIL = 3
@@ -312,7 +316,13 @@ class OverfittingDetector:
                     # half a window past the smoothed minimum (a slowly
                     # starting rise moves the smoothed minimum either way)
                     lo = max(0, k_on - w // 2)
-                    onset = int(a.steps[lo + _hinge_break(lv[lo:], k_on - lo, k_min + w // 2 - lo)])
+                    # The fit ends _ONSET_FIT_WINDOWS smoothing windows past
+                    # the search range: far from the bend, the shape of the
+                    # rise (a real U-turn often climbs fast, then saturates)
+                    # says nothing about where it began and pulls a global
+                    # fit's bend late
+                    end = min(n, k_min + w // 2 + _ONSET_FIT_WINDOWS * w + 1)
+                    onset = int(a.steps[lo + _hinge_break(lv[lo:end], k_on - lo, k_min + w // 2 - lo)])
                     p = max(p_rise, p_gap)
                     sev = Severity.CRITICAL if rise >= cfg.critical_rise else Severity.WARNING
                     msg = (

@@ -305,3 +305,17 @@ def test_short_noisy_plateau_is_not_a_u_turn():
         train = 0.45 + 0.6 * np.exp(-np.arange(10) / 1.5)
         out = detector.detect(_short_run(val, train), CFG)
         assert all(f.severity is Severity.INFO for f in out), out
+
+
+def test_u_turn_onset_under_a_saturating_rise_after_an_early_minimum():
+    # the shape of small-data overfitting: the validation loss bottoms out
+    # within the first evaluations, then climbs fast and saturates (120
+    # evaluations); the far, flat end of the rise must not pull the bend late
+    rng = np.random.default_rng(3)
+    i = np.arange(120.0)
+    val = np.where(i <= 3, 1.0 - 0.05 * i, 0.85 + 0.9 * (1 - np.exp(-(i - 3) / 25))) * np.exp(0.01 * rng.standard_normal(120))
+    train = 1.0 * np.exp(-i / 15) + 0.01
+    run = Run.from_dict({"loss": np.repeat(train, 10), "val_loss": (np.arange(9, 1200, 10), val)})
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "u_turn"
+    assert abs(f.onset_step - 39) <= 2 * 10, f.onset_step
