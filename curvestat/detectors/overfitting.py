@@ -108,14 +108,14 @@ def _mk(x: NDArray[np.float64], alternative: str, noise: tuple[float, float] | N
     """(p-value, z) of a trend test on a tail of the series.
 
     Mann-Kendall: exact below 10 points, Hamed-Rao (all lags, the variance
-    factor floored at 1) from there on. Three or four points, given the ``noise`` (sd, degrees of freedom) of the
-    whole series: the slope t-test against that noise instead. No rank test
-    can call three or four points significant at 1 % (their smallest exact
-    p-values are 1/6 and 1/24) however far they rise beyond the noise.
+    factor floored at 1) from there on. Three or four points, given the
+    ``noise`` (sd, degrees of freedom) of the whole series: the slope t-test
+    against that noise instead. No rank test can call three or four points
+    significant at 1 % (their smallest exact p-values are 1/6 and 1/24)
+    however far they rise beyond the noise.
     """
     if noise is not None and 3 <= x.shape[0] < _MIN_TAIL:
-        p, t = slope_test(x, noise[0], noise[1], alternative)
-        return p, t
+        return slope_test(x, noise[0], noise[1], alternative)
     # the Hamed-Rao correction may only widen the null: a variance factor
     # below 1 comes from negative rank autocorrelations that are significant
     # by chance, and would let a wandering plateau pass for a rise

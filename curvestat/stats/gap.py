@@ -161,9 +161,7 @@ def hac_mean_test(
     if use_correction:
         s *= n / (n - 1.0)
     se = math.sqrt(max(s, 0.0)) / n
-    stat, p = _t_test(mean - float(mu0), se, n - 1, alt, use_t)
-    if fixed_b:
-        p = _fixed_b_pvalue(stat, (maxlags + 1.0) / n, _fb.MEAN, alt)
+    stat, p = _t_test(mean - float(mu0), se, n - 1, alt, use_t, _FIXED_B_MEAN if fixed_b else None, (maxlags + 1.0) / n)
     return HacMeanResult(float(stat), p, mean, float(se), int(maxlags), int(n), alt, bool(use_correction), bool(use_t),
                          bool(fixed_b))
 
@@ -304,9 +302,8 @@ def hac_end_level_test(
         s *= n / (n - 2.0)
     se = math.sqrt(max(float((xtx_inv @ s @ xtx_inv)[0, 0]), 0.0))
     level = float(coef[0])
-    stat, p = _t_test(level - float(mu0), se, n - 2, alt, use_t)
-    if fixed_b:
-        p = _fixed_b_pvalue(stat, (maxlags + 1.0) / n, _fb.END_LEVEL, alt)
+    stat, p = _t_test(level - float(mu0), se, n - 2, alt, use_t, _FIXED_B_END_LEVEL if fixed_b else None,
+                      (maxlags + 1.0) / n)
     return HacLevelResult(float(stat), p, level, float(coef[1]), se, int(maxlags), int(n), alt, bool(use_correction),
                           bool(use_t), bool(fixed_b))
 
@@ -329,16 +326,31 @@ def _long_run_cov(g: NDArray[np.float64], maxlags: int) -> NDArray[np.float64]:
     return s
 
 
-def _t_test(diff: float, se: float, df: int, alternative: str, use_t: bool) -> tuple[float, float]:
-    """(statistic, p-value) of ``diff / se``; a zero se gives 0 (no difference) or +-inf."""
+#: the fixed-b tables as arrays, converted once: bandwidth grid, the log upper
+#: tail probabilities of the tabulated quantiles, and one quantile row per b
+_FIXED_B_GRID = np.asarray(_fb.B_GRID)
+_FIXED_B_LOG_TAIL = np.log1p(-np.asarray(_fb.LEVELS))
+_FIXED_B_MEAN = np.asarray(_fb.MEAN)
+_FIXED_B_END_LEVEL = np.asarray(_fb.END_LEVEL)
+
+
+def _t_test(diff: float, se: float, df: int, alternative: str, use_t: bool,
+            fixed_b: NDArray[np.float64] | None = None, b: float = 0.0) -> tuple[float, float]:
+    """(statistic, p-value) of ``diff / se``; a zero se gives 0 (no difference) or +-inf.
+
+    The reference is the fixed-b quantile table ``fixed_b`` at bandwidth
+    ratio ``b`` when given, else Student's t (``use_t``) or the normal.
+    """
     if se > 0.0:
         stat = diff / se
     else:
         stat = 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
+    if fixed_b is not None:
+        return stat, _fixed_b_pvalue(stat, b, fixed_b, alternative)
     return stat, (_t_pvalue(stat, df, alternative) if use_t else _normal_pvalue(stat, alternative))
 
 
-def _fixed_b_pvalue(stat: float, b: float, table: tuple, alternative: str) -> float:
+def _fixed_b_pvalue(stat: float, b: float, table: NDArray[np.float64], alternative: str) -> float:
     """p-value of a HAC t-statistic from a fixed-b quantile table (symmetric null).
 
     Linear interpolation in b between the tabulated ratios (clipped to the
@@ -348,13 +360,12 @@ def _fixed_b_pvalue(stat: float, b: float, table: tuple, alternative: str) -> fl
     """
     if math.isnan(stat):
         return math.nan
-    grid = np.asarray(_fb.B_GRID)
-    rows = np.asarray(table)
+    grid = _FIXED_B_GRID
     bb = min(max(b, grid[0]), grid[-1])
     j = int(np.clip(np.searchsorted(grid, bb) - 1, 0, grid.size - 2))
     f = (bb - grid[j]) / (grid[j + 1] - grid[j])
-    q = (1.0 - f) * rows[j] + f * rows[j + 1]
-    log_tail = np.log(1.0 - np.asarray(_fb.LEVELS))
+    q = (1.0 - f) * table[j] + f * table[j + 1]
+    log_tail = _FIXED_B_LOG_TAIL
 
     def upper(x: float) -> float:
         """P(T > x) for x >= 0."""

@@ -213,22 +213,20 @@ _KV_BARTLETT = {
 @pytest.mark.parametrize("level", sorted(_KV_BARTLETT))
 @pytest.mark.parametrize("b", [0.04, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
 def test_fixed_b_table_matches_kiefer_vogelsang(level, b):
-    from curvestat.stats import _fixed_b_tables as fb
-    from curvestat.stats.gap import _fixed_b_pvalue
+    from curvestat.stats.gap import _FIXED_B_END_LEVEL, _FIXED_B_MEAN, _fixed_b_pvalue
 
     z, c1, c2, c3 = _KV_BARTLETT[level]
     cv = z + c1 * b + c2 * b**2 + c3 * b**3
     # the simulated table's tail probability at Kiefer-Vogelsang's critical value
-    p = _fixed_b_pvalue(cv, b, fb.MEAN, "greater")
+    p = _fixed_b_pvalue(cv, b, _FIXED_B_MEAN, "greater")
     assert p == pytest.approx(1 - level, rel=0.12), (b, level, p)
 
 
 def test_fixed_b_pvalue_shape():
-    from curvestat.stats import _fixed_b_tables as fb
-    from curvestat.stats.gap import _fixed_b_pvalue
+    from curvestat.stats.gap import _FIXED_B_END_LEVEL, _FIXED_B_MEAN, _fixed_b_pvalue
 
     xs = np.linspace(0.0, 12.0, 200)
-    for table in (fb.MEAN, fb.END_LEVEL):
+    for table in (_FIXED_B_MEAN, _FIXED_B_END_LEVEL):
         ps = [_fixed_b_pvalue(x, 0.2, table, "greater") for x in xs]
         assert ps[0] == pytest.approx(0.5) and np.all(np.diff(ps) < 0) and ps[-1] > 0
         assert _fixed_b_pvalue(-2.0, 0.2, table, "greater") == pytest.approx(1 - _fixed_b_pvalue(2.0, 0.2, table, "greater"))
@@ -236,10 +234,10 @@ def test_fixed_b_pvalue_shape():
         assert _fixed_b_pvalue(2.0, 0.2, table, "two-sided") == pytest.approx(2 * _fixed_b_pvalue(2.0, 0.2, table, "greater"))
         assert _fixed_b_pvalue(math.inf, 0.2, table, "greater") == 0.0
     # the end level's statistic has heavier tails than the mean's at the same b
-    assert _fixed_b_pvalue(3.0, 0.3, fb.END_LEVEL, "greater") > _fixed_b_pvalue(3.0, 0.3, fb.MEAN, "greater")
+    assert _fixed_b_pvalue(3.0, 0.3, _FIXED_B_END_LEVEL, "greater") > _fixed_b_pvalue(3.0, 0.3, _FIXED_B_MEAN, "greater")
     # wider bandwidths have heavier tails; b = (L + 1) / n beyond the grid is clipped
-    assert _fixed_b_pvalue(3.0, 0.5, fb.MEAN, "greater") > _fixed_b_pvalue(3.0, 0.1, fb.MEAN, "greater")
-    assert _fixed_b_pvalue(3.0, 0.001, fb.MEAN, "greater") == _fixed_b_pvalue(3.0, 0.02, fb.MEAN, "greater")
+    assert _fixed_b_pvalue(3.0, 0.5, _FIXED_B_MEAN, "greater") > _fixed_b_pvalue(3.0, 0.1, _FIXED_B_MEAN, "greater")
+    assert _fixed_b_pvalue(3.0, 0.001, _FIXED_B_MEAN, "greater") == _fixed_b_pvalue(3.0, 0.02, _FIXED_B_MEAN, "greater")
 
 
 @pytest.mark.parametrize("func", [hac_mean_test, hac_end_level_test])
