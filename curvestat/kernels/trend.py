@@ -207,6 +207,17 @@ def count_inversions(v, order):
 
 
 @jit
+def _sweep_start(v, order):
+    """What both selection sweeps start from: the tie-fixed order ``perm``,
+    the rank ``u`` of each position, an empty Fenwick tree and the first
+    step of its descent."""
+    n = v.shape[0]
+    perm = np.empty(n, dtype=np.int64)
+    _fix_ties(v, order, perm)
+    return perm, _ranks_of(perm), np.zeros(n + 1, dtype=np.int32), _top_bit(n)
+
+
+@jit
 def select_inversions(v, order, ids, ranks, out_first, out_second):
     """Write the pairs of the inversions whose ordinal is in ``ranks``.
 
@@ -217,11 +228,7 @@ def select_inversions(v, order, ids, ranks, out_first, out_second):
     pairs written. O((n + len(ranks)) log n).
     """
     n = v.shape[0]
-    perm = np.empty(n, dtype=np.int64)
-    _fix_ties(v, order, perm)
-    u = _ranks_of(perm)
-    tree = np.zeros(n + 1, dtype=np.int32)
-    top = _top_bit(n)
+    perm, u, tree, top = _sweep_start(v, order)
     n_ranks = ranks.shape[0]
     total = np.int64(0)
     r = 0
@@ -263,11 +270,7 @@ def select_inversions_from_end(v, order, ids, ranks, n_inv, out_first, out_secon
     ``node size - node count``.
     """
     n = v.shape[0]
-    perm = np.empty(n, dtype=np.int64)
-    _fix_ties(v, order, perm)
-    u = _ranks_of(perm)
-    tree = np.zeros(n + 1, dtype=np.int32)
-    top = _top_bit(n)
+    perm, u, tree, top = _sweep_start(v, order)
     n_ranks = ranks.shape[0]
     after = np.int64(0)  # inversions (p, q') with q' > q
     r = 0
