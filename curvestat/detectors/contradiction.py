@@ -189,7 +189,10 @@ class ContradictionDetector:
         if loss is None:
             return Skipped(self.name, "no loss series to compare the metrics with")
         cut = explosion_onset(context)
-        self._cache: dict = {}
+        # per-call state stays local: the registry's detector instance may
+        # be called from several threads at once (a Dask worker runs tasks
+        # on a thread pool)
+        cache: dict = {}
         cands = []
         reasons = []
         for s in metrics:
@@ -198,13 +201,12 @@ class ContradictionDetector:
             # cls_val_loss, not against the regression head's loss)
             own_val, own_train = _task_losses(run, s.name, cfg.min_points)
             loss_s = own_val or own_train or loss
-            self._loss_name = loss_s.name
             # the train loss as a second witness of "the loss improves" for a
             # stuck metric (what the practitioner watches); not when it is the
             # loss already compared
             train = own_train if (own_val or own_train) else run.train_loss
-            self._train = train if train is not None and train is not loss_s else None
-            res = self._one(s, loss_s, cfg, config.alpha, cut)
+            witness = train if train is not None and train is not loss_s else None
+            res = self._one(s, loss_s, witness, cache, cfg, config.alpha, cut)
             if isinstance(res, str):
                 reasons.append(res)
             elif res is not None:
@@ -221,7 +223,8 @@ class ContradictionDetector:
         return out
 
     # ------------------------------------------------------------------
-    def _one(self, s: Series, loss: Series, cfg: Any, alpha: float, cut: int | None) -> dict | str | None:
+    def _one(self, s: Series, loss: Series, train: Series | None, cache: dict, cfg: Any, alpha: float,
+             cut: int | None) -> dict | str | None:
         fin = np.isfinite(s.values)
         if cut is not None:
             # only the points before a sustained explosion: what the metrics do
@@ -266,7 +269,7 @@ class ContradictionDetector:
                 if float(np.max(d * (value - m[:start]))) >= cfg.min_metric_gain:
                     return None
             win = slice(start, start + length)
-            ev = self._loss_evidence(steps, lv, win, cfg, alpha)
+            ev = self._loss_evidence(steps, lv, win, loss.name, train, cache, cfg, alpha)
             if ev is None:
                 return None
             p, z, impr, lname = ev
@@ -292,9 +295,9 @@ class ContradictionDetector:
         if impr < cfg.min_loss_improvement:
             return None  # the loss did not improve enough to contradict
         key = (steps.tobytes(), loss.name)
-        if key not in self._cache:
-            self._cache[key] = _loss_trend(lv)
-        p_loss, z_loss = self._cache[key]
+        if key not in cache:
+            cache[key] = _loss_trend(lv)
+        p_loss, z_loss = cache[key]
         if p_loss > alpha:
             return None
         if kind == "opposite_direction":
@@ -310,7 +313,7 @@ class ContradictionDetector:
         return {**base, "kind": kind, "p": p_loss, "z": -z_loss, "gain": gain, "p_metric": p_up,
                 "loss_improvement": impr, "onset": int(steps[0]), "value": _median(m) * scale}
 
-    def _loss_evidence(self, steps, lv, win, cfg, alpha):
+    def _loss_evidence(self, steps, lv, win, loss_name, train, cache, cfg, alpha):
         """(p, z, improvement, loss name) for "the loss improved over ``win``", or None.
 
         The validation loss (``lv``, aligned to the metric's steps) and, when
@@ -321,12 +324,12 @@ class ContradictionDetector:
         train loss is skipped when the validation loss alone already gives
         ``p <= alpha / 10`` (cost; the p-value is then ``k p_val``).
         """
-        k = 2 if self._train is not None else 1  # series that may be tested (Bonferroni)
+        k = 2 if train is not None else 1  # series that may be tested (Bonferroni)
         best = None
-        for name in (self._loss_name, None if k == 1 else self._train.name):
+        for name in (loss_name, None if k == 1 else train.name):
             if name is None:
                 break
-            if name == self._loss_name:
+            if name == loss_name:
                 x = x_val = lv[win]
             else:
                 # the train loss only when the validation loss does not
@@ -341,10 +344,10 @@ class ContradictionDetector:
                 # to follow its loss
                 if _mk(x_val, "increasing")[0] <= alpha:
                     break
-                key = ("train", self._train.name, steps.tobytes())
-                if key not in self._cache:
-                    self._cache[key] = align_to_steps(self._train.steps, self._train.values, steps)
-                x = self._cache[key][win]
+                key = ("train", train.name, steps.tobytes())
+                if key not in cache:
+                    cache[key] = align_to_steps(train.steps, train.values, steps)
+                x = cache[key][win]
                 if not np.isfinite(x).all():
                     break
             impr = _improvement(x)

@@ -361,3 +361,36 @@ def test_task_of_names():
     assert task_of("cls_val_accuracy") == {"cls"} == task_of("train/cls/loss")
     assert task_of("val_domain_acc") == {"domain"} == task_of("train_domain_loss")
     assert task_of("val_accuracy") == frozenset() == task_of("epoch_val_loss") == task_of("top1")
+
+
+def test_one_detector_instance_is_safe_across_threads(monkeypatch):
+    # a Dask worker runs tasks on a thread pool, all calling the registry's
+    # one detector instance: per-call state must not leak between calls. An
+    # interleaving is forced deterministically: in the middle of one call,
+    # another call on a different run runs to completion.
+    import curvestat.detectors.contradiction as mod
+
+    # run a: the validation loss barely moves, the train loss is the witness
+    # that the loss improves while recall is stuck at 0; run b has no train
+    # loss at all
+    rng = np.random.default_rng(8)
+    steps = np.arange(5000)
+    a = Run.from_dict({"loss": 0.1 + np.exp(-steps / 1500), "val_loss": (EV, 0.5 * np.exp(0.01 * rng.standard_normal(EV.size))),
+                       "val_recall": (EV, np.zeros(EV.size))})
+    b = _run(val_recall=np.zeros(EV.size))
+    want_a, want_b = _kinds(detector.detect(a, CFG)), _kinds(detector.detect(b, CFG))
+    assert want_a == {("degenerate", "val_recall")}
+    inner: list = []
+    real = mod.align_to_steps
+
+    def interleaved(*args):
+        # the first alignment inside the call on a (its loss to the metric's
+        # steps) runs the whole call on b first
+        if not inner:
+            inner.append(None)
+            inner[0] = _kinds(detector.detect(b, CFG))
+        return real(*args)
+
+    monkeypatch.setattr(mod, "align_to_steps", interleaved)
+    assert _kinds(detector.detect(a, CFG)) == want_a
+    assert inner == [want_b]
