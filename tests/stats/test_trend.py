@@ -492,18 +492,43 @@ def test_noise_scale_ignores_a_smooth_trend():
 
     rng = np.random.default_rng(3)
     i = np.arange(400.0)
-    s, df = noise_scale(np.exp(-i / 50) + 0.01 * i + 0.02 * rng.standard_normal(400))
+    x = np.exp(-i / 50) + 0.01 * i + 0.02 * rng.standard_normal(400)
+    s, df = noise_scale(x)
     assert s == pytest.approx(0.02, rel=0.15)
-    assert df == pytest.approx(0.37 * 398)
+    assert df == pytest.approx(0.3 * 397)
+    s2, df2 = noise_scale(x, differences=2)
+    assert s2 == pytest.approx(0.02, rel=0.15)
+    assert df2 == pytest.approx(0.37 * 398)
+    # seven points or fewer: second differences whatever is asked
+    assert noise_scale(x[:7]) == noise_scale(x[:7], differences=2)
+
+
+def test_third_differences_see_through_a_fast_exponential_descent():
+    # a 10-evaluation log-loss whose excess halves per evaluation onto a
+    # floor: its curvature changes fast, and the spread of the second
+    # differences it leaves behind reads half again the noise; third
+    # differences cancel the local parabola and stay near it
+    from curvestat.detectors._trend import noise_scale
+
+    rng = np.random.default_rng(5)
+    i = np.arange(10.0)
+    ratios2, ratios3 = [], []
+    for _ in range(200):
+        x = np.log(0.06 + 2.0 * 0.5**i) + 0.01 * rng.standard_normal(10)
+        ratios2.append(noise_scale(x, differences=2)[0] / 0.01)
+        ratios3.append(noise_scale(x)[0] / 0.01)
+    assert np.median(ratios2) > 1.4
+    assert 0.75 < np.median(ratios3) < 1.25
 
 
 def test_slope_test_keeps_its_level_on_short_iid_tails():
     # the detector's use: a tail of 3-4 points, the noise scale from the whole
-    # series (second differences); size at 1 % over 4,000 simulated series
+    # series (second differences below 8 points, third from there on); size
+    # at 1 % over 4,000 simulated series
     from curvestat.detectors._trend import noise_scale, slope_test
 
     rng = np.random.default_rng(11)
-    for n, m in ((8, 3), (12, 4), (30, 4)):
+    for n, m in ((6, 3), (8, 3), (12, 4), (30, 4)):
         rejections = 0
         for _ in range(4000):
             x = rng.standard_normal(n)
