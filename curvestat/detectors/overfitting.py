@@ -241,14 +241,13 @@ class OverfittingDetector:
         # s*: where the smoothed validation loss first comes within noise of
         # its minimum (the start of a flat bottom; the minimum itself if the
         # curve turns up sharply)
-        # noise sd of log v for the slope test of short tails: from third
-        # differences (a local parabola cancels, so a steep descent does not
-        # pass for noise). The band that places s* takes the wider estimate
-        # from second differences: a generous band starts the tail earlier,
-        # on the plateau rather than on the selected low points around the
-        # minimum (with third differences the U-turn rate on the hardest
-        # wandering plateau rose from 5.0 % to 6.7 %)
-        lv_noise = noise_scale(lv)
+        # noise sd from second differences (a local line cancels, so a steep
+        # descent does not pass for noise). The slope test of short tails
+        # below uses third differences; the band that places s* takes this
+        # wider estimate: a generous band starts the tail earlier, on the
+        # plateau rather than on the selected low points around the minimum
+        # (with third differences the U-turn rate on the hardest wandering
+        # plateau rose from 5.0 % to 6.7 %)
         se = noise_scale(lv, differences=2)[0] / math.sqrt(w)
         flat = math.log1p(cfg.plateau_tolerance) if a.log_scale else cfg.plateau_tolerance
         k = int(np.flatnonzero(sm[: k_min + 1] <= sm[k_min] + max(4.0 * se, flat))[0])
@@ -304,6 +303,11 @@ class OverfittingDetector:
             # one-point outlier for the explosion detector too
             carried = m >= _MIN_TAIL or to_ratio(float(lv[-2] - lv[k:-1].min())) >= cfg.min_rise
             if rise >= cfg.min_rise and not shared and carried:
+                # noise sd of log v for the slope test of short tails: from
+                # third differences (a local parabola cancels: the fast
+                # changing curvature of an exponential-like descent does not
+                # pass for noise either)
+                lv_noise = noise_scale(lv)
                 p_rise, z_rise = _mk(lv[tail], "increasing", lv_noise)
                 # few evaluations from s* on: the descent onto a flat bottom,
                 # or the low points around the minimum, dilute a rank test

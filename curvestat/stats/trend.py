@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ParameterError
-from ._util import _alternative, _as_1d, _drop_nan, _normal_pvalue, _positive_int
+from ._util import _alternative, _as_1d, _drop_nan, _median, _normal_pvalue, _positive_int
 
 __all__ = ["MannKendallResult", "SensSlopeResult", "mann_kendall", "sens_slope"]
 
@@ -143,15 +143,23 @@ def _z_score(s: float, var_s: float) -> float:
     return (s - 1.0) / math.sqrt(var_s) if s > 0 else (s + 1.0) / math.sqrt(var_s)
 
 
-def _acf_fft(y: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
-    """Autocorrelation (demeaned, divided by n) for lags 0..nlags via FFT."""
-    from scipy import fft as sfft
+#: longest series whose autocorrelation is summed directly: below this the
+#: O(n^2) sum takes a few microseconds, the FFT's set-up some tens
+_ACF_DIRECT_MAX_N = 256
 
+
+def _acf_fft(y: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
+    """Autocorrelation (demeaned, divided by n) for lags 0..nlags (direct sum or FFT)."""
     n = y.shape[0]
     d = y - y.mean()
-    nfft = sfft.next_fast_len(2 * n - 1, real=True)
-    spec = sfft.rfft(d, nfft)
-    acov = sfft.irfft(spec.real**2 + spec.imag**2, nfft)[: nlags + 1]
+    if n <= _ACF_DIRECT_MAX_N:
+        acov = np.correlate(d, d, "full")[n - 1 : n + nlags]
+    else:
+        from scipy import fft as sfft
+
+        nfft = sfft.next_fast_len(2 * n - 1, real=True)
+        spec = sfft.rfft(d, nfft)
+        acov = sfft.irfft(spec.real**2 + spec.imag**2, nfft)[: nlags + 1]
     if acov[0] <= 0.0:
         out = np.zeros(nlags + 1)
         out[0] = 1.0
@@ -385,7 +393,7 @@ def _exact_pvalue(s: int, n: int, alternative: str) -> float:
 def _sen_exact(x: NDArray[np.float64], t: NDArray[np.float64]) -> float:
     from ..kernels.trend import pairwise_slopes
 
-    return float(np.median(pairwise_slopes(x, t)))
+    return _median(pairwise_slopes(x, t))
 
 
 def _order_by(y: NDArray[np.float64]) -> NDArray[np.int64]:
