@@ -269,6 +269,22 @@ def test_u_turn_in_the_last_three_epochs_of_a_steady_descent(seed):
     assert all(f.kind != "u_turn" for f in out)
 
 
+def test_u_turn_after_a_fast_exponential_descent_in_ten_epochs():
+    # the validation loss's excess halves per epoch onto a floor, then rises
+    # 13, 25 and 33 % over the last three epochs while the train loss keeps
+    # falling: the descent's fast-changing curvature must not pass for noise
+    # in the slope test of the short tail (with second differences: 5 of 20
+    # found; third differences: 14 of 20)
+    i = np.arange(10.0)
+    train = 0.4 + 1.6 * 0.45**i
+    found = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        lv = np.log(0.37 + 0.6 * 0.5**i) + np.r_[np.zeros(7), 0.13, 0.25, 0.33] + rng.normal(0, 0.01, 10)
+        found += any(f.kind == "u_turn" for f in detector.detect(_short_run(np.exp(lv), train), CFG))
+    assert found >= 11
+
+
 def test_a_jump_on_the_last_epoch_alone_is_not_a_u_turn():
     # three flat evaluations after the minimum and a 9 % jump on the last one:
     # the slope of the tail is steep against the curve's noise, but the rise
