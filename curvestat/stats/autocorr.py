@@ -61,9 +61,9 @@ def acf(x: Any, nlags: int | None = None) -> NDArray[np.float64]:
         nlags = _positive_int(nlags, "nlags", minimum=0)
         if nlags > n - 1:
             raise ParameterError(f"nlags must be <= n - 1 = {n - 1}, got {nlags}")
-    from .trend import _acf_fft
+    from .trend import _acf
 
-    return _acf_fft(arr, nlags)
+    return _acf(arr, nlags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +158,9 @@ def ljung_box(x: Any, lags: int = 10, *, model_df: int = 0) -> LjungBoxResult:
         raise InsufficientDataError(f"ljung_box with lags={lags} needs at least {lags + 1} points, got {n}")
     from scipy.special import chdtrc  # chi2.sf without scipy.stats' per-call overhead
 
-    from .trend import _acf_fft
+    from .trend import _acf
 
-    r = _acf_fft(arr, lags)[1:]
+    r = _acf(arr, lags)[1:]
     k = np.arange(1, lags + 1)
     q = n * (n + 2.0) * np.cumsum(r**2 / (n - k))
     df = k - model_df

@@ -148,7 +148,7 @@ def _z_score(s: float, var_s: float) -> float:
 _ACF_DIRECT_MAX_N = 256
 
 
-def _acf_fft(y: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
+def _acf(y: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
     """Autocorrelation (demeaned, divided by n) for lags 0..nlags (direct sum or FFT)."""
     n = y.shape[0]
     d = y - y.mean()
@@ -316,14 +316,14 @@ def mann_kendall(
         if correction == "hamed_rao":
             from ..kernels.trend import average_ranks
 
-            r = _acf_fft(average_ranks(detrended, _argsort(detrended)), nlags)[1:]
+            r = _acf(average_ranks(detrended, _argsort(detrended)), nlags)[1:]
             k = np.arange(1, nlags + 1, dtype=np.float64)
             bound = _Z975 / math.sqrt(n)
             sig = (r > bound) | (r < -bound)
             w = (n - k) * (n - k - 1) * (n - k - 2)
             factor = 1.0 + 2.0 / (n * (n - 1.0) * (n - 2.0)) * float((w * r)[sig].sum())
         else:
-            r = _acf_fft(detrended, nlags)[1:]
+            r = _acf(detrended, nlags)[1:]
             k = np.arange(1, nlags + 1, dtype=np.float64)
             factor = 1.0 + 2.0 * float(((1.0 - k / n) * r).sum())
         if not factor > 0.0:
