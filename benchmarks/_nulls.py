@@ -53,7 +53,9 @@ curves):
   ``m = m_hi - (m_hi - m_lo) * q**beta`` with ``q`` the remaining fraction of
   the validation loss's fall, ``beta`` in [0.3, 2] (``beta`` < 1: the metric
   saturates before the loss stops improving), ceilings below 1; accuracy is a
-  binomial count over ``n_val``, recall a count over the ``n_pos`` positives,
+  count over ``n_val`` (binomial spread times ``c`` in [0.3, 1]: the validation
+  set is fixed, so counts move less than fresh samples would), recall a count
+  over the ``n_pos`` positives,
   precision and f1 follow from the same counts; auc is continuous;
 * no periodic component, no explosion, no non-finite value.
 
@@ -314,10 +316,13 @@ def make_null(seed: int, index: int) -> NullRun:
     prof = (clean / clean[-1]) ** g
     if fam["profile"] == "shrinks":
         prof = prof / prof.max()  # the noise never exceeds sigma; it shrinks as the loss falls
+    # A heavy-tailed batch is a hard batch: x2-x7 the loss, not x1000 (an
+    # unbounded t(3) on the log scale would make explosions, not noise), so a
+    # step's excursion is capped at x7 up and /3 down.
     if fam["scale"] == "mult":
-        y_step = clean * np.exp(sigma * prof * z)
+        y_step = clean * np.exp(np.clip(sigma * prof * z, -math.log(3.0), math.log(7.0)))
     else:
-        y_step = np.maximum(clean + sigma * clean[-1] * prof * z, 0.3 * clean)
+        y_step = np.clip(clean + sigma * clean[-1] * prof * z, clean / 3.0, 7.0 * clean)
     y = y_step[ends] if fam["logging"] == "per_step" else _window_mean(y_step, ends)
     par.update(sigma=sigma, noise_g=g)
 
@@ -369,8 +374,21 @@ def _curve(rng: np.random.Generator, q: np.ndarray, lo: float, hi: float) -> np.
     return hi - (hi - lo) * q**beta
 
 
+def _count(rng: np.random.Generator, n: int | np.ndarray, p: np.ndarray, c: float) -> np.ndarray:
+    """A count out of ``n`` with mean ``n p``: binomial spread times ``c`` (<= 1).
+
+    The validation set is fixed, so between evaluations a count moves only as
+    far as the model's predictions change: at most the binomial spread of a
+    fresh sample (c = 1), usually less.
+    """
+    mean = n * p
+    k = np.rint(mean + c * np.sqrt(np.maximum(mean * (1 - p), 0.0)) * rng.standard_normal(np.shape(p)))
+    return np.clip(k, 0, n).astype(np.int64)
+
+
 def _metrics(rng: np.random.Generator, q: np.ndarray, n_val: int, steps: np.ndarray, prefix: str, par: dict[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    c = float(rng.uniform(0.3, 1.0))
     kinds = ["accuracy"] + [m for m in ("recall", "precision", "f1", "auc") if rng.random() < 0.4]
     n_classes = int(rng.choice([2, 2, 3, 10, 100]))
     chance = 1.0 / n_classes
@@ -378,7 +396,7 @@ def _metrics(rng: np.random.Generator, q: np.ndarray, n_val: int, steps: np.ndar
         hi = rng.uniform(max(0.6, chance + 0.2), 0.99)
         lo = chance + rng.uniform(0, 0.3) * (hi - chance)
         acc = _curve(rng, q, lo, hi)
-        out[prefix + "accuracy"] = (steps, rng.binomial(n_val, acc) / n_val)
+        out[prefix + "accuracy"] = (steps, _count(rng, n_val, acc, c) / n_val)
     if any(m in kinds for m in ("recall", "precision", "f1")):
         prev = rng.uniform(0.05, 0.5)
         n_pos = max(20, int(round(prev * n_val)))
@@ -387,9 +405,9 @@ def _metrics(rng: np.random.Generator, q: np.ndarray, n_val: int, steps: np.ndar
         rec = _curve(rng, q, rng.uniform(0.1, 0.6) * r_hi, r_hi)
         p_hi = rng.uniform(0.6, 0.99)
         prec = _curve(rng, q, rng.uniform(0.3, 0.8) * p_hi, p_hi)
-        tp = rng.binomial(n_pos, rec)
+        tp = _count(rng, n_pos, rec, c)
         fpr = np.clip(tp * (1 - prec) / prec / n_neg, 0, 1)
-        fp = rng.binomial(n_neg, fpr)
+        fp = _count(rng, n_neg, fpr, c)
         fn = n_pos - tp
         with np.errstate(invalid="ignore", divide="ignore"):
             if "recall" in kinds:
@@ -401,7 +419,7 @@ def _metrics(rng: np.random.Generator, q: np.ndarray, n_val: int, steps: np.ndar
         par.update(n_pos=n_pos)
     if "auc" in kinds:
         hi = rng.uniform(0.8, 0.999)
-        auc = _curve(rng, q, rng.uniform(0.5, 0.75), hi)
+        auc = _curve(rng, q, rng.uniform(0.5, hi - 0.15), hi)  # moves by >= 0.15 from init to end
         out[prefix + "auc"] = (steps, np.clip(auc + 0.5 / math.sqrt(n_val) * 0.3 * rng.standard_normal(q.size), 0, 1))
     par["metrics"] = ",".join(k for k in kinds)
     return out

@@ -178,26 +178,39 @@ def summarise(records: list[dict[str, Any]], dets: list[str]) -> tuple[str, dict
 
 
 def mk_size(seed: int, reps: int) -> str:
-    """Size at 1 % of the Hamed-Rao Mann-Kendall test on trend-free AR(1) / t(3) noise."""
+    """Size at alpha of the Mann-Kendall tests on trend-free AR(1) / t(3) noise.
+
+    Columns: ``curvestat.stats.mann_kendall`` with the Hamed-Rao correction
+    (all lags, as pymannkendall), two-sided; the detectors' shared
+    ``curvestat.detectors._trend.trend_test`` (exact below 10 points, then
+    Hamed-Rao; ``floor_factor=True`` as the detectors call it) one-sided
+    'decreasing' and 'increasing'. Noise: stationary AR(1) with Gaussian or
+    Student-t(3) innovations.
+    """
     from scipy.signal import lfilter
 
+    from curvestat.detectors._trend import trend_test
     from curvestat.stats import mann_kendall
 
     rng = np.random.default_rng([seed, 999])
-    lines = [f"\nMann-Kendall size at alpha = {ALPHA} (two-sided and 'decreasing'), Hamed-Rao correction, "
-             f"{reps} reps per cell (Clopper-Pearson 95 %)"]
-    lines.append(f"  {'noise':<18}{'n':>6}{'two-sided':>28}{'decreasing':>28}")
+    lines = [f"\nMann-Kendall size at alpha = {ALPHA} on trend-free noise, {reps} reps per cell "
+             f"(exact 95 % Clopper-Pearson intervals)"]
+    lines.append(f"  {'noise':<16}{'n':>6}{'stats HR two-sided':>28}{'trend_test decreasing':>28}{'trend_test increasing':>28}")
     for innov in ("gauss", "t3"):
         for phi in (0.0, 0.5, 0.9, 0.95):
-            for n in (50, 200, 1000):
-                k2 = kd = 0
+            for n in (12, 50, 200, 1000):
+                k2 = kd = ku = 0
                 for _ in range(reps):
                     e = rng.standard_t(3, size=n) if innov == "t3" else rng.standard_normal(n)
-                    e[0] /= math.sqrt(1 - phi * phi) if phi else 1.0
-                    x = lfilter([1.0], [1.0, -phi], e) if phi else e
+                    if phi:
+                        e[0] /= math.sqrt(1 - phi * phi)  # stationary start
+                        x = lfilter([1.0], [1.0, -phi], e)
+                    else:
+                        x = e
                     k2 += mann_kendall(x, correction="hamed_rao").pvalue <= ALPHA
-                    kd += mann_kendall(x, correction="hamed_rao", alternative="decreasing").pvalue <= ALPHA
-                lines.append(f"  {innov + f' AR {phi:.2f}':<18}{n:>6}{_rate(k2, reps):>28}{_rate(kd, reps):>28}")
+                    kd += trend_test(x, "decreasing", floor_factor=True)[0] <= ALPHA
+                    ku += trend_test(x, "increasing", floor_factor=True)[0] <= ALPHA
+                lines.append(f"  {innov + f' AR {phi:.2f}':<16}{n:>6}{_rate(k2, reps):>28}{_rate(kd, reps):>28}{_rate(ku, reps):>28}")
     return "\n".join(lines)
 
 
