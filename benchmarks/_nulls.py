@@ -369,8 +369,11 @@ def make_null(seed: int, index: int) -> NullRun:
     return NullRun(index=index, data=data, family=fam, params=par)
 
 
-def _curve(rng: np.random.Generator, q: np.ndarray, lo: float, hi: float) -> np.ndarray:
+def _curve(rng: np.random.Generator, q: np.ndarray, lo: float, hi: float, par: dict[str, Any], name: str) -> np.ndarray:
     beta = rng.uniform(0.3, 2.0)
+    # share of the metric's gain (init -> end) still to come at the first evaluation
+    par[f"{name}_left_at_first_eval"] = float(q[0] ** beta)
+    par[f"{name}_beta"] = float(beta)
     return hi - (hi - lo) * q**beta
 
 
@@ -395,16 +398,16 @@ def _metrics(rng: np.random.Generator, q: np.ndarray, n_val: int, steps: np.ndar
     if "accuracy" in kinds:
         hi = rng.uniform(max(0.6, chance + 0.2), 0.99)
         lo = chance + rng.uniform(0, 0.3) * (hi - chance)
-        acc = _curve(rng, q, lo, hi)
+        acc = _curve(rng, q, lo, hi, par, "accuracy")
         out[prefix + "accuracy"] = (steps, _count(rng, n_val, acc, c) / n_val)
     if any(m in kinds for m in ("recall", "precision", "f1")):
         prev = rng.uniform(0.05, 0.5)
         n_pos = max(20, int(round(prev * n_val)))
         n_neg = max(20, n_val - n_pos)
         r_hi = rng.uniform(0.6, 0.99)
-        rec = _curve(rng, q, rng.uniform(0.1, 0.6) * r_hi, r_hi)
+        rec = _curve(rng, q, rng.uniform(0.1, 0.6) * r_hi, r_hi, par, "recall")
         p_hi = rng.uniform(0.6, 0.99)
-        prec = _curve(rng, q, rng.uniform(0.3, 0.8) * p_hi, p_hi)
+        prec = _curve(rng, q, rng.uniform(0.3, 0.8) * p_hi, p_hi, par, "precision")
         tp = _count(rng, n_pos, rec, c)
         fpr = np.clip(tp * (1 - prec) / prec / n_neg, 0, 1)
         fp = _count(rng, n_neg, fpr, c)
@@ -419,7 +422,7 @@ def _metrics(rng: np.random.Generator, q: np.ndarray, n_val: int, steps: np.ndar
         par.update(n_pos=n_pos)
     if "auc" in kinds:
         hi = rng.uniform(0.8, 0.999)
-        auc = _curve(rng, q, rng.uniform(0.5, hi - 0.15), hi)  # moves by >= 0.15 from init to end
+        auc = _curve(rng, q, rng.uniform(0.5, hi - 0.15), hi, par, "auc")  # moves by >= 0.15 from init to end
         out[prefix + "auc"] = (steps, np.clip(auc + 0.5 / math.sqrt(n_val) * 0.3 * rng.standard_normal(q.size), 0, 1))
     par["metrics"] = ",".join(k for k in kinds)
     return out
