@@ -32,7 +32,11 @@ the breakdown printed by ``calibration_detectors.py``):
                row per epoch: epoch-mean train loss, validation at epoch end;
                the step axis is the epoch index).
 ``content``    ``train`` (train loss only), ``train_val``, ``train_val_metrics``.
-``val_gap``    ``none``, ``<1.15x``, ``1.15-1.8x``: the final validation/train ratio.
+``val_gap``    ``none``, ``<1.15x``, ``1.15-1.8x``: the final validation/train ratio
+               of a validation loss that tracks the train loss; ``plateau``
+               (15 %): a memorisation plateau, the validation loss holds its
+               level (within 3 %) once the train loss has 10-50 % of its fall
+               left, while the train loss keeps falling.
 
 The mini-batch noise is drawn per optimiser step; the marginal sd of its log
 is log-uniform in [0.005, 0.3] (at most 0.15 when phi >= 0.5), one step's
@@ -262,7 +266,14 @@ def make_null(seed: int, index: int) -> NullRun:
     tau_lr = max(1.0, rng.uniform(0.002, 0.02) * n)
     a = math.exp(-1.0 / tau_lr)
     lr_smooth = lfilter([1 - a], [1, -a], lr / lr.max(), zi=[a * lr[0] / lr.max()])[0]
-    excess = (1 + kappa * lr_smooth) / (1 + kappa * lr_smooth[0])
+    # The excess ("noise ball") term falls when the lr decays and returns at a
+    # warm restart; before the lr first peaks (warm-up, one-cycle ramp) it is
+    # held at the peak's level, because early in training the large gradients
+    # make progress even at a small lr and a healthy loss does not rise there.
+    peak = int(np.argmax(lr_smooth))
+    lr_eff = lr_smooth.copy()
+    lr_eff[:peak] = lr_smooth[peak]
+    excess = (1 + kappa * lr_eff) / (1 + kappa * lr_eff[0])
     l0 = _loguniform(rng, 0.05, 8.0)  # MSE-ish to cross-entropy over 1000s of classes
     # Draw the shape until the run trains meaningfully: the median of the last
     # 10 % of steps at least 25 % below the median of the first 10 % (a fast
@@ -364,6 +375,21 @@ def make_null(seed: int, index: int) -> NullRun:
         gap = float(rng.uniform(0.0, 0.02) if rng.random() < 0.25 else rng.uniform(0.0, gmax))
         fam["val_gap"] = "none" if gap < 0.02 else ("<1.15x" if gap < math.log(1.15) else "1.15-1.8x")
         v_clean = lv_clean * np.exp(gap * (1 - s[e_steps]))
+        # 15 % of the runs (own stream, so the other draws stay as they were):
+        # a memorisation plateau. Once the train loss has 10-50 % of its fall
+        # left (s < s_p), the validation loss stops following it and holds its
+        # level, improving by at most 3 % more, while the train loss keeps
+        # falling: healthy (no U-turn), at most a note that later epochs are
+        # wasted.
+        rp = np.random.default_rng([int(seed), int(index), 16])
+        if rp.random() < 0.15:
+            s_p = float(rp.uniform(0.1, 0.5))
+            d = float(rp.uniform(0.0, 0.03))
+            se = s[e_steps]
+            held = (lf + (l0 - lf) * s_p) * excess[e_steps] * math.exp(gap * (1 - s_p)) * (1 - d * (s_p - se) / s_p)
+            v_clean = np.where(se < s_p, held, v_clean)
+            fam["val_gap"] = "plateau"
+            par.update(plateau_s=s_p, plateau_more=d)
         n_val = int(round(_loguniform(rng, 100, 20_000)))
         c = rng.uniform(0.2, 1.0)
         v = v_clean * np.exp(c / math.sqrt(n_val) * rng.standard_normal(idx.size))
