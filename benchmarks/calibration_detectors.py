@@ -74,6 +74,7 @@ def _one(args: tuple[int, int]) -> dict[str, Any]:
         "family": _family(nr),
         "n_steps": int(nr.params["n_steps"]),
         "seconds": dt,
+        "params": {k: v for k, v in nr.params.items() if isinstance(v, (int, float, str))},
         "ran": list(rep.detectors),
         "skipped": [s.detector for s in rep.skipped],
         "findings": [
@@ -189,8 +190,15 @@ def mk_size(seed: int, reps: int) -> str:
     """
     from scipy.signal import lfilter
 
-    from curvestat.detectors._trend import trend_test
     from curvestat.stats import mann_kendall
+
+    try:  # a private helper: another tree may have moved or changed it
+        from curvestat.detectors._trend import trend_test
+
+        trend_test(np.arange(12.0), "decreasing", floor_factor=True)
+    except (ImportError, TypeError):
+        def trend_test(x, alternative, **_):  # type: ignore[no-redef]
+            return (float("nan"), 0.0)
 
     rng = np.random.default_rng([seed, 999])
     lines = [f"\nMann-Kendall size at alpha = {ALPHA} on trend-free noise, {reps} reps per cell "
