@@ -117,7 +117,12 @@ def summarise(records: list[dict[str, Any]], dets: list[str]) -> tuple[str, dict
             kp = sum(_p_hit(r, d) for r in ran)
         n = len(ran)
         lo, hi = clopper_pearson(k, n)
-        verdict = "" if d == "(any)" else ("ok" if k / max(n, 1) <= TARGET and hi <= 0.02 else "FAIL")
+        if d == "(any)":
+            verdict = ""
+        elif k / max(n, 1) > TARGET:
+            verdict = "FAIL"
+        else:  # within the target, but is the evidence enough?
+            verdict = "ok" if hi <= 0.02 else "n too small"
         out.append(f"{d:<15}{n:>6}{_rate(k, n):>32}{_rate(kp, n):>34}  {verdict}")
         summary["detectors"][d] = {"ran": n, "flagged": k, "fpr": k / n if n else None, "fpr_ci": [lo, hi],
                                    "p_le_alpha": kp, "p_rate": kp / n if n else None,
