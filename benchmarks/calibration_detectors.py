@@ -224,6 +224,25 @@ def mk_size(seed: int, reps: int) -> str:
                     kd += trend_test(x, "decreasing", floor_factor=True)[0] <= ALPHA
                     ku += trend_test(x, "increasing", floor_factor=True)[0] <= ALPHA
                 lines.append(f"  {innov + f' AR {phi:.2f}':<16}{n:>6}{_rate(k2, reps):>28}{_rate(kd, reps):>28}{_rate(ku, reps):>28}")
+    # the HAC (Newey-West) mean test behind the gap level, on zero-mean noise
+    try:
+        from curvestat.stats import hac_mean_test
+    except ImportError:  # pragma: no cover
+        return "\n".join(lines)
+    lines.append(f"\nHAC mean test (mean > 0) size at alpha = {ALPHA} on zero-mean AR(1) noise, {reps} reps per cell")
+    lines.append(f"  {'noise':<16}{'n':>6}{'normal reference':>28}{'fixed-b reference':>28}")
+    for innov in ("gauss", "t3"):
+        for phi in (0.0, 0.5, 0.9, 0.95):
+            for n in (12, 50, 200):
+                kn = kb = 0
+                for _ in range(reps):
+                    e = rng.standard_t(3, size=n) if innov == "t3" else rng.standard_normal(n)
+                    if phi:
+                        e[0] /= math.sqrt(1 - phi * phi)
+                        e = lfilter([1.0], [1.0, -phi], e)
+                    kn += hac_mean_test(e).pvalue <= ALPHA
+                    kb += hac_mean_test(e, fixed_b=True).pvalue <= ALPHA
+                lines.append(f"  {innov + f' AR {phi:.2f}':<16}{n:>6}{_rate(kn, reps):>28}{_rate(kb, reps):>28}")
     return "\n".join(lines)
 
 
