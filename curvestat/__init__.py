@@ -12,6 +12,7 @@ from .config import Config
 from .errors import CurvestatError, CurvestatWarning
 from .report import Finding, Pathology, Report, Severity, Skipped
 from .run import Role, Run, Series
+from .plot import plot
 
 __all__ = [
     "__version__",
@@ -23,6 +24,7 @@ __all__ = [
     "CurvestatWarning",
     "Finding",
     "Pathology",
+    "plot",
     "Report",
     "Role",
     "Run",

@@ -175,4 +175,4 @@ def run_detectors(run: Run, config: Config, detectors: list[Detector]) -> Report
                     found.add(key)
                     findings.append(f)
     series = {s.name: {"role": s.role.value, "n": len(s), "first_step": int(s.steps[0]), "last_step": int(s.steps[-1])} for s in run}
-    return Report(findings=findings, skipped=skipped, run_id=run.run_id, source=run.source, detectors=ran, series=series)
+    return Report(findings=findings, skipped=skipped, run_id=run.run_id, source=run.source, detectors=ran, series=series, run=run)

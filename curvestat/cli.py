@@ -62,7 +62,17 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
     p.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
     p.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
+    p.add_argument("--plot", metavar="FIG", help="also draw the annotated figure to FIG (.png, .svg, .pdf; "
+                   "with several runs, FIG's stem gets the run id appended)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    pl = sub.add_parser("plot", help="draw one run with its findings (needs matplotlib)")
+    pl.add_argument("path", help="a log file, a TensorBoard run directory, or mlflow:runs/<id>")
+    pl.add_argument("-o", "--output", metavar="FIG", help="figure file (.png, .svg, .pdf; default: <run>.png here)")
+    pl.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
+    pl.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
+    pl.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
+    pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     sc = sub.add_parser("scan", help="diagnose many runs (files, directories, globs) with FDR control across runs")
     sc.add_argument("sources", nargs="+", help="log files, directories (searched recursively) or glob patterns")
@@ -105,7 +115,37 @@ def _analyze(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
     else:
         print("\n\n".join(r.summary() for r in reports))
+    if args.plot:
+        from pathlib import Path
+
+        target = Path(args.plot)
+        for r in reports:
+            out = target if len(reports) == 1 else target.with_name(f"{target.stem}-{r.run_id}{target.suffix}")
+            _save_figure(r.plot(), out)
     return EXIT_HEALTHY if all(r.healthy for r in reports) else EXIT_FINDINGS
+
+
+def _save_figure(fig: Any, out: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.savefig(out, dpi=120)
+    except (OSError, ValueError) as exc:
+        raise _UsageError(f"cannot write the figure to {out}: {exc}") from None
+    finally:
+        plt.close(fig)
+    print(f"figure written to {out}", file=sys.stderr)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .analyze import analyze
+
+    report = analyze(args.path, roles=_parse_roles(args.role), steps_per_epoch=args.steps_per_epoch, alpha=args.alpha)
+    out = Path(args.output) if args.output else Path(f"{report.run_id or 'run'}.png")
+    _save_figure(report.plot(), out)
+    return EXIT_HEALTHY if report.healthy else EXIT_FINDINGS
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -142,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analyze(args)
         if args.command == "scan":
             return _scan(args)
+        if args.command == "plot":
+            return _plot(args)
         if args.command == "bench":
             return int(args._bench.main(args))
         parser.error(f"unknown command {args.command!r}")

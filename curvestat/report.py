@@ -191,6 +191,9 @@ class Report:
         Detectors that ran (whether or not they found anything).
     series : dict
         Name, role and length of each series in the run.
+    run : Run or None
+        The run that was diagnosed (kept for :meth:`plot`; not part of
+        :meth:`to_dict` or of equality).
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -199,6 +202,7 @@ class Report:
     source: str | None = None
     detectors: list[str] = field(default_factory=list)
     series: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ordered = sorted(self.findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.onset_step if f.onset_step is not None else -1))
@@ -258,3 +262,20 @@ class Report:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def plot(self, ax: Any = None) -> Any:
+        """Draw the run with every finding where it happens; return the matplotlib Figure.
+
+        See :func:`curvestat.plot.plot_report` (needs ``matplotlib``).
+
+        Raises
+        ------
+        ParameterError
+            If the report does not hold its run (built by hand, or read back
+            from JSON).
+        """
+        if self.run is None:
+            raise ParameterError("this report does not hold its run; draw it with curvestat.plot(source)")
+        from .plot import plot_report
+
+        return plot_report(self, self.run, ax=ax)
