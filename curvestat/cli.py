@@ -7,6 +7,11 @@ Exit codes
    or at least one run could not be read; it is listed as an error row)
 2  bad input or bad arguments (one clear line on stderr; ``--debug`` for the
    traceback); ``scan``: no run at all could be read
+3  ``analyze``/``plot``: no run was flagged, but some run could not be judged
+   (too little data for every test, or a file that holds no training curve)
+
+Warnings print as one line each, ``curvestat: warning: <message>``; ``-q``
+silences them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,34 @@ from typing import Any
 from ._version import __version__
 from .errors import CurvestatError
 
-EXIT_HEALTHY, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_HEALTHY, EXIT_FINDINGS, EXIT_ERROR, EXIT_NOT_JUDGED = 0, 1, 2, 3
+
+
+def _alpha(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1) (a significance level such as 0.01), got {text}")
+    return value
+
+
+def _exit_code(reports: Sequence[Any]) -> int:
+    if any(r.status == "flagged" for r in reports):
+        return EXIT_FINDINGS
+    return EXIT_NOT_JUDGED if any(r.status == "not_judged" for r in reports) else EXIT_HEALTHY
+
+
+def _one_line_warnings(quiet: bool) -> None:
+    import warnings
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        print(f"curvestat: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
+    if quiet:
+        warnings.simplefilter("ignore")
 
 
 def _parse_roles(items: Sequence[str] | None) -> dict[str, str] | None:
@@ -47,6 +79,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"curvestat {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("-q", "--quiet", dest="quiet_warnings", action="store_true", help="do not print warnings")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("analyze", help="diagnose one run (a log file) or the bundled examples")
@@ -60,7 +93,7 @@ def _build_parser() -> argparse.ArgumentParser:
     src.add_argument("--examples", action="store_true", help="analyse every bundled example run")
     p.add_argument("--json", action="store_true", help="print the report(s) as JSON")
     p.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
-    p.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
+    p.add_argument("--alpha", type=_alpha, metavar="A", help="significance level per detector (default 0.01)")
     p.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
     p.add_argument("--plot", metavar="FIG", help="also draw the annotated figure to FIG (.png, .svg, .pdf; "
                    "with several runs, FIG's stem gets the run id appended)")
@@ -70,7 +103,7 @@ def _build_parser() -> argparse.ArgumentParser:
     pl.add_argument("path", help="a log file, a TensorBoard run directory, or mlflow:runs/<id>")
     pl.add_argument("-o", "--output", metavar="FIG", help="figure file (.png, .svg, .pdf; default: <run>.png here)")
     pl.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
-    pl.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
+    pl.add_argument("--alpha", type=_alpha, metavar="A", help="significance level per detector (default 0.01)")
     pl.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -122,7 +155,7 @@ def _analyze(args: argparse.Namespace) -> int:
         for r in reports:
             out = target if len(reports) == 1 else target.with_name(f"{target.stem}-{r.run_id}{target.suffix}")
             _save_figure(r.plot(), out)
-    return EXIT_HEALTHY if all(r.healthy for r in reports) else EXIT_FINDINGS
+    return _exit_code(reports)
 
 
 def _save_figure(fig: Any, out: Any) -> None:
@@ -145,7 +178,7 @@ def _plot(args: argparse.Namespace) -> int:
     report = analyze(args.path, roles=_parse_roles(args.role), steps_per_epoch=args.steps_per_epoch, alpha=args.alpha)
     out = Path(args.output) if args.output else Path(f"{report.run_id or 'run'}.png")
     _save_figure(report.plot(), out)
-    return EXIT_HEALTHY if report.healthy else EXIT_FINDINGS
+    return _exit_code([report])
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -174,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _build_parser()
     args = parser.parse_args(argv)
+    _one_line_warnings(getattr(args, "quiet_warnings", False))
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
@@ -195,6 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("curvestat: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `curvestat analyze ... | head`: the reader left; exit quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_HEALTHY
     return EXIT_ERROR
 
 
