@@ -29,14 +29,11 @@ from .errors import CurvestatError
 EXIT_HEALTHY, EXIT_FINDINGS, EXIT_ERROR, EXIT_NOT_JUDGED = 0, 1, 2, 3
 
 
-def _alpha(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must lie in (0, 1) (a significance level such as 0.01), got {text}")
-    return value
+def _check_level(args: argparse.Namespace) -> None:
+    for opt in ("alpha", "fdr"):
+        value = getattr(args, opt, None)
+        if value is not None and not 0.0 < value < 1.0:
+            raise _UsageError(f"--{opt} must lie in (0, 1), a level such as 0.01 or 0.05; got {value:g}")
 
 
 def _exit_code(reports: Sequence[Any]) -> int:
@@ -93,7 +90,7 @@ def _build_parser() -> argparse.ArgumentParser:
     src.add_argument("--examples", action="store_true", help="analyse every bundled example run")
     p.add_argument("--json", action="store_true", help="print the report(s) as JSON")
     p.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
-    p.add_argument("--alpha", type=_alpha, metavar="A", help="significance level per detector (default 0.01)")
+    p.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
     p.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
     p.add_argument("--plot", metavar="FIG", help="also draw the annotated figure to FIG (.png, .svg, .pdf; "
                    "with several runs, FIG's stem gets the run id appended)")
@@ -103,7 +100,7 @@ def _build_parser() -> argparse.ArgumentParser:
     pl.add_argument("path", help="a log file, a TensorBoard run directory, or mlflow:runs/<id>")
     pl.add_argument("-o", "--output", metavar="FIG", help="figure file (.png, .svg, .pdf; default: <run>.png here)")
     pl.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
-    pl.add_argument("--alpha", type=_alpha, metavar="A", help="significance level per detector (default 0.01)")
+    pl.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
     pl.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -212,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
+        _check_level(args)
         if args.command == "analyze":
             return _analyze(args)
         if args.command == "scan":
