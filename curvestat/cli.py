@@ -69,7 +69,7 @@ class _UsageError(Exception):
     pass
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="curvestat",
         description="Diagnose machine-learning training curves with formal statistics.",
@@ -116,15 +116,22 @@ def _build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--json", metavar="OUT", help="write every row with its findings to this JSON file")
     sc.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    try:
-        from .bench import _cli as bench_cli
-    except ImportError:
-        bench_cli = None
+    # The benchmark pulls in its generators (scipy.signal: over a second);
+    # only a command line that asks for it pays for the import.
+    wants_bench = argv is not None and "bench" in argv
+    bench_cli = None
+    if wants_bench:
+        try:
+            from .bench import _cli as bench_cli
+        except ImportError:
+            bench_cli = None
     if bench_cli is not None:
         b = sub.add_parser("bench", help="score detectors on a labelled corpus, side by side with peer baselines")
         bench_cli.add_arguments(b)
         b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         b.set_defaults(_bench=bench_cli)
+    else:
+        sub.add_parser("bench", help="score detectors on a labelled corpus, side by side with peer baselines")
     return parser
 
 
@@ -202,7 +209,8 @@ def _scan(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser(argv)
     args = parser.parse_args(argv)
     _one_line_warnings(getattr(args, "quiet_warnings", False))
     if args.command is None:
