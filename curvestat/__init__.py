@@ -12,6 +12,7 @@ from .config import Config
 from .errors import CurvestatError, CurvestatWarning
 from .report import Finding, Pathology, Report, Severity, Skipped
 from .run import Role, Run, Series
+from .monitor import Monitor
 from .plot import plot
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "CurvestatError",
     "CurvestatWarning",
     "Finding",
+    "Monitor",
     "Pathology",
     "plot",
     "Report",
