@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import CurvestatError, ParameterError
+from .errors import MissingDependencyError, ParameterError
 from .report import Pathology, Report, Severity
 from .run import Role, Run, Series
 
@@ -54,10 +54,6 @@ _LEVEL_KEYS = ("chance_level", "reference_level")
 _MAX_EPOCH_LINES = 60
 
 
-class PlotError(CurvestatError, ImportError):
-    """matplotlib is not installed."""
-
-
 def _pyplot() -> Any:
     try:
         import matplotlib
@@ -66,7 +62,7 @@ def _pyplot() -> Any:
             matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - exercised without matplotlib only
-        raise PlotError("figures need matplotlib: pip install 'curvestat[plot]'") from exc
+        raise MissingDependencyError("figures need matplotlib: pip install 'curvestat[plot]'") from exc
     return plt
 
 
