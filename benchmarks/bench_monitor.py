@@ -55,6 +55,26 @@ def _ci(k: int, n: int) -> str:
     return f"{k / n:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
+def overhead(n_steps: int, every: int) -> tuple[float, int]:
+    """Microseconds per logged step (checks included) on a healthy run of ``n_steps`` with an evaluation every 1,000 steps."""
+    rng = np.random.default_rng(0)
+    t = np.arange(n_steps)
+    loss = 0.3 + 2.0 * np.exp(-t / max(n_steps / 5, 1)) * np.exp(0.05 * rng.standard_normal(n_steps))
+    warm = Monitor()
+    for i in range(300):
+        warm.log(i, train_loss=float(loss[i % n_steps]), val_loss=1.0 if i % 50 == 49 else None)
+    warm.check()  # numba's cached kernels load on the first analysis: not a per-step cost
+    mon = Monitor(every=every)
+    t0 = time.perf_counter()
+    for i in range(n_steps):
+        mon.log(i, train_loss=float(loss[i]), lr=1e-3)
+        if i % 1000 == 999:
+            mon.log(i, val_loss=float(loss[i]) + 0.05)
+        if mon.should_check(i):
+            mon.check()
+    return 1e6 * (time.perf_counter() - t0) / n_steps, mon.n_checks
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300, help="synthetic runs (default 300)")
@@ -63,7 +83,14 @@ def main(argv=None) -> int:
     ap.add_argument("--every", type=int, default=500)
     ap.add_argument("--confirm", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--overhead", type=int, nargs="*", default=None, metavar="STEPS",
+                    help="only measure the per-step overhead at these run lengths (e.g. 1000 100000 1000000)")
     args = ap.parse_args(argv)
+    if args.overhead is not None:
+        for n in args.overhead or [1_000, 100_000, 1_000_000]:
+            us, checks = overhead(n, args.every)
+            print(f"{n:>9d} logged steps: {us:8.1f} us per step ({checks} checks, every {args.every} steps and at each evaluation)")
+        return 0
     corpus = load_corpus(args.corpus) if args.corpus else synthetic(args.n, seed=args.seed, max_points=20_000)
     print(f"corpus {corpus.name}: {len(corpus)} runs; checks every {args.every} steps and at every evaluation")
     for confirm in args.confirm:
