@@ -12,6 +12,8 @@ from .config import Config
 from .errors import CurvestatError, CurvestatWarning
 from .report import Finding, Pathology, Report, Severity, Skipped
 from .run import Role, Run, Series
+from .monitor import Monitor
+from .plot import plot
 
 __all__ = [
     "__version__",
@@ -22,7 +24,9 @@ __all__ = [
     "CurvestatError",
     "CurvestatWarning",
     "Finding",
+    "Monitor",
     "Pathology",
+    "plot",
     "Report",
     "Role",
     "Run",

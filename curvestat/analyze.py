@@ -6,10 +6,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .config import Config
-from .detectors import Detector, available_detectors, get_detector
+from .detectors import PATHOLOGY_OF, Detector, available_detectors, get_detector
 from .errors import InsufficientDataError, ParameterError
 from .io import read
-from .report import Finding, Report, Skipped
+from .heads import head_run, heads
+from .report import Finding, Pathology, Report, Skipped
 from .run import Role, Run
 
 __all__ = ["analyze"]
@@ -96,12 +97,22 @@ def analyze(
     return run_detectors(run, cfg, chosen)
 
 
-def run_detectors(run: Run, config: Config, detectors: list[Detector]) -> Report:
-    """Run ``detectors`` on an already-read ``run`` and collect a :class:`Report`."""
+def _pathology_of(det: Detector) -> Pathology | None:
+    declared = getattr(det, "pathology", None)
+    if declared is not None:
+        try:
+            return Pathology(declared)
+        except ValueError:
+            return None
+    name = getattr(det, "name", None)
+    return Pathology(PATHOLOGY_OF[name]) if name in PATHOLOGY_OF and get_detector(name) is det else None
+
+
+def _run_chain(run: Run, config: Config, detectors: list[Detector], context: dict[str, Any]) -> tuple[list[Finding], list[Skipped], list[str]]:
+    """Run ``detectors`` in order on ``run``; each may read ``context`` (what earlier ones found)."""
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     ran: list[str] = []
-    context: dict[str, Any] = {}
     for det in detectors:
         name = getattr(det, "name", type(det).__name__)
         try:
@@ -124,5 +135,44 @@ def run_detectors(run: Run, config: Config, detectors: list[Detector]) -> Report
                 raise ParameterError(f"detector {name!r} returned {type(f).__name__}, expected Finding")
             findings.append(f)
         context[name] = list(out)
+    return findings, skipped, ran
+
+
+def run_detectors(run: Run, config: Config, detectors: list[Detector]) -> Report:
+    """Run ``detectors`` on an already-read ``run`` and collect a :class:`Report`.
+
+    The detectors see the whole run (its primary train/validation pair).
+    A run with further train/validation pairs (the heads of a multi-task
+    model, several evaluation sets: :func:`curvestat.heads.heads`) is also
+    diagnosed per further pair: a pair that shares the primary training loss
+    is tested by the detectors of validation-loss pathologies (overfitting),
+    with the primary pair's explosion evidence; a pair with a training loss
+    of its own by every built-in detector but the metric-contradiction one,
+    which already judges each metric against its own head's loss. User
+    detectors that declare no ``pathology`` see the whole run only. Each pair
+    is a test at level ``config.alpha`` of its own.
+    """
+    context: dict[str, Any] = {}
+    findings, skipped, ran = _run_chain(run, config, detectors, context)
+    found = {(f.pathology, f.kind, f.series, f.onset_step) for f in findings}
+    extra = heads(run)[1:]
+    if extra:
+        declared = [(d, _pathology_of(d)) for d in detectors]
+        for head in extra:
+            shared = run.train_loss is not None and head.train_loss is run.train_loss
+            if shared:
+                chosen = [d for d, p in declared if p is Pathology.OVERFITTING]
+                seed = {k: v for k, v in context.items() if k not in {getattr(d, "name", None) for d in chosen}}
+            else:
+                chosen = [d for d, p in declared if p is not None and p is not Pathology.METRIC_CONTRADICTION]
+                seed = {}
+            if not chosen:
+                continue
+            more, _, _ = _run_chain(head_run(run, head), config, chosen, seed)
+            for f in more:
+                key = (f.pathology, f.kind, f.series, f.onset_step)
+                if key not in found:
+                    found.add(key)
+                    findings.append(f)
     series = {s.name: {"role": s.role.value, "n": len(s), "first_step": int(s.steps[0]), "last_step": int(s.steps[-1])} for s in run}
-    return Report(findings=findings, skipped=skipped, run_id=run.run_id, source=run.source, detectors=ran, series=series)
+    return Report(findings=findings, skipped=skipped, run_id=run.run_id, source=run.source, detectors=ran, series=series, run=run)

@@ -7,6 +7,11 @@ Exit codes
    or at least one run could not be read; it is listed as an error row)
 2  bad input or bad arguments (one clear line on stderr; ``--debug`` for the
    traceback); ``scan``: no run at all could be read
+3  ``analyze``/``plot``: no run was flagged, but some run could not be judged
+   (too little data for every test, or a file that holds no training curve)
+
+Warnings print as one line each, ``curvestat: warning: <message>``; ``-q``
+silences them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,31 @@ from typing import Any
 from ._version import __version__
 from .errors import CurvestatError
 
-EXIT_HEALTHY, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_HEALTHY, EXIT_FINDINGS, EXIT_ERROR, EXIT_NOT_JUDGED = 0, 1, 2, 3
+
+
+def _check_level(args: argparse.Namespace) -> None:
+    for opt in ("alpha", "fdr"):
+        value = getattr(args, opt, None)
+        if value is not None and not 0.0 < value < 1.0:
+            raise _UsageError(f"--{opt} must lie in (0, 1), a level such as 0.01 or 0.05; got {value:g}")
+
+
+def _exit_code(reports: Sequence[Any]) -> int:
+    if any(r.status == "flagged" for r in reports):
+        return EXIT_FINDINGS
+    return EXIT_NOT_JUDGED if any(r.status == "not_judged" for r in reports) else EXIT_HEALTHY
+
+
+def _one_line_warnings(quiet: bool) -> None:
+    import warnings
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        print(f"curvestat: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
+    if quiet:
+        warnings.simplefilter("ignore")
 
 
 def _parse_roles(items: Sequence[str] | None) -> dict[str, str] | None:
@@ -40,13 +69,14 @@ class _UsageError(Exception):
     pass
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="curvestat",
         description="Diagnose machine-learning training curves with formal statistics.",
     )
     parser.add_argument("--version", action="version", version=f"curvestat {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("-q", "--quiet", dest="quiet_warnings", action="store_true", help="do not print warnings")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("analyze", help="diagnose one run (a log file) or the bundled examples")
@@ -62,7 +92,17 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
     p.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
     p.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
+    p.add_argument("--plot", metavar="FIG", help="also draw the annotated figure to FIG (.png, .svg, .pdf; "
+                   "with several runs, FIG's stem gets the run id appended)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    pl = sub.add_parser("plot", help="draw one run with its findings (needs matplotlib)")
+    pl.add_argument("path", help="a log file, a TensorBoard run directory, or mlflow:runs/<id>")
+    pl.add_argument("-o", "--output", metavar="FIG", help="figure file (.png, .svg, .pdf; default: <run>.png here)")
+    pl.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
+    pl.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
+    pl.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
+    pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     sc = sub.add_parser("scan", help="diagnose many runs (files, directories, globs) with FDR control across runs")
     sc.add_argument("sources", nargs="+", help="log files, directories (searched recursively) or glob patterns")
@@ -76,15 +116,22 @@ def _build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--json", metavar="OUT", help="write every row with its findings to this JSON file")
     sc.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    try:
-        from .bench import _cli as bench_cli
-    except ImportError:
-        bench_cli = None
+    # The benchmark pulls in its generators (scipy.signal: over a second);
+    # only a command line that asks for it pays for the import.
+    wants_bench = argv is not None and "bench" in argv
+    bench_cli = None
+    if wants_bench:
+        try:
+            from .bench import _cli as bench_cli
+        except ImportError:
+            bench_cli = None
     if bench_cli is not None:
         b = sub.add_parser("bench", help="score detectors on a labelled corpus, side by side with peer baselines")
         bench_cli.add_arguments(b)
         b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         b.set_defaults(_bench=bench_cli)
+    else:
+        sub.add_parser("bench", help="score detectors on a labelled corpus, side by side with peer baselines")
     return parser
 
 
@@ -105,7 +152,37 @@ def _analyze(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
     else:
         print("\n\n".join(r.summary() for r in reports))
-    return EXIT_HEALTHY if all(r.healthy for r in reports) else EXIT_FINDINGS
+    if args.plot:
+        from pathlib import Path
+
+        target = Path(args.plot)
+        for r in reports:
+            out = target if len(reports) == 1 else target.with_name(f"{target.stem}-{r.run_id}{target.suffix}")
+            _save_figure(r.plot(), out)
+    return _exit_code(reports)
+
+
+def _save_figure(fig: Any, out: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.savefig(out, dpi=120)
+    except (OSError, ValueError) as exc:
+        raise _UsageError(f"cannot write the figure to {out}: {exc}") from None
+    finally:
+        plt.close(fig)
+    print(f"figure written to {out}", file=sys.stderr)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .analyze import analyze
+
+    report = analyze(args.path, roles=_parse_roles(args.role), steps_per_epoch=args.steps_per_epoch, alpha=args.alpha)
+    out = Path(args.output) if args.output else Path(f"{report.run_id or 'run'}.png")
+    _save_figure(report.plot(), out)
+    return _exit_code([report])
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -132,16 +209,21 @@ def _scan(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser(argv)
     args = parser.parse_args(argv)
+    _one_line_warnings(getattr(args, "quiet_warnings", False))
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
     try:
+        _check_level(args)
         if args.command == "analyze":
             return _analyze(args)
         if args.command == "scan":
             return _scan(args)
+        if args.command == "plot":
+            return _plot(args)
         if args.command == "bench":
             return int(args._bench.main(args))
         parser.error(f"unknown command {args.command!r}")
@@ -153,6 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("curvestat: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `curvestat analyze ... | head`: the reader left; exit quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_HEALTHY
     return EXIT_ERROR
 
 

@@ -28,6 +28,8 @@ __all__ = [
     "DuplicateStepsWarning",
     "StepRestartWarning",
     "TruncatedSourceWarning",
+    "TrainingPathologyError",
+    "LiveFindingWarning",
 ]
 
 
@@ -96,3 +98,15 @@ class StepRestartWarning(CurvestatWarning):
 
 class TruncatedSourceWarning(CurvestatWarning):
     """A log ends in an incomplete or corrupt record; the complete records before it were read."""
+
+
+class TrainingPathologyError(CurvestatError, RuntimeError):
+    """A live-monitoring callback with ``action="raise"`` found a pathology; ``.finding`` holds it."""
+
+    def __init__(self, message: str, *, finding: object = None) -> None:
+        super().__init__(message)
+        self.finding = finding
+
+
+class LiveFindingWarning(CurvestatWarning):
+    """A live-monitoring callback found a pathology while the model trains."""

@@ -47,6 +47,20 @@ class Severity(str, Enum):
         return self.value
 
 
+def format_pvalue(p: float | None, *, prefix: str = "", suffix: str = "") -> str:
+    """``"p = 0.0031"``, ``"p < 1e-16"`` (below double precision's resolution), or ``""`` for None.
+
+    Examples
+    --------
+    >>> format_pvalue(0.00312), format_pvalue(0.0), format_pvalue(None)
+    ('p = 0.0031', 'p < 1e-16', '')
+    """
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    text = "p < 1e-16" if p < 1e-16 else f"p = {p:.2g}"
+    return f"{prefix}{text}{suffix}"
+
+
 def _json_number(x: Any) -> Any:
     """Map non-finite floats to strings so that ``json.dumps`` stays standard JSON."""
     if x is None:
@@ -191,6 +205,9 @@ class Report:
         Detectors that ran (whether or not they found anything).
     series : dict
         Name, role and length of each series in the run.
+    run : Run or None
+        The run that was diagnosed (kept for :meth:`plot`; not part of
+        :meth:`to_dict` or of equality).
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -199,6 +216,7 @@ class Report:
     source: str | None = None
     detectors: list[str] = field(default_factory=list)
     series: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ordered = sorted(self.findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.onset_step if f.onset_step is not None else -1))
@@ -206,13 +224,27 @@ class Report:
         object.__setattr__(self, "skipped", list(self.skipped))
 
     @property
-    def healthy(self) -> bool:
-        """True when no finding of severity ``warning`` or ``critical`` was made.
+    def judged(self) -> bool:
+        """True when at least one detector ran (a run too short for every test, or a file that is no training log, is not judged)."""
+        return bool(self.detectors)
 
-        A detector that was skipped does not count as evidence of health; see
-        :attr:`skipped`.
+    @property
+    def healthy(self) -> bool:
+        """True when the run was judged and no finding of severity ``warning`` or ``critical`` was made.
+
+        ``info`` notes never make a run unhealthy. A detector that was
+        skipped does not count as evidence of health (see :attr:`skipped`),
+        and a run on which no detector could run is not healthy but *not
+        judged* (:attr:`status`).
         """
-        return not any(f.severity is not Severity.INFO for f in self.findings)
+        return self.judged and not any(f.severity is not Severity.INFO for f in self.findings)
+
+    @property
+    def status(self) -> str:
+        """``"healthy"``, ``"flagged"`` (a warning or critical finding) or ``"not_judged"`` (no detector ran)."""
+        if any(f.severity is not Severity.INFO for f in self.findings):
+            return "flagged"
+        return "healthy" if self.judged else "not_judged"
 
     @property
     def pathologies(self) -> list[Pathology]:
@@ -233,22 +265,44 @@ class Report:
             "skipped": [s.to_dict() for s in self.skipped],
             "detectors": list(self.detectors),
             "series": {k: dict(v) for k, v in self.series.items()},
+            "status": self.status,
         }
 
+    def _series_line(self) -> str:
+        if not self.series:
+            return ""
+        used: list[str] = []
+        ignored: list[str] = []
+        for name, info in self.series.items():
+            role = info.get("role", "other")
+            (ignored if role == "other" else used).append(f"{name} ({role.replace('_', ' ')}, {info.get('n', '?')} points)"
+                                                         if role != "other" else name)
+        line = "  series: " + ", ".join(used) if used else "  series: none with a known role"
+        if ignored:
+            shown = ", ".join(ignored[:6]) + (f" and {len(ignored) - 6} more" if len(ignored) > 6 else "")
+            line += f"; not analysed: {shown}"
+        return line
+
     def summary(self) -> str:
-        """A human-readable multi-line summary."""
+        """A human-readable multi-line summary: status, the series analysed, each finding, skipped detectors."""
         title = f"run {self.run_id}" if self.run_id else "run"
-        lines: list[str] = []
-        if self.healthy:
-            verdict = "healthy" if self.detectors else "no detector ran"
-            lines.append(f"{title}: {verdict}")
-        else:
+        status = self.status
+        if status == "flagged":
+            flagged = [f for f in self.findings if f.severity is not Severity.INFO]
             names = ", ".join(p.value for p in self.pathologies)
-            lines.append(f"{title}: {len([f for f in self.findings if f.severity is not Severity.INFO])} finding(s): {names}")
+            head = f"{title}: flagged, {len(flagged)} finding{'s' if len(flagged) != 1 else ''}: {names}"
+        elif status == "healthy":
+            notes = len(self.findings)
+            head = f"{title}: healthy" + (f" ({notes} note{'s' if notes != 1 else ''})" if notes else "")
+        else:
+            head = f"{title}: not judged (no detector could run on it)"
+        lines = [head]
+        series = self._series_line()
+        if series:
+            lines.append(series)
         for f in self.findings:
             where = f" from step {f.onset_step}" if f.onset_step is not None else ""
-            p = f" (p = {f.p_value:.2g})" if f.p_value is not None else ""
-            lines.append(f"  [{f.severity.value}] {f.pathology.value}/{f.kind} in {f.series}{where}{p}")
+            lines.append(f"  [{f.severity.value}] {f.pathology.value}/{f.kind} in {f.series}{where}{format_pvalue(f.p_value, prefix=' (', suffix=')')}")
             lines.append(f"      {f.message}")
             for r in f.remedies:
                 lines.append(f"      - {r}")
@@ -258,3 +312,20 @@ class Report:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def plot(self, ax: Any = None) -> Any:
+        """Draw the run with every finding where it happens; return the matplotlib Figure.
+
+        See :func:`curvestat.plot.plot_report` (needs ``matplotlib``).
+
+        Raises
+        ------
+        ParameterError
+            If the report does not hold its run (built by hand, or read back
+            from JSON).
+        """
+        if self.run is None:
+            raise ParameterError("this report does not hold its run; draw it with curvestat.plot(source)")
+        from .plot import plot_report
+
+        return plot_report(self, self.run, ax=ax)

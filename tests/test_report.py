@@ -43,13 +43,19 @@ def test_report_healthy_and_ordering():
     assert not r.healthy
     assert r.pathologies == [Pathology.EXPLOSION, Pathology.OVERFITTING]
     assert Report(findings=[info], detectors=["explosion"]).healthy  # info does not make a run unhealthy
+    assert Report(findings=[info], detectors=["explosion"]).status == "healthy"
+    assert Report(findings=[info], detectors=["explosion"]).summary().splitlines()[0] == "run: healthy (1 note)"
+    not_judged = Report(skipped=[Skipped("overfitting", "too short")])
+    assert not not_judged.healthy and not_judged.status == "not_judged"
+    assert "not judged" in not_judged.summary().splitlines()[0]
 
 
 def test_report_to_dict_is_json_with_stable_keys():
     r = Report(findings=[_finding(statistic=math.inf, effect={"ratio": math.nan})],
                skipped=[Skipped("overfitting", "no validation-loss series")], run_id="r", detectors=["explosion"])
     d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
-    assert list(d) == ["run_id", "source", "healthy", "findings", "skipped", "detectors", "series"]
+    assert list(d) == ["run_id", "source", "healthy", "findings", "skipped", "detectors", "series", "status"]
+    assert d["status"] == "flagged"
     f = d["findings"][0]
     assert list(f) == ["pathology", "kind", "series", "p_value", "statistic", "effect", "onset_step",
                        "period_steps", "severity", "message", "remedies", "detector"]
