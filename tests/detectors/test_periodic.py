@@ -90,9 +90,15 @@ def test_sawtooth_logged_every_k_steps_reports_steps():
     n, every, spe = 600, 10, 500
     steps = np.arange(n) * every
     y = _curve(n, seed=4) + 0.2 * ((steps % spe) / spe - 0.5)
-    run = Run.from_dict({"loss": (steps, np.exp(y))}, steps_per_epoch=spe)
+    # the ramp rides on a curve that keeps falling, so each epoch is lower than
+    # the last: the validation loss, which keeps falling with it, is what tells
+    # this data order from multi-epoch memorisation (see the staircase tests)
+    ev = np.arange(spe // every - 1, n, spe // every)
+    val = np.exp(_curve(n, seed=40, phi=0.0, sd=0.01)[ev]) * 1.1
+    run = Run.from_dict({"loss": (steps, np.exp(y)), "val_loss": (steps[ev], val)}, steps_per_epoch=spe)
     (f,) = _warnings(detector.detect(run, CFG))
     assert f.period_steps == pytest.approx(spe, rel=0.02)
+    assert f.effect["val_share_of_train_decline"] > 0.5
 
 
 def test_sub_epoch_blocks_are_a_fraction_of_the_epoch():
