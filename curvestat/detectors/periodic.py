@@ -706,23 +706,18 @@ class PeriodicDetector:
         if not (p <= config.alpha):
             return []
 
-        # period: the epoch when its test carried the decision, else the
-        # refined blind peak; then its fundamental (a peak may be a harmonic,
-        # an epoch a multiple of the pattern), snapped to the epoch (or a
-        # simple fraction/multiple) when within 5 % of it; the epoch itself
-        # when its own test is significant and the blind period is unrelated
-        # to it (a harmonic the fundamental search could not resolve)
-        if ep_period is not None and p_ep <= p_search:
+        # period: the fundamental of the pattern, searched from the epoch when
+        # its own test is significant (a pre-specified candidate: the blind
+        # peak is often a harmonic of it whose climb back the line tests alone
+        # cannot always confirm), else from the refined blind peak; a period
+        # within 5 % of the epoch or a simple fraction/multiple is snapped to it
+        if ep_period is not None and (p_ep <= p_search or 2 * p_ep <= config.alpha):
             start = ep_period
         else:
             start = spec.n / _refine_k(spec.y, k_peak)
         period = _fundamental(y, r, start, pc.min_cycles, config.alpha)
         if ep_period is not None and period != ep_period:
-            snapped = _snap(period, ep_period, n, pc.min_cycles)
-            if snapped != period:
-                period = snapped
-            elif 2 * p_ep <= config.alpha and start != ep_period:
-                period = _fundamental(y, r, ep_period, pc.min_cycles, config.alpha)
+            period = _snap(period, ep_period, n, pc.min_cycles)
         period = _integer_period(r, period)
         share = _profile_share(r, period)
         if share < pc.min_variance_share:
