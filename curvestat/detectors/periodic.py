@@ -50,7 +50,7 @@ from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
 from ..stats import acf, fisher_g_pvalue, ljung_box, periodogram, robust_smooth
 
-__all__ = ["PeriodicDetector", "detector", "REMEDIES", "REMEDIES_LR", "REMEDIES_ONE_STEP", "REMEDIES_STAIRCASE"]
+__all__ = ["PeriodicDetector", "detector", "REMEDIES", "REMEDIES_LR", "REMEDIES_ONE_STEP", "REMEDIES_STAIRCASE", "REMEDIES_MEMORISED_TOO"]
 
 REMEDIES = (
     "Shuffle the training data every epoch (e.g. DataLoader(shuffle=True) or dataset.shuffle with a buffer "
@@ -72,6 +72,11 @@ REMEDIES_STAIRCASE = (
     "not repeat, so the model is memorising the examples it saw in earlier epochs (multi-epoch memorisation, the "
     "overfitting story). If the validation loss rises, train for fewer epochs (stop at the validation minimum), add "
     "regularisation (weight decay, dropout, augmentation) or use more data.",
+)
+
+REMEDIES_MEMORISED_TOO = (
+    "The drops at the epoch boundaries, while the validation loss does not follow, are multi-epoch memorisation "
+    "(the overfitting story): train for fewer epochs (stop at the validation minimum) or add regularisation.",
 )
 
 REMEDIES_LR = (
@@ -491,7 +496,9 @@ def _profile_share(r: NDArray[np.float64], period: float, max_bins: int = 64, *,
     return float(min(1.0, max(0.0, share)))
 
 
-def _staircase(y: NDArray[np.float64], r: NDArray[np.float64], period: float) -> dict[str, float] | None:
+def _staircase(
+    y: NDArray[np.float64], r: NDArray[np.float64], period: float, offset: float | None = None
+) -> dict[str, float] | None:
     """Epoch-level decomposition of ``y`` (log loss) at an epoch of ``period`` points.
 
     Two stories make a loss periodic at the epoch. Unshuffled data replays the
@@ -502,8 +509,9 @@ def _staircase(y: NDArray[np.float64], r: NDArray[np.float64], period: float) ->
     boundary, a within-epoch profile that does not repeat (the order is new
     every epoch) apart from a smooth drift (forgetting, slow generalisation).
 
-    The run is cut into whole epochs (the boundary phase is the offset, on at
-    most 64 candidates, where per-epoch straight lines fit best), each epoch
+    The run is cut into whole epochs at ``offset`` (points; from the step
+    numbering when the epoch length is known, else the offset, on at most 64
+    candidates, where a straight line per piece fits all points best), each epoch
     gets its own level and slope, and the repeating within-epoch shape is the
     mean over epochs of what the lines leave (a two-way layout epoch x phase;
     its noise part is estimated from the epoch x phase interaction). Returns
@@ -518,45 +526,69 @@ def _staircase(y: NDArray[np.float64], r: NDArray[np.float64], period: float) ->
     """
     from scipy.special import fdtrc
 
-    P = int(round(period))
     n = y.size
-    if P < _MIN_PERIOD_POINTS or abs(period - P) > 0.02 * period or n // P < 3:
+    if period < _MIN_PERIOD_POINTS or n / period < 3:
         return None
-    x = np.arange(P, dtype=np.float64) - (P - 1) / 2.0
-    xx = float(x @ x)
-    best = None
-    for o in range(0, P, max(1, P // 64)):
-        E = (n - o) // P
-        if E < 3:
-            continue
-        M = y[o : o + E * P].reshape(E, P)
-        a = M.mean(axis=1)
-        b = (M @ x) / xx
-        res = M - a[:, None] - b[:, None] * x
-        ss = float(np.sum(res * res)) / (E * P)
-        if best is None or ss < best[0]:
-            best = (ss, a, b, res)
-    if best is None:
+    idx = np.arange(n, dtype=np.float64)
+
+    def fit(o: float) -> tuple[float, Any]:
+        # every piece between boundaries (the partial first and last ones too,
+        # so that all offsets are compared on the same points) gets its own
+        # line; the first point after a boundary is left out: with
+        # window-averaged logs (HF Trainer's logging_steps) it straddles the
+        # boundary and carries part of the drop
+        seg = np.floor((idx - o) / period).astype(np.int64)
+        seg -= seg[0]
+        S = int(seg[-1]) + 1
+        ph = (idx - o) / period - np.floor((idx - o) / period)
+        w = (ph >= 1.0 / period - 1e-9).astype(np.float64)
+        cnt = np.bincount(seg, w, S)
+        c1 = np.maximum(cnt, 1.0)
+        xm = np.bincount(seg, w * ph, S) / c1
+        ym = np.bincount(seg, w * y, S) / c1
+        dx = ph - xm[seg]
+        sxx = np.bincount(seg, w * dx * dx, S)
+        b = np.where(sxx > 0, np.bincount(seg, w * dx * (y - ym[seg]), S) / np.maximum(sxx, 1e-300), 0.0)
+        res = (y - ym[seg] - b[seg] * dx) * w
+        return float(res @ res), (seg, ph, res, ym, xm, b, cnt, w)
+
+    if offset is not None:
+        best = fit(float(offset) % period)[1]
+    else:
+        best = min((fit(o) for o in np.arange(0.0, period, max(1.0, period / 64))), key=lambda t: t[0])[1]
+    seg, ph, res, a, xm, b, cnt, w = best
+    # whole epochs only: a piece is whole when it holds (nearly) a full period of points
+    whole = cnt >= math.floor(period) - 1 - 1e-9
+    whole[0] &= ph[0] < 1.0 / period
+    whole[-1] &= ph[-1] > 1.0 - 1.0 / period
+    keep = whole[seg] & (w > 0)
+    E = int(whole.sum())
+    if E < 3:
         return None
-    _, a, b, res = best
-    E = a.size
-    c = res.mean(axis=0)
-    inter = res - c
-    df2 = (E - 1) * (P - 2)
-    s2 = float(np.sum(inter * inter)) / df2 if df2 > 0 else 0.0
-    ss_c = E * float(c @ c)
+    ph, res = ph[keep], res[keep]
+    a, xm, b = a[whole], xm[whole], b[whole]
+    bins = int(min(64, max(4, round(period))))
+    k = np.minimum((ph * bins).astype(np.int64), bins - 1)
+    kc = np.bincount(k, minlength=bins).astype(np.float64)
+    c = np.bincount(k, res, bins) / np.maximum(kc, 1.0)
+    ss_c = float(kc @ (c * c))
+    inter = res - c[k]
+    df1 = int(np.count_nonzero(kc)) - 2
+    df2 = res.size - 2 * E - df1
+    s2 = float(inter @ inter) / df2 if df2 > 0 else 0.0
     vt = float(np.var(r))
-    share = (ss_c - (P - 2) * s2) / (E * P * vt) if vt > 0 else 0.0
-    f = ss_c / (P - 2) / s2 if s2 > 0 and P > 2 else math.inf
-    half = b * (P - 1) / 2.0
-    jumps = (a[1:] - half[1:]) - (a[:-1] + half[:-1])
+    share = (ss_c - df1 * s2) / (res.size * vt) if vt > 0 and df1 > 0 else 0.0
+    f = ss_c / df1 / s2 if s2 > 0 and df1 > 0 else math.inf
+    start_lv = a - b * xm  # each epoch's line at phase 0 and at phase 1
+    end_lv = a + b * (1.0 - xm)
+    jumps = start_lv[1:] - end_lv[:-1]
     return {
         "within_epoch_share": float(min(1.0, max(0.0, share))),
         "boundary_drop": float(-np.median(jumps)),
-        "within_epoch_change": float(np.median(2 * half)),
+        "within_epoch_change": float(np.median(b)),
         "declining_epochs": float(np.mean(np.diff(a) < 0)),
         "epoch_decline": float(-np.median(np.diff(a))),
-        "shape_pvalue": float(fdtrc(P - 2, df2, f)) if df2 > 0 and math.isfinite(f) else 0.0,
+        "shape_pvalue": float(fdtrc(df1, df2, f)) if df1 > 0 and df2 > 0 and math.isfinite(f) else (1.0 if df1 <= 0 else 0.0),
     }
 
 
@@ -748,30 +780,40 @@ class PeriodicDetector:
             effect["lr_variance_share"] = lr_share
             if lr_share >= _LR_EXPLAINS:
                 kind, severity, remedies = "explained_by_lr", Severity.INFO, REMEDIES_LR
+        memo_note = False
         at_epoch = spe is None or abs(period_steps / spe - 1.0) <= 0.02
         if kind != "explained_by_lr" and at_epoch:
-            st = _staircase(y, r, period)
+            # epoch boundaries from the step numbering when the epoch is known
+            off = None if spe is None else ((-prep.first_step) % spe) / prep.dt
+            st = _staircase(y, r, period, off)
             if st is not None:
                 effect.update(st)
-                if (
-                    # no repeating within-epoch shape: either not significant
-                    # or practically marginal (both are needed for data order)
-                    (st["within_epoch_share"] < pc.min_variance_share or st["shape_pvalue"] > config.alpha)
-                    and st["declining_epochs"] >= _STAIRCASE_DECLINING
+                repeats = st["within_epoch_share"] >= pc.min_variance_share and st["shape_pvalue"] <= config.alpha
+                stairs = (
+                    st["declining_epochs"] >= _STAIRCASE_DECLINING
                     and st["boundary_drop"] > 0
                     and st["boundary_drop"] >= abs(st["within_epoch_change"])
                     # the drop is progress, not the reset of a ramp: a data-order
                     # sawtooth climbs back within the epoch, memorisation keeps
                     # most of each drop (its forgetting ramp undoes a part)
                     and st["epoch_decline"] >= _STAIRCASE_NET * st["boundary_drop"]
-                ):
+                )
+                if stairs:
                     gen = _generalisation_ratio(run, prep, period)
                     if gen is not None:
                         effect["val_share_of_train_decline"] = gen
                     # with a validation loss, memorisation also means the
                     # train loss's drops do not generalise
-                    if gen is None or gen < _MEMORISED:
+                    memorised = gen is None or gen < _MEMORISED
+                    if memorised and not repeats:
+                        # a repeating within-epoch shape needs significance and
+                        # magnitude; without it the staircase is the whole story
                         kind, severity, remedies = "epoch_staircase", Severity.INFO, REMEDIES_STAIRCASE
+                    elif memorised:
+                        # both: the shape repeats (data order) and the drops
+                        # at the boundaries are memorisation
+                        memo_note = True
+                        remedies = REMEDIES + REMEDIES_MEMORISED_TOO
         if kind not in ("explained_by_lr", "epoch_staircase") and period >= _ONE_STEP_MIN_PERIOD:
             # one logged step per cycle differs and the rest of the cycle is
             # flat: not data order (a sorted or unshuffled epoch moves the
@@ -781,6 +823,7 @@ class PeriodicDetector:
             effect["variance_share_without_top_step"] = rest
             if rest < min(pc.min_variance_share, _ONE_STEP_REST * share):
                 kind, severity, remedies = "one_step_per_cycle", Severity.INFO, REMEDIES_ONE_STEP
+                memo_note = False
         msg = (
             f"{s.name} repeats every {_fmt_steps(period_steps)} steps{epoch_txt}, explaining {100 * share:.0f}% of the "
             f"residual variance (Fisher's g = {g:.3g}, p = {_fmt_p(p)})"
@@ -791,6 +834,11 @@ class PeriodicDetector:
             msg += (
                 "; it is a staircase (each epoch lower than the last, the drop at the epoch boundary, no repeating "
                 "shape within the epoch): multi-epoch memorisation, not the data order"
+            )
+        elif memo_note:
+            msg += (
+                "; besides the shape that repeats within each epoch, the loss drops at every epoch boundary while the "
+                "validation loss does not follow (multi-epoch memorisation)"
             )
         elif kind == "one_step_per_cycle":
             msg += "; one step per cycle carries it (the rest of the cycle is flat): an odd batch per epoch, not the data order"
