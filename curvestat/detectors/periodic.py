@@ -23,16 +23,26 @@ Pipeline (details, assumptions and defaults in ``docs/detectors/periodic.rst``):
    two. Epoch (when the epoch length is known): the mean of ``Z`` at the
    first J harmonics of the epoch frequency ``~ F(2J, 2 nu)``, J in
    {1, 2, 4, 8}, Bonferroni over J. Decision p: Bonferroni over the two.
-4. **Period.** The fundamental among the peak and its spectrally supported
-   sub-harmonics, chosen by the unbiased ACF of the detrended residual,
-   refined by Jacobsen's three-bin estimator; snapped to the epoch (or a
-   simple fraction/multiple) within 5 %.
+4. **Period.** The fundamental, searched from the epoch (when its own test
+   is significant) or from the refined blind peak by nested line tests: a
+   longer period ``d P`` when the lines only it has are significant (the ACF
+   choosing among the d), a shorter ``P / q`` when the lines only ``P`` has
+   are absent and its profile keeps 90 % of the share; snapped to the epoch
+   (or a simple fraction/multiple) within 5 %.
 5. **Effect.** Share of the residual variance (log loss minus a robust running
    median spanning ``n / min_cycles`` points) carried by the mean profile over
    one period, bias-corrected; reported with the epoch ratio and Ljung-Box Q.
 6. **Explained.** When a logged learning rate repeats with the same period
    (or the period divides the lr's cycle), the finding is ``explained_by_lr``
    with severity ``info``.
+7. **Staircase.** At the epoch, an epoch x phase decomposition tells a shape
+   that repeats within every epoch (data order, warning) from a staircase --
+   each epoch lower than the last, the drop at the boundary, no repeating
+   shape, and (with a validation loss) a decline the validation loss does not
+   share: multi-epoch memorisation, ``epoch_staircase`` (info).
+8. **One step.** A pattern carried by one phase of the cycle (the rest
+   measured against its own mean) is the partial last batch,
+   ``one_step_per_cycle`` (info).
 """
 
 from __future__ import annotations
