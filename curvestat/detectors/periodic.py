@@ -341,14 +341,20 @@ def _unbiased_acf(r: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
     return a * n / (n - np.arange(nlags + 1))
 
 
-def _lines(y: NDArray[np.float64], period: float, q: int, min_cycles: float) -> tuple[float, float]:
+def _lines(
+    y: NDArray[np.float64], spec: _Spectrum | None, period: float, q: int, min_cycles: float
+) -> tuple[float, float]:
     """Line tests that tell the period ``period`` from ``period / q`` (both in points).
 
     On the last whole number of cycles of ``period`` (its harmonics then fall
     on Fourier frequencies) the harmonics ``j`` of the cycle frequency are
     split into those a pattern of period ``period / q`` also has (``j``
     divisible by ``q``) and the *extra* lines only the longer period has.
-    Returns ``(p_extra, p_kept)``: the p-values of the mean ``Z`` of the first
+    The spectrum is that of the trimmed series itself (``spec`` is unused: the
+    whole run's noise spectrum would not do, because trimming the start of a
+    falling curve puts trend leakage at the lowest ordinates -- 50 times the
+    whole run's level on a 30-epoch run -- that the trimmed noise estimate must
+    carry). Returns ``(p_extra, p_kept)``: the p-values of the mean ``Z`` of the first
     (up to 8) lines of each set, ``~ F(2J, 2 nu)`` under "no line there".
     """
     n = y.size - 1
@@ -382,7 +388,7 @@ def _acf_at(ac: NDArray[np.float64], p: float) -> float:
 
 
 def _fundamental(
-    y: NDArray[np.float64], r: NDArray[np.float64], period: float, min_cycles: float, alpha: float
+    y: NDArray[np.float64], r: NDArray[np.float64], spec: _Spectrum, period: float, min_cycles: float, alpha: float
 ) -> float:
     """The fundamental period (points) of the pattern first seen at ``period``.
 
@@ -419,27 +425,36 @@ def _fundamental(
     ac = _unbiased_acf(r, max_lag)
     while True:
         tried = [d for d in range(2, 13) if n / (d * period) >= min_cycles]
-        sig = [d for d in tried if _lines(y, d * period, d, min_cycles)[0] * len(tried) <= alpha]
+        a0 = _acf_at(ac, period)
+        acfs = {d: _acf_at(ac, d * period) for d in tried}
+        # x - 0.15 |x| increases with x: a d below a0 - 0.15 |a0| can be neither
+        # the best (which must beat a0) nor within 15 % of it, so its
+        # (costlier) line test is skipped; the Bonferroni count keeps all d
+        sig = [
+            d
+            for d in tried
+            if acfs[d] >= a0 - 0.15 * abs(a0) and _lines(y, spec, d * period, d, min_cycles)[0] * len(tried) <= alpha
+        ]
         if not sig:
             break
-        acfs = {d: _acf_at(ac, d * period) for d in sig}
+        acfs = {d: acfs[d] for d in sig}
         best = max(acfs.values())
-        if best <= _acf_at(ac, period):
+        if best <= a0:
             break
         period = next(d for d in sig if acfs[d] >= best - 0.15 * abs(best)) * period
     changed = True
     while changed:
         changed = False
+        share_p = None
         for q in (2, 3, 5, 7):
-            if period / q < _MIN_PERIOD_POINTS:
+            if period / q < _MIN_PERIOD_POINTS or _acf_at(ac, period / q) < 0.5 * _acf_at(ac, period):
                 continue
-            p_extra, p_kept = _lines(y, period, q, min_cycles)
-            if (
-                p_extra > alpha
-                and p_kept <= alpha
-                and _acf_at(ac, period / q) >= 0.5 * _acf_at(ac, period)
-                and _profile_share(r, period / q) >= _SHORTER_SHARE * _profile_share(r, period)
-            ):
+            if share_p is None:
+                share_p = _profile_share(r, period)
+            if _profile_share(r, period / q) < _SHORTER_SHARE * share_p:
+                continue
+            p_extra, p_kept = _lines(y, spec, period, q, min_cycles)
+            if p_extra > alpha and p_kept <= alpha:
                 period = period / q
                 changed = True
                 break
@@ -520,8 +535,8 @@ def _staircase(
     every epoch) apart from a smooth drift (forgetting, slow generalisation).
 
     The run is cut into whole epochs at ``offset`` (points; from the step
-    numbering when the epoch length is known, else the offset, on at most 64
-    candidates, where a straight line per piece fits all points best), each epoch
+    numbering when the epoch length is known, else the phase where the folded
+    detrended residual drops most), each epoch
     gets its own level and slope, and the repeating within-epoch shape is the
     mean over epochs of what the lines leave (a two-way layout epoch x phase;
     its noise part is estimated from the epoch x phase interaction). Returns
@@ -542,9 +557,8 @@ def _staircase(
     idx = np.arange(n, dtype=np.float64)
 
     def fit(o: float) -> tuple[float, Any]:
-        # every piece between boundaries (the partial first and last ones too,
-        # so that all offsets are compared on the same points) gets its own
-        # line; the first point after a boundary is left out: with
+        # every piece between boundaries (the partial first and last ones
+        # too) gets its own line; the first point after a boundary is left out: with
         # window-averaged logs (HF Trainer's logging_steps) it straddles the
         # boundary and carries part of the drop
         seg = np.floor((idx - o) / period).astype(np.int64)
@@ -562,10 +576,14 @@ def _staircase(
         res = (y - ym[seg] - b[seg] * dx) * w
         return float(res @ res), (seg, ph, res, ym, xm, b, cnt, w)
 
-    if offset is not None:
-        best = fit(float(offset) % period)[1]
-    else:
-        best = min((fit(o) for o in np.arange(0.0, period, max(1.0, period / 64))), key=lambda t: t[0])[1]
+    if offset is None:
+        # the boundary is where the folded residual drops most (a staircase,
+        # detrended, is a sawtooth whose reset is the boundary)
+        nb = int(min(64, max(4, round(period))))
+        _, mu = _phase_means(r, period, nb)
+        kmin = int(np.argmin(np.roll(mu, -1) - mu))
+        offset = ((kmin + 1) % nb) * period / nb
+    best = fit(float(offset) % period)[1]
     seg, ph, res, a, xm, b, cnt, w = best
     # whole epochs only: a piece is whole when it holds (nearly) a full period of points
     whole = cnt >= math.floor(period) - 1 - 1e-9
@@ -660,13 +678,18 @@ def _lr_share(run: Run, period_steps: float, min_cycles: float, config: Config) 
     if isinstance(prep, str):
         return None
     r = _detrend(prep.y, 2.0)
+    # a cycle of the lr around its mean counts too: on 4-5 cycles the running
+    # median (2 cycles wide, shrinking at the ends) eats much of a
+    # warm-restart shape (real nulls: 0.30 of the lr's variance left to the
+    # profile around the trend, 0.55-0.72 around the mean)
+    centred = prep.y - prep.y.mean()
     p = period_steps / prep.dt
     best = 0.0
     for d in range(1, 9):
         if d * p > r.size / 2.0:
             break
         for rel in (1.0, 0.98, 1.02, 0.96, 1.04):  # the loss period is estimated: allow 4 %
-            best = max(best, _profile_share(r, d * p * rel))
+            best = max(best, _profile_share(r, d * p * rel), _profile_share(centred, d * p * rel))
     if best >= _LR_EXPLAINS:
         return best
     # the loss period may be a rougher estimate than 4 %: compare with the lr's
@@ -757,7 +780,7 @@ class PeriodicDetector:
             start = ep_period
         else:
             start = spec.n / _refine_k(spec.y, k_peak)
-        period = _fundamental(y, r, start, pc.min_cycles, config.alpha)
+        period = _fundamental(y, r, spec, start, pc.min_cycles, config.alpha)
         if ep_period is not None and period != ep_period:
             period = _snap(period, ep_period, n, pc.min_cycles)
         period = _integer_period(r, period)
