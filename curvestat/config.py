@@ -270,13 +270,16 @@ class PeriodicConfig:
         Fewest full periods that must be seen (default 4: a pattern seen four
         times repeats three times; two or three epochs with a drop at each
         boundary -- multi-epoch memorisation -- show only one or two drops,
-        which no test can tell from chance or from two LR decays).
+        which no test can tell from chance or from two LR decays; from four
+        epochs on a staircase is reported as ``epoch_staircase``, info).
     min_variance_share : float
         Smallest share of the detrended log loss's variance carried by the
         periodic component (mean profile over one period, bias-corrected) that
         is worth reporting (default 0.05: data ordered by class leaves
         5-20 % in weak cases; smaller shares are significant only on very
-        long runs and rarely matter).
+        long runs and rarely matter). The same floor applies to the
+        within-epoch shape that tells data order from a memorisation staircase
+        and to the rest of a cycle without its top step (partial last batch).
     """
 
     min_points: int = 32
