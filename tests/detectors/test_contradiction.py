@@ -55,10 +55,19 @@ def test_stuck_from_a_step_reports_that_step():
     assert out[0].onset_step == EV[40]
 
 
-def test_accuracy_stuck_at_majority_rate():
-    out = detector.detect(_run(val_accuracy=np.full(EV.size, 0.95)), CFG)
-    assert _kinds(out) == {("degenerate", "val_accuracy")}
-    assert out[0].severity is Severity.WARNING
+def test_accuracy_stuck_at_chance_is_degenerate_but_a_high_plateau_is_not():
+    # exactly 1/K: a constant predictor of K balanced classes
+    for k in (2, 3, 10):
+        out = detector.detect(_run(val_accuracy=np.full(EV.size, 1.0 / k)), CFG)
+        assert _kinds(out) == {("degenerate", "val_accuracy")}
+        assert out[0].severity is Severity.WARNING and "chance" in out[0].message
+        assert "single class" in out[0].remedies[0]
+    # exactly constant at 0.95 (recall 0.96 on ~50 positives, an accuracy whose
+    # decisions converged before the first evaluation): a plateau near its
+    # best, not a trivial level -- a note at most
+    for v in (0.9, 0.95, 0.96):
+        out = detector.detect(_run(val_accuracy=np.full(EV.size, v)), CFG)
+        assert all(f.severity is Severity.INFO and f.kind != "degenerate" for f in out), out
 
 
 def test_flat_noisy_metric_does_not_improve():
@@ -167,13 +176,12 @@ def test_stuck_recall_with_a_weak_val_trend_uses_the_train_loss():
     assert out[0].severity is Severity.CRITICAL and "loss" in out[0].message
 
 
-def test_exactly_constant_near_perfect_metric_is_a_contradiction_unless_the_loss_is_near_zero():
-    # accuracy frozen at 0.98 from the first evaluation while the loss keeps improving
-    out = detector.detect(_run(val_accuracy=np.full(EV.size, 0.98)), CFG)
-    assert _kinds(out) == {("degenerate", "val_accuracy")} and out[0].severity is Severity.WARNING
-    # the same with a loss near zero: a confident, near-perfect model
-    run = Run.from_dict({"val_loss": (EV, 0.2 * _loss()), "val_accuracy": (EV, np.full(EV.size, 0.98))})
-    assert all(f.severity is Severity.INFO for f in detector.detect(run, CFG))
+def test_exactly_constant_near_perfect_metric_is_info_whatever_the_loss():
+    # accuracy frozen at 0.98 from the first evaluation while the loss keeps
+    # improving: calibration improves after the decisions converged
+    for scale in (1.0, 0.2):
+        run = Run.from_dict({"val_loss": (EV, scale * _loss()), "val_accuracy": (EV, np.full(EV.size, 0.98))})
+        assert detector.detect(run, CFG) == []
 
 
 def test_metric_that_improved_then_froze_is_not_degenerate():
@@ -199,9 +207,12 @@ def test_metric_logged_in_percent_at_100_is_perfect_not_stuck():
     out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": acc}), Config(), context={})
     assert [f for f in out if f.severity.value != "info"] == []
     stuck = acc.copy()
-    stuck[:] = 37.5  # stuck from the start, in percent, while the loss falls
+    stuck[:] = 50.0  # stuck at chance from the start, in percent, while the loss falls
     out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config(), context={})
-    assert out and out[0].kind == "degenerate" and "37.5" in out[0].message
+    assert out and out[0].kind == "degenerate" and "50" in out[0].message
+    stuck[:] = 37.5  # constant but not trivial: a flat metric, far from its best
+    out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config(), context={})
+    assert out and out[0].kind == "not_improving" and out[0].severity is Severity.WARNING
 
 
 # -- short series, honest trend tests (the loss trend and the metric's own) ----------
@@ -322,11 +333,15 @@ def test_frozen_validation_metric_of_an_overfitting_run_is_not_a_contradiction()
     acc[:10] = 0.955  # already near its plateau at the first evaluations
     run = Run.from_dict({"loss": train, "val_loss": (EV, val), "val_accuracy": (EV, acc)})
     assert [f for f in detector.detect(run, CFG) if f.severity is not Severity.INFO] == []
-    # the same frozen metric while the validation loss still improves is one
+    # the same frozen metric while the validation loss still improves: a
+    # plateau near its best (confidence improving), a note only; at exactly 0
+    # it is the seed's contradiction
     val2 = 0.1 + np.exp(-EV / 1500)
     acc = np.full(EV.size, 0.965)
     run2 = Run.from_dict({"loss": train, "val_loss": (EV, val2), "val_accuracy": (EV, acc)})
-    assert _kinds(detector.detect(run2, CFG)) == {("degenerate", "val_accuracy")}
+    assert detector.detect(run2, CFG) == []
+    run3 = Run.from_dict({"loss": train, "val_loss": (EV, val2), "val_recall": (EV, np.zeros(EV.size))})
+    assert _kinds(detector.detect(run3, CFG)) == {("degenerate", "val_recall")}
 
 
 # --- multi-task runs: each metric against the loss of its own head ------------------------------
