@@ -409,3 +409,124 @@ def test_one_detector_instance_is_safe_across_threads(monkeypatch):
     monkeypatch.setattr(mod, "align_to_steps", interleaved)
     assert _kinds(detector.detect(a, CFG)) == want_a
     assert inner == [want_b]
+
+
+# --- issue 15: trivial levels, quantised metrics, few evaluations, broken metrics, per-class groups ------
+
+
+def _finetune(seed, n_eval, fall=0.6, steps=3000, phi=0.5, noise=0.15):
+    """A per-step train loss falling by ``fall`` with AR(1) t(3) noise; ``n_eval`` evaluations."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, steps + 1)
+    e = lfilter([1.0], [1.0, -phi], rng.standard_t(3, steps) / np.sqrt(3)) * np.sqrt(1 - phi**2)
+    train = (0.7 * (1 - fall) + 0.7 * fall * np.exp(-t / (steps / 4))) * np.exp(noise * e)
+    ev = np.linspace(steps / n_eval, steps, n_eval).astype(int)
+    return t, train, ev
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n_eval", [3, 4, 6])
+def test_recall_zero_at_a_few_evaluations_is_judged_on_the_train_loss(seed, n_eval):
+    # the seed's picture on a fine-tune: recall exactly 0 at each of 3-6
+    # evaluations while the train loss falls over thousands of steps and the
+    # validation loss barely moves -- the train loss's logged steps carry the test
+    t, train, ev = _finetune(seed, n_eval, fall=float(np.random.default_rng(seed).uniform(0.3, 0.9)))
+    val = 0.3 * (1 - 0.02 * np.arange(n_eval) / n_eval)
+    run = Run.from_dict({"loss": (t, train), "val_loss": (ev, val), "val_recall": (ev, np.zeros(n_eval))})
+    out = detector.detect(run, CFG)
+    assert _kinds(out) == {("degenerate", "val_recall")}
+    f = out[0]
+    assert f.severity is Severity.CRITICAL and f.p_value <= CFG.alpha and f.effect["loss_improvement"] >= 0.3
+    assert "since the start of the run" in f.message
+    # a metric exactly 0 at every evaluation: the broken metric first, the
+    # threshold (a recall: threshold-dependent) after it
+    assert "computed" in f.remedies[0] and any("threshold" in r and "imbalanced" in r for r in f.remedies[1:])
+
+
+def test_a_few_evaluations_of_a_moving_metric_are_not_judged():
+    t, train, ev = _finetune(0, 4)
+    run = Run.from_dict({"loss": (t, train), "val_loss": (ev, np.full(4, 0.3)), "val_recall": (ev, [0.0, 0.2, 0.4, 0.5])})
+    out = detector.detect(run, CFG)
+    assert isinstance(out, Skipped) and "need 5" in out.reason
+
+
+def test_recall_zero_while_the_train_loss_only_wanders_is_not_a_contradiction():
+    # H0 (no improvement) on a strongly autocorrelated flat train loss: the
+    # dense series is block-averaged before its trend test (size check, 40 seeds)
+    hits = 0
+    for seed in range(40):
+        t, train, ev = _finetune(seed, 4, fall=0.0, steps=1000, phi=0.95, noise=0.2)
+        run = Run.from_dict({"loss": (t, train), "val_loss": (ev, np.full(4, 0.3)), "val_recall": (ev, np.zeros(4))})
+        out = detector.detect(run, CFG)
+        hits += bool(isinstance(out, list) and out)
+    assert hits <= 2
+
+
+def test_integer_zero_accuracy_of_a_language_model_is_a_broken_metric():
+    # a char-level LM logging acc = hits // total (integer 0) every epoch
+    # while its train loss falls from 4.2 to 2.3 nats
+    ep = np.arange(1, 13)
+    loss = 2.2 + 2.0 * np.exp(-ep / 3) * np.exp(0.01 * np.random.default_rng(0).standard_normal(ep.size))
+    run = Run.from_dict({"loss": (ep, loss), "acc": (ep, np.zeros(ep.size, dtype=np.int64))})
+    out = detector.detect(run, CFG)
+    assert _kinds(out) == {("degenerate", "acc")} and out[0].severity is Severity.CRITICAL
+    assert "computed" in out[0].remedies[0]
+    # an accuracy is not threshold-dependent: no threshold advice
+    assert not any("threshold" in r for r in out[0].remedies)
+
+
+def test_per_class_metrics_stuck_at_zero_give_one_finding():
+    # 7 entity types never predicted (f1, precision, recall each: 21 metrics)
+    # while the others learn and the train loss falls 98 %
+    rng = np.random.default_rng(4)
+    t = np.arange(1, 14001)
+    train = (0.005 + 0.3 * np.exp(-t / 2000)) * np.exp(0.1 * rng.standard_normal(t.size))
+    ev = np.arange(1400, 14001, 1400)
+    data = {"loss": (t, train), "eval_loss": (ev, 0.35 + 0.01 * rng.standard_normal(ev.size))}
+    for c in range(20):
+        for m in ("f1", "precision", "recall"):
+            v = np.zeros(ev.size) if c < 7 else np.clip(0.2 + 0.06 * np.arange(ev.size) + 0.03 * rng.standard_normal(ev.size), 0, 1)
+            data[f"eval_T{c:03d}_{m}"] = (ev, v)
+    out = detector.detect(Run.from_dict(data), CFG)
+    deg = [f for f in out if f.kind == "degenerate"]
+    assert len(deg) == 1
+    f = deg[0]
+    assert f.effect["metrics_stuck"] == 21 and "7 classes" in f.message and "t006" in f.message
+    assert f.severity is Severity.WARNING and f.p_value <= CFG.alpha
+
+
+def test_quantised_recall_plateau_on_fifty_positives_is_healthy():
+    # recall on 50 positives: 0.96 = 48/50, from the first evaluations on,
+    # wobbling by one example while the loss keeps improving (issue 15 class 4)
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        rec = np.clip(np.round((0.96 + 0.02 * rng.standard_normal(EV.size)) * 50) / 50, 0, 1)
+        rec[:2] = [0.4, 0.8]
+        exact = np.full(EV.size, 0.96)
+        prec = 0.92 + 0.01 * rng.standard_normal(EV.size)  # flat at 0.9+ (calibration improving)
+        for m in (rec, exact):
+            assert detector.detect(_run(val_recall=m, val_precision=prec), CFG) == []
+
+
+def test_grid_of_a_quantised_metric():
+    from curvestat.detectors.contradiction import _grid_step
+
+    assert _grid_step(np.array([48, 47, 49, 48]) / 50) == pytest.approx(1 / 50)
+    assert _grid_step(np.round(np.array([11, 12, 13]) / 14, 4)) == pytest.approx(1 / 14)
+    assert _grid_step(np.array([0.96, 0.98, 0.94])) == pytest.approx(0.02)
+    assert _grid_step(np.random.default_rng(0).uniform(0.5, 0.9, 40)) == 0.0
+    assert _grid_step(np.full(5, 0.3)) == 0.0
+
+
+def test_a_flat_metric_low_in_its_range_is_still_a_contradiction():
+    # f1 flat at 0.3 with noise while the loss falls 80 %: not a plateau of a
+    # model that learned -- a warning (the synthetic metric_flat picture)
+    rng = np.random.default_rng(8)
+    out = detector.detect(_run(val_f1=0.3 + 0.01 * rng.standard_normal(EV.size)), CFG)
+    assert _kinds(out) == {("not_improving", "val_f1")} and out[0].severity is Severity.WARNING
+    # the same metric after it rose from its first evaluation: it moved
+    m = 0.7 + 0.01 * rng.standard_normal(EV.size)
+    m[0] = 0.3
+    assert detector.detect(_run(val_f1=m), CFG) == []
