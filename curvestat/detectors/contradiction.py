@@ -1,52 +1,46 @@
 """Metric contradiction: "my metrics are contradictory".
 
 H0: every metric moves with the loss -- when the loss improves, the metric
-improves too (or is already perfect).
+improves too, has learned and plateaued, or is already perfect.
 
 For each metric series the loss is aligned to the metric's steps (the
 validation loss when there is one, else the train loss averaged over each
-metric interval; see :func:`curvestat.detectors.overfitting.align_to_steps`)
-and three kinds of contradiction are tested, in this order:
+metric interval; see :func:`curvestat.detectors.overfitting.align_to_steps`;
+the metric's own head's losses in a multi-task run, :func:`task_of`) and
+three kinds of contradiction are tested, in this order:
 
 ``degenerate``
-    The metric is exactly constant (often exactly 0 or 1) over a sustained
-    window -- at least ``min_degenerate_fraction`` of its points -- while the
-    loss improves significantly over that window (Mann-Kendall, decreasing;
-    see :func:`_mk` and :func:`_loss_trend`) by at least
-    ``min_loss_improvement``. A metric stuck at its
-    best value (1 for accuracy-like metrics, 0 for error-like ones) is a
-    perfect model, not a contradiction.
+    The metric is exactly constant at a *trivial level* (:func:`_trivial_level`:
+    exactly 0, chance ``1/K``, an AUC of 0.5, an error rate of 1) over a
+    sustained window -- at least ``min_degenerate_fraction`` of its points
+    and ``min_degenerate_points`` -- while the loss improves significantly
+    over that window by at least ``min_loss_improvement``. The evidence is
+    the loss's trend on its own logged points (:meth:`_loss_evidence`: a
+    fine-tune's 3 evaluations, thousands of train steps); the metric's exact
+    value is a deterministic fact. Merely constant metrics (recall 0.96 on
+    50 positives) are not degenerate.
 ``opposite_direction``
     The loss improves significantly and the metric worsens significantly
     (both Mann-Kendall tests; p = max of the two, an intersection-union
-    test): loss and metric have a positive rank association in the wrong
-    direction.
+    test).
 ``not_improving``
     The loss improves significantly and by at least ``min_loss_improvement``,
-    while the metric shows no significant improving trend and gained less
-    than ``min_metric_gain`` (absolute; a larger loss that the noise of the
-    edge medians explains counts as none, :func:`_edge_noise`). AUC-like
-    (threshold-invariant) metrics get severity ``info`` here.
+    while the metric shows no significant improving trend, gained less than
+    ``min_metric_gain`` and one step of its grid (:func:`_grid_step`), did
+    not rise from its first evaluation (:func:`_rose_from_start`), and ends
+    below ``plateau_level`` of its range: a flat metric in the upper part has
+    learned and plateaued (the loss improves confidence after the decisions
+    converged) and is healthy. AUC-like metrics get severity ``info``.
 
 Trend tests: the exact Mann-Kendall null below 10 points, Hamed-Rao (3
 lags, variance factor floored at 1) from there on; the loss is tested on the
-whole window and on its improving phase, combined by Simes' test.
+whole window and on its improving phase, combined by Simes' test; a dense
+loss series is block-averaged first (:func:`_decorrelated`).
 
-For a degenerate window the train loss (when logged besides the validation
-loss) is a second witness of the loss improving (Bonferroni over the series
-tested). A metric that improved by ``min_metric_gain`` to its stuck value
-before the window moved with the loss and then froze (a plateau on a finite
-validation set): not degenerate, unless the stuck value is its worst one.
-
-A non-improving metric that ends in the upper part of its range (at least
-``plateau_level`` of the way from its worst to its best value: an accuracy,
-recall or F1 of 0.5 or more, an AUC of 0.75 or more) has learned and
-plateaued -- the loss keeps improving the model's confidence after its
-decisions converged: healthy, not reported. So is an exactly constant metric
-at a non-trivial value there (recall 0.96 on 50 positives).
-
-Family-wise error: the p-values of the metrics of one run are Holm-adjusted
-and a finding is reported only when its adjusted p-value is at most alpha.
+Family-wise error: metrics stuck at the same trivial value against the same
+loss are one hypothesis and one finding (:func:`_group`: 21 per-class
+scores at 0); the hypotheses of a run are Holm-adjusted and reported when
+the adjusted p-value is at most alpha.
 
 After a sustained explosion (found by the explosion detector, which runs
 first) only the points before its onset are judged.
@@ -290,9 +284,6 @@ class ContradictionDetector:
         m = m / scale
         bounded = bool(m.min() >= 0.0 and m.max() <= 1.0)
         best = (1.0 if d > 0 else 0.0) if bounded else None
-        # the metric's grid: counts / n_val on a finite validation set (or
-        # the rounding of the log); a change of one grid step is no evidence
-        step = _grid_step(m) if bounded else 0.0
         # a metric that ends in the upper part of its range (worst -> best)
         # has learned: if it stops improving while the loss goes on, it has
         # plateaued (the loss improves confidence after the decisions
@@ -302,7 +293,7 @@ class ContradictionDetector:
         share = (tail if d > 0 else 1.0 - tail) if not invariant else 2.0 * tail - 1.0
         plateau = bool(bounded and d != 0 and share >= cfg.plateau_level)
         base = {"name": s.name, "loss": loss.name, "invariant": invariant, "thresholded": thresholded, "n": n,
-                "grid": step, "saturated": plateau}
+                "saturated": plateau}
         # -- degenerate: exactly constant at a trivial level over a sustained window
         start, length = _longest_constant_run(m)
         if length >= max(cfg.min_degenerate_points, math.ceil(cfg.min_degenerate_fraction * n)):
@@ -335,6 +326,12 @@ class ContradictionDetector:
             return short
         signed = m * d  # larger = better
         gain = _edge_gain(signed)
+        # the metric's grid: counts / n_val on a finite validation set (or
+        # the rounding of the log); a change of one grid step is no evidence
+        # (not needed for a gain or loss of 0.1 or more: far beyond the grid
+        # of any validation set of 10 or more examples; cost)
+        step = _grid_step(m) if bounded and abs(gain) < 0.1 else 0.0
+        base["grid"] = step
         # one grid step (one example of a small validation set) is no change
         g_min = max(cfg.min_metric_gain, step * (1.0 + 1e-9))
         if _rose_from_start(signed, g_min, alpha, step):
@@ -641,9 +638,9 @@ def _grid_step(m: NDArray[np.float64]) -> float:
     vals = np.unique(m)
     if vals.shape[0] < 2:
         return 0.0
-    if vals.shape[0] > 32:
-        # 32 distinct values pin the grid down as well as all of them (cost)
-        vals = vals[np.linspace(0, vals.shape[0] - 1, 32).round().astype(int)]
+    if vals.shape[0] > 12:
+        # a dozen distinct values pin the grid down as well as all of them (cost)
+        vals = vals[np.linspace(0, vals.shape[0] - 1, 12).round().astype(int)]
     dec = 6
     for dd in range(7):
         if np.all(np.abs(vals * 10.0**dd - np.round(vals * 10.0**dd)) < 1e-6):
