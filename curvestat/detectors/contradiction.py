@@ -296,7 +296,11 @@ class ContradictionDetector:
                 "saturated": plateau}
         # -- degenerate: exactly constant at a trivial level over a sustained window
         start, length = _longest_constant_run(m)
-        if length >= max(cfg.min_degenerate_points, math.ceil(cfg.min_degenerate_fraction * n)):
+        # a window shorter than min_points only when it is every evaluation
+        # (the fine-tune's 3-6): recall 0, 0, 0, 0.2, 0.5, 0.7 is a minority
+        # class learned after a slow start, not a stuck metric
+        if (length >= max(cfg.min_degenerate_points, math.ceil(cfg.min_degenerate_fraction * n))
+                and (length >= cfg.min_points or length == n)):
             value = float(m[start])
             if best is not None and value == best:
                 return None  # perfect: nothing left to improve

@@ -450,6 +450,12 @@ def test_a_few_evaluations_of_a_moving_metric_are_not_judged():
     run = Run.from_dict({"loss": (t, train), "val_loss": (ev, np.full(4, 0.3)), "val_recall": (ev, [0.0, 0.2, 0.4, 0.5])})
     out = detector.detect(run, CFG)
     assert isinstance(out, Skipped) and "need 5" in out.reason
+    # a minority class learned after a slow start (imbalanced but learnable):
+    # three zeros of six evaluations are not a stuck metric
+    t, train, ev = _finetune(0, 6)
+    rec = [0.0, 0.0, 0.0, 0.2, 0.5, 0.7]
+    run = Run.from_dict({"loss": (t, train), "val_loss": (ev, 0.3 - 0.01 * np.arange(6)), "val_recall": (ev, rec)})
+    assert detector.detect(run, CFG) == []
 
 
 def test_recall_zero_while_the_train_loss_only_wanders_is_not_a_contradiction():
