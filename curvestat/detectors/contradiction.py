@@ -104,6 +104,9 @@ _CHANCE_TOL = 0.1
 _MAX_CHANCE_K = 20
 #: a logged metric's grid (counts / n_val) is inferred for n_val up to this
 _MAX_GRID_N = 2000
+#: ratio metrics (precision, F1) with varying denominators: a median smallest
+#: denominator up to this is read as counts (random float values need ~1000)
+_MAX_RATIO_DEN = 300
 #: the residual noise correlation left at one block's length when a dense
 #: loss series is block-averaged for its trend test (:func:`_decorrelated`);
 #: measured size at alpha = 1 % on flat AR(1) train losses with t(3) noise
@@ -242,6 +245,7 @@ class ContradictionDetector:
                 cands.append(res)
         if not cands and len(reasons) == len(metrics):
             return Skipped(self.name, "; ".join(reasons))
+        cands = [c for c in cands if not _trade_off(c, run, cfg, config.alpha, cut)]
         if not cands:
             return []
         groups = _group(cands)
@@ -499,6 +503,10 @@ class ContradictionDetector:
             msg = (f"{name} got worse by {abs(c['gain']):.3g} while {loss} improved by {impr:.1f} %: the loss and "
                    f"the metric move in opposite directions (Kendall tau between them {c['tau']:+.2f}).")
             sev = Severity.WARNING
+            if c.get("grid") and abs(c["gain"]) < 2.0 * c["grid"]:
+                # significant but marginal: one example of a small validation set
+                sev = Severity.INFO
+                msg += f" The change is about one example (grid {c['grid']:.3g}): marginal."
         else:
             effect.update(metric_change=c["gain"], p_metric_trend=c["p_metric"], metric_median=c["value"])
             msg = (f"{name} does not improve (change {c['gain']:+.3g}, around {c['value']:.3g}) while {loss} "
@@ -519,6 +527,39 @@ class ContradictionDetector:
             remedies=remedies,
             detector=self.name,
         )
+
+
+_PARTNER = {"precision": "recall", "recall": "precision"}
+
+
+def _trade_off(c: dict, run: Run, cfg: Any, alpha: float, cut: int | None) -> bool:
+    """Is ``c`` a precision that falls while its recall rises (or the reverse)?
+
+    A classifier that starts predicting the minority class as it learns
+    gains recall and loses precision (it began at precision 1 on a handful
+    of confident positives): the decisions move with the loss, along the
+    precision-recall trade-off -- not a contradiction. The partner is the
+    series named with ``precision`` and ``recall`` swapped; it must have
+    gained ``min_metric_gain`` (edge medians, or from its first value,
+    :func:`_rose_from_start`) over the points before ``cut``.
+    """
+    if c["kind"] != "opposite_direction":
+        return False
+    name = c["name"]
+    for a, b in _PARTNER.items():
+        if a in name.lower():
+            i = name.lower().index(a)
+            other = name[:i] + (b.capitalize() if name[i].isupper() else b) + name[i + len(a):]
+            if other not in run:
+                continue
+            x = run[other]
+            keep = np.isfinite(x.values) & ((x.steps < cut) if cut is not None else True)
+            v = x.values[keep]
+            if v.shape[0] < 3:
+                continue
+            if _edge_gain(v) >= cfg.min_metric_gain or _rose_from_start(v, cfg.min_metric_gain, alpha, 0.0):
+                return True
+    return False
 
 
 def _group(cands: list[dict]) -> list[list[dict]]:
@@ -660,8 +701,25 @@ def _grid_step(m: NDArray[np.float64]) -> float:
         # ... or rounded to the log's decimals; a grid finer than ~5 rounding
         # units cannot be told from the rounding
         fits = np.all(dev <= ns * (u / 2.0) + 1e-9, axis=1) & (ns[:, 0] <= 0.2 / u)
-    if fits.any():
-        return float(1.0 / ns[int(np.argmax(fits)), 0])
+    common = float(ns[int(np.argmax(fits)), 0]) if fits.any() else 0.0
+    if dec >= 6:
+        # ... or exact ratios with their own denominators (precision = TP /
+        # predicted positives, 34/35, 33/35, 32/33): the resolution is one
+        # example of the typical denominator. A value without such structure
+        # needs a denominator near 1000 to lie within 1e-6 of a fraction, so
+        # a median denominator up to _MAX_RATIO_DEN is evidence of counts
+        # (a common grid that is the least common multiple of such
+        # denominators -- 1155 for 35 and 33 -- is no validation-set size)
+        each = dev <= 1e-6
+        if each.any(axis=0).all():
+            q = np.argmax(each, axis=0) + 1
+            q = q[q > 1]
+            if q.shape[0] >= 2:
+                med = float(np.median(q))
+                if med <= _MAX_RATIO_DEN and (common == 0.0 or common > 2.0 * med):
+                    return 1.0 / med
+    if common:
+        return 1.0 / common
     return u if dec <= 4 else 0.0
 
 

@@ -536,3 +536,24 @@ def test_a_flat_metric_low_in_its_range_is_still_a_contradiction():
     m = 0.7 + 0.01 * rng.standard_normal(EV.size)
     m[0] = 0.3
     assert detector.detect(_run(val_f1=m), CFG) == []
+
+
+def test_precision_falling_while_recall_rises_is_a_trade_off():
+    # an imbalanced but learnable task: precision starts at 1 on a few
+    # confident positives and falls as the model predicts more of them
+    # while recall climbs -- the decisions move with the loss
+    rng = np.random.default_rng(6)
+    rec = np.clip(0.93 - 0.83 * np.exp(-EV / 800) + 0.01 * rng.standard_normal(EV.size), 0, 1)
+    prec = np.clip(0.86 + 0.14 * np.exp(-EV / 800) + 0.01 * rng.standard_normal(EV.size), 0, 1)
+    assert detector.detect(_run(val_recall=rec, val_precision=prec), CFG) == []
+    # without the recall beside it, the falling precision is a contradiction
+    assert _kinds(detector.detect(_run(val_precision=prec), CFG)) == {("opposite_direction", "val_precision")}
+
+
+def test_a_fall_of_one_example_on_a_small_validation_set_is_marginal():
+    # precision on ~35 predicted positives: 1 -> 34/35 -> 33/35 -> 32/33 while
+    # the loss improves 80 %: significant, but one example -- info
+    v = [1.0] * 20 + [34 / 35] * 30 + [33 / 35] * 20 + [32 / 33] * 30
+    out = detector.detect(_run(val_precision=np.array(v)), CFG)
+    assert out and all(f.severity is Severity.INFO for f in out)
+    assert out[0].effect["metric_grid"] == pytest.approx(1 / 35)
