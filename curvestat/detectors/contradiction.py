@@ -22,7 +22,9 @@ three kinds of contradiction are tested, in this order:
 ``opposite_direction``
     The loss improves significantly and the metric worsens significantly
     (both Mann-Kendall tests; p = max of the two, an intersection-union
-    test).
+    test) -- unless it is a precision whose recall rises, or the reverse
+    (the precision-recall trade-off, :func:`_trade_off`); a fall under two
+    grid steps (one example) is ``info``.
 ``not_improving``
     The loss improves significantly and by at least ``min_loss_improvement``,
     while the metric shows no significant improving trend, gained less than

@@ -557,3 +557,16 @@ def test_a_fall_of_one_example_on_a_small_validation_set_is_marginal():
     out = detector.detect(_run(val_precision=np.array(v)), CFG)
     assert out and all(f.severity is Severity.INFO for f in out)
     assert out[0].effect["metric_grid"] == pytest.approx(1 / 35)
+
+
+def test_a_heads_stuck_recall_at_few_evaluations_is_judged_on_its_own_train_loss():
+    t, train, ev = _finetune(2, 4, fall=0.7)
+    flat = 0.5 * np.exp(0.05 * np.random.default_rng(3).standard_normal(t.size))
+    zeros = np.zeros(4)
+    # the classification head's own train loss falls: a contradiction of that head
+    run = Run.from_dict({"cls_loss": (t, train), "reg_loss": (t, flat), "cls_val_recall": (ev, zeros)})
+    out = detector.detect(run, CFG)
+    assert _kinds(out) == {("degenerate", "cls_val_recall")} and "cls_loss" in out[0].message
+    # only the other head learns: no contradiction for this one
+    run = Run.from_dict({"cls_loss": (t, flat), "reg_loss": (t, train), "cls_val_recall": (ev, zeros)})
+    assert detector.detect(run, CFG) == []
