@@ -156,6 +156,12 @@ class ContradictionConfig:
     min_degenerate_fraction : float
         Shortest window of exactly constant metric values, as a share of the
         metric's points, reported as degenerate (default 0.5).
+    min_degenerate_points : int
+        Fewest evaluations at which a metric stuck at a trivial level (exactly
+        0, chance) is judged (default 3: the fine-tuning picture of 3-6
+        evaluations). The evidence is the loss's trend on its own logged
+        points over the window -- thousands of train-loss steps -- not the
+        few metric points, so fewer than ``min_points`` suffice.
     min_loss_improvement : float
         Smallest relative loss improvement ``1 - median(last 10 %) /
         median(first 10 %)`` (over the window judged) that makes a stuck or
@@ -166,29 +172,30 @@ class ContradictionConfig:
     min_metric_gain : float
         A metric that gained less than this (absolute, in its own units,
         ``median(last 20 %) - median(first 20 %)`` in its improving
-        direction) does not improve; one that lost at least this much while
-        the loss improved moves in the opposite direction (default 0.02). A
-        metric that gained at least this much before it froze at a value
-        (other than its worst one) moved with the loss: not degenerate.
-    saturation : float
-        A metric whose last 20 % lie within this distance of its best
-        possible value (1 or 0) is *saturated*. A saturated metric that does
-        not improve (with noise) is reported with severity ``info``; an
-        exactly constant one only when the loss is also near zero (see
-        ``perfect_loss``) (default 0.05).
-    perfect_loss : float
-        A saturated, exactly constant metric while the loss ends (median of
-        its last 20 %) at or below this value is a near-perfect, confident
-        model: severity ``info`` (default 0.05, a cross-entropy at which the
-        true class gets about 95 % probability on average).
+        direction), or no more than one step of its grid (counts /
+        validation-set size, inferred from the values), does not improve;
+        one that lost at least this much while the loss improved moves in
+        the opposite direction (default 0.02). A metric that gained at least
+        this much before it froze at a trivial value (other than its worst
+        one) moved with the loss: not degenerate.
+    plateau_level : float
+        A non-improving metric whose last 20 % lie at least this share of the
+        way from its worst to its best value (accuracy-like metrics in [0, 1]:
+        a level of 0.5 or more; error rates 0.5 or less) has learned and
+        plateaued: reported with severity ``info``, exactly constant or noisy
+        (default 0.5: practitioners call an accuracy, precision or recall
+        flat at a useful level while the loss keeps improving healthy -- the
+        loss improves calibration after the decisions converged, issue 15
+        class 4. It replaces ``saturation``, 0.05 from the best value, and
+        ``perfect_loss``).
     """
 
     min_points: int = 5
     min_degenerate_fraction: float = 0.5
+    min_degenerate_points: int = 3
     min_loss_improvement: float = 0.05
     min_metric_gain: float = 0.02
-    saturation: float = 0.05
-    perfect_loss: float = 0.05
+    plateau_level: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ effect from strongest at 0 to weakest at 1)::
                      non_finite  NaN to the end, or one NaN/Inf value           effect = None
     metric_contradiction
                      recall_zero      val recall exactly 0 while the loss improves   effect = loss improvement
-                     metric_constant  val accuracy stuck at the majority rate    effect = loss improvement
+                     metric_constant  val accuracy stuck at chance (1/K)         effect = loss improvement
                      metric_flat      val f1 flat with noise, no trend           effect = loss improvement
                      metric_opposite  val precision falls as the loss improves   effect = loss improvement
     overfitting      u_turn      val loss turns up at onset, train keeps falling  effect = relative rise (1.0 .. 0.03)
@@ -488,7 +488,9 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
         if k == "recall_zero":
             name, m = "val_recall", np.zeros(n_ev)
         elif k == "metric_constant":
-            name, m = "val_accuracy", np.full(n_ev, float(rng.choice([0.9, 0.95, 0.98, 0.99])))
+            # at chance (1/K): a constant accuracy near its best (0.9-0.99) is a
+            # plateau practitioners call healthy (issue 15), not a contradiction
+            name, m = "val_accuracy", np.full(n_ev, 1.0 / float(rng.choice([2, 3, 4, 5, 10])))
         elif k == "metric_flat":
             name, m = "val_f1", np.full(n_ev, rng.uniform(0.05, 0.4))
         else:  # opposite

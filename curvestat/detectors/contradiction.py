@@ -1,50 +1,48 @@
 """Metric contradiction: "my metrics are contradictory".
 
 H0: every metric moves with the loss -- when the loss improves, the metric
-improves too (or is already perfect).
+improves too, has learned and plateaued, or is already perfect.
 
 For each metric series the loss is aligned to the metric's steps (the
 validation loss when there is one, else the train loss averaged over each
-metric interval; see :func:`curvestat.detectors.overfitting.align_to_steps`)
-and three kinds of contradiction are tested, in this order:
+metric interval; see :func:`curvestat.detectors.overfitting.align_to_steps`;
+the metric's own head's losses in a multi-task run, :func:`task_of`) and
+three kinds of contradiction are tested, in this order:
 
 ``degenerate``
-    The metric is exactly constant (often exactly 0 or 1) over a sustained
-    window -- at least ``min_degenerate_fraction`` of its points -- while the
-    loss improves significantly over that window (Mann-Kendall, decreasing;
-    see :func:`_mk` and :func:`_loss_trend`) by at least
-    ``min_loss_improvement``. A metric stuck at its
-    best value (1 for accuracy-like metrics, 0 for error-like ones) is a
-    perfect model, not a contradiction.
+    The metric is exactly constant at a *trivial level* (:func:`_trivial_level`:
+    exactly 0, chance ``1/K``, an AUC of 0.5, an error rate of 1) over a
+    sustained window -- at least ``min_degenerate_fraction`` of its points
+    and ``min_degenerate_points`` -- while the loss improves significantly
+    over that window by at least ``min_loss_improvement``. The evidence is
+    the loss's trend on its own logged points (:meth:`_loss_evidence`: a
+    fine-tune's 3 evaluations, thousands of train steps); the metric's exact
+    value is a deterministic fact. Merely constant metrics (recall 0.96 on
+    50 positives) are not degenerate.
 ``opposite_direction``
     The loss improves significantly and the metric worsens significantly
     (both Mann-Kendall tests; p = max of the two, an intersection-union
-    test): loss and metric have a positive rank association in the wrong
-    direction.
+    test) -- unless it is a precision whose recall rises, or the reverse
+    (the precision-recall trade-off, :func:`_trade_off`); a fall under two
+    grid steps (one example) is ``info``.
 ``not_improving``
     The loss improves significantly and by at least ``min_loss_improvement``,
-    while the metric shows no significant improving trend and gained less
-    than ``min_metric_gain`` (absolute; a larger loss that the noise of the
-    edge medians explains counts as none, :func:`_edge_noise`). AUC-like
-    (threshold-invariant) metrics get severity ``info`` here.
+    while the metric shows no significant improving trend, gained less than
+    ``min_metric_gain`` and one step of its grid (:func:`_grid_step`), did
+    not rise from its first evaluation (:func:`_rose_from_start`), and ends
+    below ``plateau_level`` of its range: a flat metric in the upper part has
+    learned and plateaued (the loss improves confidence after the decisions
+    converged) and is healthy. AUC-like metrics get severity ``info``.
 
 Trend tests: the exact Mann-Kendall null below 10 points, Hamed-Rao (3
 lags, variance factor floored at 1) from there on; the loss is tested on the
-whole window and on its improving phase, combined by Simes' test.
+whole window and on its improving phase, combined by Simes' test; a dense
+loss series is block-averaged first (:func:`_decorrelated`).
 
-For a degenerate window the train loss (when logged besides the validation
-loss) is a second witness of the loss improving (Bonferroni over the series
-tested). A metric that improved by ``min_metric_gain`` to its stuck value
-before the window moved with the loss and then froze (a plateau on a finite
-validation set): not degenerate, unless the stuck value is its worst one.
-
-A non-improving metric that ends within ``saturation`` of its best value (a
-saturated metric: the loss keeps improving the model's confidence) is
-reported with severity ``info``; an exactly constant one only when the loss
-also ends at or below ``perfect_loss`` (a near-perfect model).
-
-Family-wise error: the p-values of the metrics of one run are Holm-adjusted
-and a finding is reported only when its adjusted p-value is at most alpha.
+Family-wise error: metrics stuck at the same trivial value against the same
+loss are one hypothesis and one finding (:func:`_group`: 21 per-class
+scores at 0); the hypotheses of a run are Holm-adjusted and reported when
+the adjusted p-value is at most alpha.
 
 After a sustained explosion (found by the explosion detector, which runs
 first) only the points before its onset are judged.
@@ -71,16 +69,52 @@ from ._trend import trend_test
 __all__ = ["ContradictionDetector", "detector", "REMEDIES_CONTRADICTION"]
 
 REMEDIES_CONTRADICTION = (
-    "Lower the classification threshold: probabilities may never exceed the default 0.5.",
+    "Lower the classification threshold: on an imbalanced task the positive class may never reach the default 0.5.",
     "Check threshold-invariant metrics such as AUC to see whether the model ranks examples well.",
     "Account for the class imbalance (class weights, resampling, or a metric suited to the minority class).",
 )
+#: a metric exactly 0 at every evaluation while the loss falls: a broken
+#: metric is the likeliest cause, checked before anything about the model
+REMEDY_BROKEN_METRIC = (
+    "Check how the metric is computed first: a metric that is exactly 0 at every evaluation while the loss falls "
+    "is most often a bug (exact match on whole sequences instead of tokens, argmax over the wrong axis, predictions "
+    "and labels misaligned, shifted or of different types)."
+)
+REMEDIES_CHANCE = (
+    "The model predicts a single class (or constant scores): check that inputs and labels reach the model aligned, "
+    "and the class balance (class weights, resampling).",
+    "Check how the metric is computed (averaging, label encoding) against a prediction computed by hand.",
+)
+REMEDY_BY_HAND = ("Compute the metric by hand on one evaluation batch (predictions against labels) and compare it "
+                  "with the logged value.")
 REMEDIES_AUC = (
     "The loss improves while the ranking metric does not: check the calibration of the scores and the label quality.",
     "Account for the class imbalance (class weights, resampling).",
 )
 
 _THRESHOLD_INVARIANT = frozenset({"auc", "auroc", "rocauc", "roc", "ap", "map"})
+#: metrics computed from thresholded decisions of one (positive) class: the
+#: ones that sit at exactly 0 when the class is never predicted
+_THRESHOLD_DEPENDENT = frozenset({"recall", "precision", "f1", "fscore", "f1score", "sensitivity", "tpr",
+                                  "mcc", "matthews", "kappa", "iou", "miou", "dice", "jaccard"})
+#: an exactly constant accuracy within this relative distance of 1/K (K =
+#: 2..20 classes) sits at chance level: what a constant predictor of
+#: balanced classes scores (10 %: the class shares of a validation set of a
+#: few hundred examples scatter by about that much around 1/K; 0.45-0.55 for
+#: a binary task)
+_CHANCE_TOL = 0.1
+_MAX_CHANCE_K = 20
+#: a logged metric's grid (counts / n_val) is inferred for n_val up to this
+_MAX_GRID_N = 2000
+#: ratio metrics (precision, F1) with varying denominators: a median smallest
+#: denominator up to this is read as counts (random float values need ~1000)
+_MAX_RATIO_DEN = 300
+#: the residual noise correlation left at one block's length when a dense
+#: loss series is block-averaged for its trend test (:func:`_decorrelated`);
+#: measured size at alpha = 1 % on flat AR(1) train losses with t(3) noise
+#: and a metric stuck at 0 (200 runs per cell, 300-30,000 steps, phi 0-0.95):
+#: see ``docs/detectors/contradiction.rst``
+_BLOCK_ACF = 0.05
 _MAX_POINTS = 400
 #: autocorrelation lags of the Hamed-Rao correction (as Hamed & Rao suggest);
 #: a loss that drops early and then flattens leaves a residual whose long-lag
@@ -213,13 +247,15 @@ class ContradictionDetector:
                 cands.append(res)
         if not cands and len(reasons) == len(metrics):
             return Skipped(self.name, "; ".join(reasons))
+        cands = [c for c in cands if not _trade_off(c, run, cfg, config.alpha, cut)]
         if not cands:
             return []
-        adj = _holm([c["p"] for c in cands])
+        groups = _group(cands)
+        adj = _holm([max(c["p"] for c in g) for g in groups])
         out = []
-        for c, pa in zip(cands, adj):
+        for g, pa in zip(groups, adj):
             if pa <= config.alpha:
-                out.append(self._finding(c, pa, len(cands)))
+                out.append(self._finding(g, pa, len(groups)))
         return out
 
     # ------------------------------------------------------------------
@@ -236,9 +272,10 @@ class ContradictionDetector:
         ok = np.isfinite(lv)
         steps, m, lv = steps[ok], m[ok], lv[ok]
         n = m.shape[0]
-        if n < cfg.min_points:
-            before = f" before the explosion at step {cut}" if cut is not None else ""
-            return f"{s.name}: only {n} points with a finite loss{before}; need {cfg.min_points}"
+        before = f" before the explosion at step {cut}" if cut is not None else ""
+        short = f"{s.name}: only {n} points with a finite loss{before}; need {cfg.min_points}"
+        if n < min(cfg.min_points, cfg.min_degenerate_points):
+            return short
         if n > _MAX_POINTS:
             bm = block_means(m, _MAX_POINTS)
             steps = steps[bm.starts]
@@ -247,50 +284,87 @@ class ContradictionDetector:
         d = metric_direction(s.name)
         toks = set(_tokens(s.name))
         invariant = bool(toks & _THRESHOLD_INVARIANT)
+        thresholded = bool(toks & _THRESHOLD_DEPENDENT) and not invariant
         # metrics logged in percent (accuracy 97.5) are judged on [0, 1]
         scale = 100.0 if (m.min() >= 0.0 and 1.0 < m.max() <= 100.0 and d != 0) else 1.0
         m = m / scale
         bounded = bool(m.min() >= 0.0 and m.max() <= 1.0)
         best = (1.0 if d > 0 else 0.0) if bounded else None
-        base = {"name": s.name, "loss": loss.name, "invariant": invariant, "n": n,
-                "saturated": bool(best is not None and abs(_median(m[-max(1, n // 5):]) - best) <= cfg.saturation)}
-        # -- degenerate: exactly constant over a sustained window
+        # a metric that ends in the upper part of its range (worst -> best)
+        # has learned: if it stops improving while the loss goes on, it has
+        # plateaued (the loss improves confidence after the decisions
+        # converged), which practitioners call healthy
+        tail = _median(m[-max(1, n // 5):])
+        # (an AUC's range starts at chance, 0.5)
+        share = (tail if d > 0 else 1.0 - tail) if not invariant else 2.0 * tail - 1.0
+        plateau = bool(bounded and d != 0 and share >= cfg.plateau_level)
+        base = {"name": s.name, "loss": loss.name, "invariant": invariant, "thresholded": thresholded, "n": n,
+                "saturated": plateau}
+        # -- degenerate: exactly constant at a trivial level over a sustained window
         start, length = _longest_constant_run(m)
-        if length >= max(cfg.min_points, math.ceil(cfg.min_degenerate_fraction * n)):
+        # a window shorter than min_points only when it is every evaluation
+        # (the fine-tune's 3-6): recall 0, 0, 0, 0.2, 0.5, 0.7 is a minority
+        # class learned after a slow start, not a stuck metric
+        if (length >= max(cfg.min_degenerate_points, math.ceil(cfg.min_degenerate_fraction * n))
+                and (length >= cfg.min_points or length == n)):
             value = float(m[start])
             if best is not None and value == best:
                 return None  # perfect: nothing left to improve
+            level = _trivial_level(value, d, bounded, invariant, thresholded)
             worst = (0.0 if d > 0 else 1.0) if bounded else None
-            if start > 0 and value != worst:
+            if level is not None and start > 0 and value != worst:
                 # the metric moved with the loss before it froze: it improved
                 # to this value and the model's decisions on a finite
                 # validation set stopped changing (a plateau, not a metric
                 # that never responds to learning)
                 if float(np.max(d * (value - m[:start]))) >= cfg.min_metric_gain:
+                    level = None
+            if level is not None:
+                win = slice(start, start + length)
+                ev = self._loss_evidence(steps, lv, win, loss, train, cache, cfg, alpha)
+                if ev is None:
                     return None
-            win = slice(start, start + length)
-            ev = self._loss_evidence(steps, lv, win, loss.name, train, cache, cfg, alpha)
-            if ev is None:
-                return None
-            p, z, impr, lname = ev
-            tail = _median(lv[-max(1, n // 5):])
-            near_perfect = base["saturated"] and abs(tail) <= cfg.perfect_loss
-            return {**base, "kind": "degenerate", "p": p, "z": z, "value": value * scale, "onset": int(steps[start]),
-                    "until": int(steps[start + length - 1]), "length": length, "loss_improvement": impr,
-                    "loss": lname, "saturated": near_perfect}
+                p, z, impr, lname = ev
+                return {**base, "kind": "degenerate", "p": p, "z": z, "value": value * scale, "level": level,
+                        "onset": int(steps[start]), "until": int(steps[start + length - 1]), "length": length,
+                        "every": bool(start == 0 and length == n), "from_start": start == 0,
+                        "loss_improvement": impr, "loss": lname}
+            # exactly constant at a non-trivial value (a quantised metric
+            # whose decisions stopped changing, a plateau near its best):
+            # judged as a flat metric below
+        if n < cfg.min_points:
+            return short
         signed = m * d  # larger = better
         gain = _edge_gain(signed)
-        if -cfg.min_metric_gain < gain < cfg.min_metric_gain:
+        # the metric's grid: counts / n_val on a finite validation set (or
+        # the rounding of the log); a change of one grid step is no evidence
+        # (not needed for a gain or loss of 0.1 or more: far beyond the grid
+        # of any validation set of 10 or more examples; cost)
+        step = _grid_step(m) if bounded and abs(gain) < 0.1 else 0.0
+        base["grid"] = step
+        # one grid step (one example of a small validation set) is no change
+        g_min = max(cfg.min_metric_gain, step * (1.0 + 1e-9))
+        if _rose_from_start(signed, g_min, alpha, step):
+            # the metric moved with the loss from its first evaluation and
+            # then plateaued (it converges faster than the loss, which goes
+            # on improving confidence): the edge medians of 20 % would miss a
+            # rise within the first one or two evaluations
+            return None
+        if -g_min < gain < g_min:
             kind = "not_improving"
-        elif gain <= -cfg.min_metric_gain and -gain <= _edge_noise(signed, alpha):
+        elif gain <= -g_min and -gain <= _edge_noise(signed, alpha, step):
             # a loss of min_metric_gain that the noise of the edge medians
             # explains (a short noisy series): no evidence that the metric
             # moved at all -- judged as not improving, not as worsening
             kind = "not_improving"
-        elif gain <= -cfg.min_metric_gain:
+        elif gain <= -g_min:
             kind = "opposite_direction"
         else:
             return None  # the metric improved by a practical amount
+        if kind == "not_improving" and plateau:
+            # learned, then plateaued: healthy, nothing to report (a note
+            # here would carry the loss trend's small p-value on a healthy run)
+            return None
         impr = _improvement(lv)
         if impr < cfg.min_loss_improvement:
             return None  # the loss did not improve enough to contradict
@@ -313,28 +387,36 @@ class ContradictionDetector:
         return {**base, "kind": kind, "p": p_loss, "z": -z_loss, "gain": gain, "p_metric": p_up,
                 "loss_improvement": impr, "onset": int(steps[0]), "value": _median(m) * scale}
 
-    def _loss_evidence(self, steps, lv, win, loss_name, train, cache, cfg, alpha):
+    def _loss_evidence(self, steps, lv, win, loss, train, cache, cfg, alpha):
         """(p, z, improvement, loss name) for "the loss improved over ``win``", or None.
 
-        The validation loss (``lv``, aligned to the metric's steps) and, when
-        the run also logs one, the train loss averaged over each metric
-        interval are tested (Hamed-Rao Mann-Kendall, :func:`_loss_trend`);
-        a series must also have improved by ``min_loss_improvement``. With
-        ``k`` series available, ``p = k min(p_series)`` (Bonferroni). The
-        train loss is skipped when the validation loss alone already gives
-        ``p <= alpha / 10`` (cost; the p-value is then ``k p_val``).
+        A metric stuck at a trivial level is a deterministic fact, not a
+        sample: the statistics are the loss's. Each loss series -- the one
+        compared (``loss``; ``lv`` is it aligned to the metric's steps) and,
+        when the run also logs one, the train loss -- is tested on its own
+        *logged points* over the window (from the start of the run when the
+        metric is stuck from its first evaluation on), block-averaged to at
+        most ``_MAX_POINTS``: a fine-tune with 3 evaluations and thousands of
+        train-loss steps is judged on those steps (Hamed-Rao Mann-Kendall,
+        :func:`_loss_trend`), not on three interval means whose exact
+        Mann-Kendall p-value can never be below 1/6. A series must also have
+        improved by ``min_loss_improvement``. With ``k`` series available,
+        ``p = k min(p_series)`` (Bonferroni). The train loss is skipped when
+        the compared loss alone already gives ``p <= alpha / 10`` (cost; the
+        p-value is then ``k p_val``).
         """
         k = 2 if train is not None else 1  # series that may be tested (Bonferroni)
+        lo = -np.inf if win.start == 0 else steps[win.start]
+        hi = steps[win.stop - 1]
+        x_val = lv[win]
         best = None
-        for name in (loss_name, None if k == 1 else train.name):
-            if name is None:
+        for ser in (loss, train):
+            if ser is None:
                 break
-            if name == loss_name:
-                x = x_val = lv[win]
-            else:
-                # the train loss only when the validation loss does not
-                # already show the improvement clearly (the reported p is then
-                # k times the smaller p: Bonferroni either way)
+            if ser is train:
+                # the train loss only when the compared loss does not already
+                # show the improvement clearly (the reported p is then k times
+                # the smaller p: Bonferroni either way)
                 if best is not None and k * best[0] <= alpha / 10:
                     break
                 # not while the validation loss gets worse over the window:
@@ -344,46 +426,94 @@ class ContradictionDetector:
                 # to follow its loss
                 if _mk(x_val, "increasing")[0] <= alpha:
                     break
-                key = ("train", train.name, steps.tobytes())
-                if key not in cache:
-                    cache[key] = align_to_steps(train.steps, train.values, steps)
-                x = cache[key][win]
-                if not np.isfinite(x).all():
-                    break
+            key = ("raw", ser.name, float(lo), int(hi))
+            if key not in cache:
+                sel = (ser.steps >= lo) & (ser.steps <= hi) & np.isfinite(ser.values)
+                raw = ser.values[sel]
+                if raw.shape[0] > _MAX_POINTS:
+                    raw = block_means(raw, _MAX_POINTS).means
+                cache[key] = _decorrelated(raw) if raw.shape[0] > win.stop - win.start else raw
+            x = cache[key]
+            if x.shape[0] <= win.stop - win.start:
+                x = x_val if ser is loss else None
+                if x is None:
+                    tkey = ("train", ser.name, steps.tobytes())
+                    if tkey not in cache:
+                        cache[tkey] = align_to_steps(ser.steps, ser.values, steps)
+                    x = cache[tkey][win]
+                    if not np.isfinite(x).all():
+                        break
             impr = _improvement(x)
             if not impr >= cfg.min_loss_improvement:
                 continue
             p, z = _loss_trend(x)
             if best is None or p < best[0]:
-                best = (p, z, impr, name)
+                best = (p, z, impr, ser.name)
         if best is None or k * best[0] > alpha:
             return None
         return (min(1.0, k * best[0]),) + best[1:]
 
-    def _finding(self, c: dict, p_adj: float, n_tests: int) -> Finding:
+    def _finding(self, g: list[dict], p_adj: float, n_tests: int) -> Finding:
+        c = g[0]
         kind, name, loss = c["kind"], c["name"], c["loss"]
         impr = 100 * c["loss_improvement"]
         effect = {"loss_improvement": c["loss_improvement"], "points": float(c["n"]), "p_unadjusted": c["p"],
                   "metrics_tested": float(n_tests)}
+        if c.get("grid"):
+            effect["metric_grid"] = c["grid"]
         remedies = REMEDIES_CONTRADICTION
         if kind == "degenerate":
-            v = c["value"]
+            v, level = c["value"], c["level"]
             effect.update(stuck_value=v, stuck_points=float(c["length"]), stuck_until=float(c["until"]))
-            msg = (f"{name} is stuck at exactly {v:.4g} from step {c['onset']} to step {c['until']} "
-                   f"({c['length']} of {c['n']} evaluations) while {loss} improved by {impr:.1f} % meanwhile.")
-            sev = Severity.CRITICAL if v == 0.0 and not c["invariant"] else Severity.WARNING
-            if c["saturated"]:
-                sev = Severity.INFO
+            what = {"zero": "", "worst": " (its worst value)",
+                    "chance": " (chance level: constant scores or a single predicted class)"}[level]
+            classes: list[str] = []
+            if len(g) > 1:
+                names = [x["name"] for x in g]
+                classes = sorted({"_".join(sorted(task_of(x))) for x in names} - {""})
+                shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
+                effect["metrics_stuck"] = float(len(g))
+                cls = f" ({len(classes)} classes: {', '.join(classes[:12])}{', ...' if len(classes) > 12 else ''})" \
+                    if len(classes) > 1 else ""
+                effect["p_members_max"] = max(x["p"] for x in g)
+                since = "" if len({x["onset"] for x in g}) == 1 else " (the others from later steps on)"
+                msg = (f"{len(g)} metrics{cls} are stuck at exactly {v:.4g}{what}; the longest from step "
+                       f"{c['onset']} to step {c['until']} ({c['length']} of {c['n']} evaluations){since}, while "
+                       f"{loss} improved by {impr:.1f} % meanwhile: {shown}.")
+            else:
+                when = "since the start of the run" if c["from_start"] else "meanwhile"
+                msg = (f"{name} is stuck at exactly {v:.4g}{what} from step {c['onset']} to step {c['until']} "
+                       f"({c['length']} of {c['n']} evaluations) while {loss} improved by {impr:.1f} % {when}.")
+            # practical magnitude: a metric that never counts a single hit
+            # while the loss improves is the seed's "recall is stuck at 0";
+            # chance level, a worst error rate and a constant AUC are warnings
+            sev = Severity.CRITICAL if level == "zero" and not c["invariant"] else Severity.WARNING
+            if len(g) > 1 and len(classes) > 1:
+                # some classes are never predicted while the model learns the
+                # others: a problem to look at, not a model that learns nothing
+                sev = Severity.WARNING
+            if level == "chance":
+                remedies = REMEDIES_CHANCE
+            elif not c["thresholded"]:
+                # an accuracy (or error rate) that never counts a hit: the
+                # threshold cannot explain it
+                remedies = (REMEDY_BROKEN_METRIC, REMEDY_BY_HAND)
+            elif c["every"]:
+                remedies = (REMEDY_BROKEN_METRIC,) + REMEDIES_CONTRADICTION
         elif kind == "opposite_direction":
             effect.update(metric_change=c["gain"], kendall_tau_loss_metric=c["tau"])
             msg = (f"{name} got worse by {abs(c['gain']):.3g} while {loss} improved by {impr:.1f} %: the loss and "
                    f"the metric move in opposite directions (Kendall tau between them {c['tau']:+.2f}).")
             sev = Severity.WARNING
+            if c.get("grid") and abs(c["gain"]) < 2.0 * c["grid"]:
+                # significant but marginal: one example of a small validation set
+                sev = Severity.INFO
+                msg += f" The change is about one example (grid {c['grid']:.3g}): marginal."
         else:
             effect.update(metric_change=c["gain"], p_metric_trend=c["p_metric"], metric_median=c["value"])
             msg = (f"{name} does not improve (change {c['gain']:+.3g}, around {c['value']:.3g}) while {loss} "
                    f"improved by {impr:.1f} %.")
-            sev = Severity.INFO if c["invariant"] or c["saturated"] else Severity.WARNING
+            sev = Severity.INFO if c["invariant"] else Severity.WARNING
             if c["invariant"]:
                 remedies = REMEDIES_AUC
         return Finding(
@@ -399,6 +529,61 @@ class ContradictionDetector:
             remedies=remedies,
             detector=self.name,
         )
+
+
+_PARTNER = {"precision": "recall", "recall": "precision"}
+
+
+def _trade_off(c: dict, run: Run, cfg: Any, alpha: float, cut: int | None) -> bool:
+    """Is ``c`` a precision that falls while its recall rises (or the reverse)?
+
+    A classifier that starts predicting the minority class as it learns
+    gains recall and loses precision (it began at precision 1 on a handful
+    of confident positives): the decisions move with the loss, along the
+    precision-recall trade-off -- not a contradiction. The partner is the
+    series named with ``precision`` and ``recall`` swapped; it must have
+    gained ``min_metric_gain`` (edge medians, or from its first value,
+    :func:`_rose_from_start`) over the points before ``cut``.
+    """
+    if c["kind"] != "opposite_direction":
+        return False
+    name = c["name"]
+    for a, b in _PARTNER.items():
+        if a in name.lower():
+            i = name.lower().index(a)
+            other = name[:i] + (b.capitalize() if name[i].isupper() else b) + name[i + len(a):]
+            if other not in run:
+                continue
+            x = run[other]
+            keep = np.isfinite(x.values) & ((x.steps < cut) if cut is not None else True)
+            v = x.values[keep]
+            if v.shape[0] < 3:
+                continue
+            if _edge_gain(v) >= cfg.min_metric_gain or _rose_from_start(v, cfg.min_metric_gain, alpha, 0.0):
+                return True
+    return False
+
+
+def _group(cands: list[dict]) -> list[list[dict]]:
+    """Candidates grouped into hypotheses, in order of first appearance.
+
+    Metrics stuck at the same trivial value over the same window against the
+    same loss (21 per-class F1 scores at exactly 0) are one hypothesis --
+    "the loss improved over that window", the same test on the same data;
+    the metrics' exact values are deterministic facts. They give one finding
+    that names them, not 21 (and not none: Holm over 21 copies of one test
+    would multiply its p-value by 21). Per-class metrics logged from
+    different evaluations on have different windows: the group's p-value is
+    then the largest of its members' (intersection-union: every member's
+    window shows the loss improving). Every other candidate is its own.
+    """
+    groups: dict[tuple, list[dict]] = {}
+    for i, c in enumerate(cands):
+        key = ((c["kind"], c["value"], c["level"], c["loss"], c["thresholded"], c["invariant"])
+               if c["kind"] == "degenerate" else (i,))
+        groups.setdefault(key, []).append(c)
+    # the longest window first: it names the group's onset and its evidence
+    return [sorted(g, key=lambda c: -c.get("length", 0)) for g in groups.values()]
 
 
 def _task_losses(run: Run, metric: str, min_points: int) -> tuple[Series | None, Series | None]:
@@ -424,17 +609,148 @@ def _edge_gain(x: NDArray[np.float64]) -> float:
     return _median(x[-q:]) - _median(x[:q])
 
 
-def _edge_noise(x: NDArray[np.float64], alpha: float) -> float:
+def _edge_noise(x: NDArray[np.float64], alpha: float, step: float = 0.0) -> float:
     """Two-sided ``1 - alpha`` noise bound of :func:`_edge_gain` under no change.
 
     With ``q`` points per edge and white noise of scale ``sigma`` (from first
     differences, :func:`~curvestat.stats.diff_noise_scale`: robust to the
     trend), a median of ``q`` normal values has variance about ``pi sigma^2 /
     (2 q)``; the difference of the two edge medians about ``pi sigma^2 / q``.
+    On a quantised metric (grid ``step``) ``sigma`` is at least half a step:
+    a metric that flips between two neighbouring counts has mostly zero
+    differences, whose MAD would claim no noise at all.
     """
     q = max(1, x.shape[0] // 5)
-    sigma = diff_noise_scale(x)
+    sigma = max(diff_noise_scale(x), 0.5 * step)
     return float(ndtri(1.0 - alpha / 2.0) * sigma * math.sqrt(math.pi / q))
+
+
+def _decorrelated(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Block means of a dense loss series, blocks long enough that their noise is nearly independent.
+
+    A per-step train loss carries strongly autocorrelated noise (AR(1) up
+    to 0.95 on healthy runs): Hamed-Rao with a few lags cannot absorb that on
+    a few hundred points (a flat AR(0.95) series of 300 points passed for a
+    falling one 8-19 % of the time at alpha = 1 %). The lag-1 autocorrelation
+    ``r`` of the residual around a cubic trend in log loss gives the block
+    length ``b = log(_BLOCK_ACF) / log(r)`` (the noise correlation decays to
+    ``_BLOCK_ACF`` within a block; at most ``n / 5`` so five blocks remain); the trend test
+    then runs on the block means.
+    """
+    n = x.shape[0]
+    if n < 20:
+        return x
+    y = np.log(x) if x.min() > 0 else x
+    t = np.linspace(-1.0, 1.0, n)
+    r = y - np.polyval(np.polyfit(t, y, 3), t)
+    den = float(np.dot(r, r))
+    if den <= 0.0:
+        return x
+    r1 = float(np.dot(r[1:], r[:-1]) / den)
+    if r1 <= 0.2:
+        return x
+    b = min(n // 5, int(math.ceil(math.log(_BLOCK_ACF) / math.log(min(r1, 0.999)))))
+    if b <= 1:
+        return x
+    return block_means(x, max(5, n // b)).means
+
+
+def _rose_from_start(x: NDArray[np.float64], g_min: float, alpha: float, step: float) -> bool:
+    """Did ``x`` (larger = better) rise from its first value to its last 20 %?
+
+    ``median(last 20 %) - x[0]`` must reach ``g_min`` and exceed its noise
+    bound under no change, ``z_(1 - alpha/2) sigma sqrt(1 + pi / (2 q))``
+    (one point against a median of ``q``; ``sigma`` as in
+    :func:`_edge_noise`).
+    """
+    q = max(1, x.shape[0] // 5)
+    rise = _median(x[-q:]) - float(x[0])
+    if rise < g_min:
+        return False
+    sigma = max(diff_noise_scale(x), 0.5 * step)
+    return bool(rise > ndtri(1.0 - alpha / 2.0) * sigma * math.sqrt(1.0 + math.pi / (2.0 * q)))
+
+
+def _grid_step(m: NDArray[np.float64]) -> float:
+    """The grid a bounded metric's values lie on: ``1 / n`` (counts out of ``n``), the log's rounding, or 0.
+
+    Accuracy and recall on a validation set of ``n`` examples (``n``
+    positives) take the values ``k / n``; the smallest ``n <=
+    _MAX_GRID_N`` for which every observed value is a multiple of ``1 / n``
+    up to the log's rounding (its decimals, at most 6) is the inferred grid.
+    A logged rounding coarser than that (two decimals) is the grid itself.
+    Precision and F1 have data-dependent denominators: usually no grid
+    (0), and then no grid rule applies.
+    """
+    vals = np.unique(m)
+    if vals.shape[0] < 2:
+        return 0.0
+    if vals.shape[0] > 12:
+        # a dozen distinct values pin the grid down as well as all of them (cost)
+        vals = vals[np.linspace(0, vals.shape[0] - 1, 12).round().astype(int)]
+    dec = 6
+    for dd in range(7):
+        if np.all(np.abs(vals * 10.0**dd - np.round(vals * 10.0**dd)) < 1e-6):
+            dec = dd
+            break
+    u = 10.0**-dec
+    ns = np.arange(1, _MAX_GRID_N + 1, dtype=np.float64)[:, None]
+    r = vals[None, :] * ns
+    dev = np.abs(r - np.round(r))
+    # exact fractions k / n (as float64 computes them) ...
+    fits = np.all(dev <= 1e-6, axis=1)
+    if not fits.any():
+        # ... or rounded to the log's decimals; a grid finer than ~5 rounding
+        # units cannot be told from the rounding
+        fits = np.all(dev <= ns * (u / 2.0) + 1e-9, axis=1) & (ns[:, 0] <= 0.2 / u)
+    common = float(ns[int(np.argmax(fits)), 0]) if fits.any() else 0.0
+    if dec >= 6:
+        # ... or exact ratios with their own denominators (precision = TP /
+        # predicted positives, 34/35, 33/35, 32/33): the resolution is one
+        # example of the typical denominator. A value without such structure
+        # needs a denominator near 1000 to lie within 1e-6 of a fraction, so
+        # a median denominator up to _MAX_RATIO_DEN is evidence of counts
+        # (a common grid that is the least common multiple of such
+        # denominators -- 1155 for 35 and 33 -- is no validation-set size)
+        each = dev <= 1e-6
+        if each.any(axis=0).all():
+            q = np.argmax(each, axis=0) + 1
+            q = q[q > 1]
+            if q.shape[0] >= 2:
+                med = float(np.median(q))
+                if med <= _MAX_RATIO_DEN and (common == 0.0 or common > 2.0 * med):
+                    return 1.0 / med
+    if common:
+        return 1.0 / common
+    return u if dec <= 4 else 0.0
+
+
+def _trivial_level(value: float, d: int, bounded: bool, invariant: bool, thresholded: bool) -> str | None:
+    """The trivial level an exactly constant metric sits at, or None when ``value`` is not trivial.
+
+    ``"zero"``: an accuracy-like metric at exactly 0 (recall, precision, F1
+    of a class never predicted; an accuracy that never counts a hit);
+    ``"worst"``: an error-like metric in [0, 1] at exactly 1; ``"chance"``:
+    an AUC at exactly 0.5 (constant scores) or an accuracy within
+    ``_CHANCE_TOL`` (relative) of ``1 / K`` for ``K = 2.._MAX_CHANCE_K`` classes (a
+    constant predictor of balanced classes). Anything else -- recall at 0.96
+    on 50 positives, an accuracy frozen at 0.9 -- is not trivial: a plateau,
+    judged as a flat metric.
+    """
+    if not bounded or d == 0:
+        return None
+    if d < 0:
+        return "worst" if value == 1.0 else None
+    if value == 0.0:
+        return "zero"
+    if invariant:
+        return "chance" if abs(value - 0.5) <= 1e-9 else None
+    if thresholded or value > 0.5 * (1.0 + _CHANCE_TOL):
+        return None
+    k = int(round(1.0 / value))
+    if 2 <= k <= _MAX_CHANCE_K and abs(value * k - 1.0) <= _CHANCE_TOL:
+        return "chance"
+    return None
 
 
 def _kendall_tau(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:

@@ -55,10 +55,19 @@ def test_stuck_from_a_step_reports_that_step():
     assert out[0].onset_step == EV[40]
 
 
-def test_accuracy_stuck_at_majority_rate():
-    out = detector.detect(_run(val_accuracy=np.full(EV.size, 0.95)), CFG)
-    assert _kinds(out) == {("degenerate", "val_accuracy")}
-    assert out[0].severity is Severity.WARNING
+def test_accuracy_stuck_at_chance_is_degenerate_but_a_high_plateau_is_not():
+    # exactly 1/K: a constant predictor of K balanced classes
+    for k in (2, 3, 10):
+        out = detector.detect(_run(val_accuracy=np.full(EV.size, 1.0 / k)), CFG)
+        assert _kinds(out) == {("degenerate", "val_accuracy")}
+        assert out[0].severity is Severity.WARNING and "chance" in out[0].message
+        assert "single class" in out[0].remedies[0]
+    # exactly constant at 0.95 (recall 0.96 on ~50 positives, an accuracy whose
+    # decisions converged before the first evaluation): a plateau near its
+    # best, not a trivial level -- a note at most
+    for v in (0.9, 0.95, 0.96):
+        out = detector.detect(_run(val_accuracy=np.full(EV.size, v)), CFG)
+        assert all(f.severity is Severity.INFO and f.kind != "degenerate" for f in out), out
 
 
 def test_flat_noisy_metric_does_not_improve():
@@ -167,13 +176,12 @@ def test_stuck_recall_with_a_weak_val_trend_uses_the_train_loss():
     assert out[0].severity is Severity.CRITICAL and "loss" in out[0].message
 
 
-def test_exactly_constant_near_perfect_metric_is_a_contradiction_unless_the_loss_is_near_zero():
-    # accuracy frozen at 0.98 from the first evaluation while the loss keeps improving
-    out = detector.detect(_run(val_accuracy=np.full(EV.size, 0.98)), CFG)
-    assert _kinds(out) == {("degenerate", "val_accuracy")} and out[0].severity is Severity.WARNING
-    # the same with a loss near zero: a confident, near-perfect model
-    run = Run.from_dict({"val_loss": (EV, 0.2 * _loss()), "val_accuracy": (EV, np.full(EV.size, 0.98))})
-    assert all(f.severity is Severity.INFO for f in detector.detect(run, CFG))
+def test_exactly_constant_near_perfect_metric_is_info_whatever_the_loss():
+    # accuracy frozen at 0.98 from the first evaluation while the loss keeps
+    # improving: calibration improves after the decisions converged
+    for scale in (1.0, 0.2):
+        run = Run.from_dict({"val_loss": (EV, scale * _loss()), "val_accuracy": (EV, np.full(EV.size, 0.98))})
+        assert detector.detect(run, CFG) == []
 
 
 def test_metric_that_improved_then_froze_is_not_degenerate():
@@ -199,9 +207,12 @@ def test_metric_logged_in_percent_at_100_is_perfect_not_stuck():
     out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": acc}), Config(), context={})
     assert [f for f in out if f.severity.value != "info"] == []
     stuck = acc.copy()
-    stuck[:] = 37.5  # stuck from the start, in percent, while the loss falls
+    stuck[:] = 50.0  # stuck at chance from the start, in percent, while the loss falls
     out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config(), context={})
-    assert out and out[0].kind == "degenerate" and "37.5" in out[0].message
+    assert out and out[0].kind == "degenerate" and "50" in out[0].message
+    stuck[:] = 37.5  # constant but not trivial: a flat metric, far from its best
+    out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config(), context={})
+    assert out and out[0].kind == "not_improving" and out[0].severity is Severity.WARNING
 
 
 # -- short series, honest trend tests (the loss trend and the metric's own) ----------
@@ -322,11 +333,15 @@ def test_frozen_validation_metric_of_an_overfitting_run_is_not_a_contradiction()
     acc[:10] = 0.955  # already near its plateau at the first evaluations
     run = Run.from_dict({"loss": train, "val_loss": (EV, val), "val_accuracy": (EV, acc)})
     assert [f for f in detector.detect(run, CFG) if f.severity is not Severity.INFO] == []
-    # the same frozen metric while the validation loss still improves is one
+    # the same frozen metric while the validation loss still improves: a
+    # plateau near its best (confidence improving), a note only; at exactly 0
+    # it is the seed's contradiction
     val2 = 0.1 + np.exp(-EV / 1500)
     acc = np.full(EV.size, 0.965)
     run2 = Run.from_dict({"loss": train, "val_loss": (EV, val2), "val_accuracy": (EV, acc)})
-    assert _kinds(detector.detect(run2, CFG)) == {("degenerate", "val_accuracy")}
+    assert detector.detect(run2, CFG) == []
+    run3 = Run.from_dict({"loss": train, "val_loss": (EV, val2), "val_recall": (EV, np.zeros(EV.size))})
+    assert _kinds(detector.detect(run3, CFG)) == {("degenerate", "val_recall")}
 
 
 # --- multi-task runs: each metric against the loss of its own head ------------------------------
@@ -394,3 +409,164 @@ def test_one_detector_instance_is_safe_across_threads(monkeypatch):
     monkeypatch.setattr(mod, "align_to_steps", interleaved)
     assert _kinds(detector.detect(a, CFG)) == want_a
     assert inner == [want_b]
+
+
+# --- issue 15: trivial levels, quantised metrics, few evaluations, broken metrics, per-class groups ------
+
+
+def _finetune(seed, n_eval, fall=0.6, steps=3000, phi=0.5, noise=0.15):
+    """A per-step train loss falling by ``fall`` with AR(1) t(3) noise; ``n_eval`` evaluations."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, steps + 1)
+    e = lfilter([1.0], [1.0, -phi], rng.standard_t(3, steps) / np.sqrt(3)) * np.sqrt(1 - phi**2)
+    train = (0.7 * (1 - fall) + 0.7 * fall * np.exp(-t / (steps / 4))) * np.exp(noise * e)
+    ev = np.linspace(steps / n_eval, steps, n_eval).astype(int)
+    return t, train, ev
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n_eval", [3, 4, 6])
+def test_recall_zero_at_a_few_evaluations_is_judged_on_the_train_loss(seed, n_eval):
+    # the seed's picture on a fine-tune: recall exactly 0 at each of 3-6
+    # evaluations while the train loss falls over thousands of steps and the
+    # validation loss barely moves -- the train loss's logged steps carry the test
+    t, train, ev = _finetune(seed, n_eval, fall=float(np.random.default_rng(seed).uniform(0.3, 0.9)))
+    val = 0.3 * (1 - 0.02 * np.arange(n_eval) / n_eval)
+    run = Run.from_dict({"loss": (t, train), "val_loss": (ev, val), "val_recall": (ev, np.zeros(n_eval))})
+    out = detector.detect(run, CFG)
+    assert _kinds(out) == {("degenerate", "val_recall")}
+    f = out[0]
+    assert f.severity is Severity.CRITICAL and f.p_value <= CFG.alpha and f.effect["loss_improvement"] >= 0.3
+    assert "since the start of the run" in f.message
+    # a metric exactly 0 at every evaluation: the broken metric first, the
+    # threshold (a recall: threshold-dependent) after it
+    assert "computed" in f.remedies[0] and any("threshold" in r and "imbalanced" in r for r in f.remedies[1:])
+
+
+def test_a_few_evaluations_of_a_moving_metric_are_not_judged():
+    t, train, ev = _finetune(0, 4)
+    run = Run.from_dict({"loss": (t, train), "val_loss": (ev, np.full(4, 0.3)), "val_recall": (ev, [0.0, 0.2, 0.4, 0.5])})
+    out = detector.detect(run, CFG)
+    assert isinstance(out, Skipped) and "need 5" in out.reason
+    # a minority class learned after a slow start (imbalanced but learnable):
+    # three zeros of six evaluations are not a stuck metric
+    t, train, ev = _finetune(0, 6)
+    rec = [0.0, 0.0, 0.0, 0.2, 0.5, 0.7]
+    run = Run.from_dict({"loss": (t, train), "val_loss": (ev, 0.3 - 0.01 * np.arange(6)), "val_recall": (ev, rec)})
+    assert detector.detect(run, CFG) == []
+
+
+def test_recall_zero_while_the_train_loss_only_wanders_is_not_a_contradiction():
+    # H0 (no improvement) on a strongly autocorrelated flat train loss: the
+    # dense series is block-averaged before its trend test (size check, 40 seeds)
+    hits = 0
+    for seed in range(40):
+        t, train, ev = _finetune(seed, 4, fall=0.0, steps=1000, phi=0.95, noise=0.2)
+        run = Run.from_dict({"loss": (t, train), "val_loss": (ev, np.full(4, 0.3)), "val_recall": (ev, np.zeros(4))})
+        out = detector.detect(run, CFG)
+        hits += bool(isinstance(out, list) and out)
+    assert hits <= 2
+
+
+def test_integer_zero_accuracy_of_a_language_model_is_a_broken_metric():
+    # a char-level LM logging acc = hits // total (integer 0) every epoch
+    # while its train loss falls from 4.2 to 2.3 nats
+    ep = np.arange(1, 13)
+    loss = 2.2 + 2.0 * np.exp(-ep / 3) * np.exp(0.01 * np.random.default_rng(0).standard_normal(ep.size))
+    run = Run.from_dict({"loss": (ep, loss), "acc": (ep, np.zeros(ep.size, dtype=np.int64))})
+    out = detector.detect(run, CFG)
+    assert _kinds(out) == {("degenerate", "acc")} and out[0].severity is Severity.CRITICAL
+    assert "computed" in out[0].remedies[0]
+    # an accuracy is not threshold-dependent: no threshold advice
+    assert not any("threshold" in r for r in out[0].remedies)
+
+
+def test_per_class_metrics_stuck_at_zero_give_one_finding():
+    # 7 entity types never predicted (f1, precision, recall each: 21 metrics)
+    # while the others learn and the train loss falls 98 %
+    rng = np.random.default_rng(4)
+    t = np.arange(1, 14001)
+    train = (0.005 + 0.3 * np.exp(-t / 2000)) * np.exp(0.1 * rng.standard_normal(t.size))
+    ev = np.arange(1400, 14001, 1400)
+    data = {"loss": (t, train), "eval_loss": (ev, 0.35 + 0.01 * rng.standard_normal(ev.size))}
+    for c in range(20):
+        for m in ("f1", "precision", "recall"):
+            v = np.zeros(ev.size) if c < 7 else np.clip(0.2 + 0.06 * np.arange(ev.size) + 0.03 * rng.standard_normal(ev.size), 0, 1)
+            data[f"eval_T{c:03d}_{m}"] = (ev, v)
+    out = detector.detect(Run.from_dict(data), CFG)
+    deg = [f for f in out if f.kind == "degenerate"]
+    assert len(deg) == 1
+    f = deg[0]
+    assert f.effect["metrics_stuck"] == 21 and "7 classes" in f.message and "t006" in f.message
+    assert f.severity is Severity.WARNING and f.p_value <= CFG.alpha
+
+
+def test_quantised_recall_plateau_on_fifty_positives_is_healthy():
+    # recall on 50 positives: 0.96 = 48/50, from the first evaluations on,
+    # wobbling by one example while the loss keeps improving (issue 15 class 4)
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        rec = np.clip(np.round((0.96 + 0.02 * rng.standard_normal(EV.size)) * 50) / 50, 0, 1)
+        rec[:2] = [0.4, 0.8]
+        exact = np.full(EV.size, 0.96)
+        prec = 0.92 + 0.01 * rng.standard_normal(EV.size)  # flat at 0.9+ (calibration improving)
+        for m in (rec, exact):
+            assert detector.detect(_run(val_recall=m, val_precision=prec), CFG) == []
+
+
+def test_grid_of_a_quantised_metric():
+    from curvestat.detectors.contradiction import _grid_step
+
+    assert _grid_step(np.array([48, 47, 49, 48]) / 50) == pytest.approx(1 / 50)
+    assert _grid_step(np.round(np.array([11, 12, 13]) / 14, 4)) == pytest.approx(1 / 14)
+    assert _grid_step(np.array([0.96, 0.98, 0.94])) == pytest.approx(0.02)
+    assert _grid_step(np.random.default_rng(0).uniform(0.5, 0.9, 40)) == 0.0
+    assert _grid_step(np.full(5, 0.3)) == 0.0
+
+
+def test_a_flat_metric_low_in_its_range_is_still_a_contradiction():
+    # f1 flat at 0.3 with noise while the loss falls 80 %: not a plateau of a
+    # model that learned -- a warning (the synthetic metric_flat picture)
+    rng = np.random.default_rng(8)
+    out = detector.detect(_run(val_f1=0.3 + 0.01 * rng.standard_normal(EV.size)), CFG)
+    assert _kinds(out) == {("not_improving", "val_f1")} and out[0].severity is Severity.WARNING
+    # the same metric after it rose from its first evaluation: it moved
+    m = 0.7 + 0.01 * rng.standard_normal(EV.size)
+    m[0] = 0.3
+    assert detector.detect(_run(val_f1=m), CFG) == []
+
+
+def test_precision_falling_while_recall_rises_is_a_trade_off():
+    # an imbalanced but learnable task: precision starts at 1 on a few
+    # confident positives and falls as the model predicts more of them
+    # while recall climbs -- the decisions move with the loss
+    rng = np.random.default_rng(6)
+    rec = np.clip(0.93 - 0.83 * np.exp(-EV / 800) + 0.01 * rng.standard_normal(EV.size), 0, 1)
+    prec = np.clip(0.86 + 0.14 * np.exp(-EV / 800) + 0.01 * rng.standard_normal(EV.size), 0, 1)
+    assert detector.detect(_run(val_recall=rec, val_precision=prec), CFG) == []
+    # without the recall beside it, the falling precision is a contradiction
+    assert _kinds(detector.detect(_run(val_precision=prec), CFG)) == {("opposite_direction", "val_precision")}
+
+
+def test_a_fall_of_one_example_on_a_small_validation_set_is_marginal():
+    # precision on ~35 predicted positives: 1 -> 34/35 -> 33/35 -> 32/33 while
+    # the loss improves 80 %: significant, but one example -- info
+    v = [1.0] * 20 + [34 / 35] * 30 + [33 / 35] * 20 + [32 / 33] * 30
+    out = detector.detect(_run(val_precision=np.array(v)), CFG)
+    assert out and all(f.severity is Severity.INFO for f in out)
+    assert out[0].effect["metric_grid"] == pytest.approx(1 / 35)
+
+
+def test_a_heads_stuck_recall_at_few_evaluations_is_judged_on_its_own_train_loss():
+    t, train, ev = _finetune(2, 4, fall=0.7)
+    flat = 0.5 * np.exp(0.05 * np.random.default_rng(3).standard_normal(t.size))
+    zeros = np.zeros(4)
+    # the classification head's own train loss falls: a contradiction of that head
+    run = Run.from_dict({"cls_loss": (t, train), "reg_loss": (t, flat), "cls_val_recall": (ev, zeros)})
+    out = detector.detect(run, CFG)
+    assert _kinds(out) == {("degenerate", "cls_val_recall")} and "cls_loss" in out[0].message
+    # only the other head learns: no contradiction for this one
+    run = Run.from_dict({"cls_loss": (t, flat), "reg_loss": (t, train), "cls_val_recall": (ev, zeros)})
+    assert detector.detect(run, CFG) == []
