@@ -119,6 +119,12 @@ class ExplosionConfig:
         A transient excursion (one that recovers within ``recovery_window``)
         must peak at least this high above its baseline (default 2.0): short
         bumps of up to 1.5x are common in healthy runs.
+    min_peak_share : float
+        Practical magnitude on the loss's own scale: a spike whose peak (a
+        divergence whose level after the jump) stays below this share of the
+        run's initial loss (median of its first 5 %) is ``info`` (default
+        0.1): an Adam spike from a memorised 0.02 to 0.5 in a run that
+        started at 2.3 has not undone the training.
     max_blip_points : int
         A spike seen on at most this many logged points (above half its jump)
         that then recovers is a *blip* (one hard batch, heavy-tailed
@@ -162,6 +168,7 @@ class ExplosionConfig:
     recovery_ratio: float = 1.5
     min_spike_ratio: float = 2.0
     max_blip_points: int = 1
+    min_peak_share: float = 0.1
     single_point_sigmas: float = 10.0
     min_jump_nats: float = 0.75
     min_baseline_points: int = 10

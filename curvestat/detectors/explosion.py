@@ -38,8 +38,10 @@ Evidence, in this order:
    points, is ``info``: one hard batch of heavy-tailed minibatch noise); one
    that does not recover is a ``divergence`` (``critical``), also when it
    fell back by half its log-jump yet stays 10-1000x above its earlier
-   level. A divergence owns the run: later jumps are the same event, and the
-   other detectors judge only the run before it.
+   level. Practical magnitude on the loss's own scale: an excursion whose
+   peak (spike) or level (divergence) stays below ``min_peak_share`` of the
+   run's initial loss is ``info``. A divergence owns the run: later jumps
+   are the same event, and the other detectors judge only the run before it.
 
 Jumps that are not explosions:
 
@@ -292,6 +294,8 @@ class ExplosionDetector:
         if z is None:
             return []  # losses below zero have no ratio scale; only the non-finite scan applies
         n = z.size
+        # the loss's own scale: its level at the start of the run
+        initial = float(np.median(values[: max(3, n // 20)]))
         # Long series: segment block *maxima* of at most cfg.max_segment_points
         # blocks. Maxima keep every upward excursion, a one-point spike
         # included, at full height (block means would dilute it), and keep
@@ -492,6 +496,15 @@ class ExplosionDetector:
                     f"earlier level (peak x{peak_ratio:.3g}; {jump / sigma:.1f} noise scales, p = {p:.2g})."
                 )
                 severity = Severity.CRITICAL
+            # practical magnitude on the loss's own scale: an excursion that
+            # stays below min_peak_share of the run's initial loss (an Adam
+            # spike from a memorised 0.02 to 0.5 in a run that started at
+            # 2.3) has not undone the training: a note
+            reached = math.exp(peak_log if kind == "spike" else after)
+            effect["share_of_initial"] = reached / initial
+            if reached < cfg.min_peak_share * initial and severity is not Severity.INFO:
+                severity = Severity.INFO
+                message = message[:-1] + f"; it stays below {cfg.min_peak_share:.0%} of the initial loss ({initial:.3g})."
             out.append(
                 Finding(
                     pathology=Pathology.EXPLOSION,
