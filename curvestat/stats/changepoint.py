@@ -524,6 +524,10 @@ class LocalShiftResult:
 _TAIL_INDEX_RANGE = (2.0, 30.0)
 
 
+#: The Hill estimate is lowered by this many standard errors (alpha / sqrt(k)).
+_HILL_SE_FACTOR = 1.0
+
+
 def _hill_tail_index(r: NDArray[np.float64]) -> float:
     """Hill estimate of the tail index of ``|r - median(r)|``, lowered to its one-SE bound."""
     dev = np.sort(np.abs(r - np.median(r)))[::-1]
@@ -532,7 +536,7 @@ def _hill_tail_index(r: NDArray[np.float64]) -> float:
     if k < 5 or dev[k] <= 0:
         return _TAIL_INDEX_RANGE[0]
     hill = float(np.mean(np.log(dev[:k] / dev[k])))
-    nu = (1.0 / hill if hill > 0 else _TAIL_INDEX_RANGE[1]) * (1.0 - 1.0 / math.sqrt(k))
+    nu = (1.0 / hill if hill > 0 else _TAIL_INDEX_RANGE[1]) * (1.0 - _HILL_SE_FACTOR / math.sqrt(k))
     return float(min(max(nu, _TAIL_INDEX_RANGE[0]), _TAIL_INDEX_RANGE[1]))
 
 
@@ -646,7 +650,11 @@ def local_shift_test(
         xd = arr - robust_smooth(arr, window=w_trend)
         lo, hi = max(0, b - wb - w_trend // 2), min(n, a + wa + w_trend // 2)
         xn = np.concatenate((xd[:lo], xd[hi:]))
-        if xn.size >= 30:
+        if xn.size < 30:
+            # a short series: all but the tested windows (the smoother's lag
+            # around the change inflates the refit, which only makes p larger)
+            xn = np.concatenate((xd[: b - wb], xd[a + wa :]))
+        if xn.size >= 10:
             phi_d = _lag1_autocorr(xn)
             s_d = max(mad_scale(xn), 1e-12)
             defl_d = (1.0 - phi_d) / (1.0 + phi_d)
