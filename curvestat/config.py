@@ -145,7 +145,8 @@ class ExplosionConfig:
     min_baseline_points : int
         A jump needs at least this many points before it to measure the
         level it jumps from (default 10): the first few logged points of a
-        run (warm-up) carry no baseline.
+        run (warm-up) carry no baseline. A short log needs only a quarter of
+        its points (at least 3): twelve Keras epochs have a level by epoch 3.
     min_recurrences : int
         This many or more jumps at a regular interval are a periodic pattern
         (unshuffled data), left to the periodic detector (default 3).

@@ -330,6 +330,10 @@ class ExplosionDetector:
         # level after its last one. A downward change ends an episode, so a
         # spike (up, then down) stays a short excursion.
         gap = max(cfg.local_window, zb.size // 50)
+        # a short epoch-level log (Keras: one point per epoch) has a level
+        # after a quarter of its points; the warm-up noise that needs ten
+        # points of baseline is that of per-step logs
+        min_baseline = min(cfg.min_baseline_points, max(3, zb.size // 4))
         k = 1
         while k < len(starts) - 1:
             if means[k] <= means[k - 1]:
@@ -345,7 +349,7 @@ class ExplosionDetector:
             # the change, across segment boundaries, so that a short dip
             # (a downward outlier PELT isolated) is not taken for the level
             w_before = min(b, cfg.local_window)
-            if b < cfg.min_baseline_points:
+            if b < min_baseline:
                 continue  # no level to jump from yet (the first few logged points)
             b_end = starts[last]
             w_after = min(starts[last + 1] - b_end, cfg.local_window)
