@@ -314,3 +314,29 @@ def test_regular_teeth_after_a_quiet_stretch_are_a_data_order_note():
         out = DET.detect(curvestat.Run.from_dict({"loss": y}), Config())
         assert [(f.kind, f.severity.value) for f in out] == [("data_order", "info")]
         assert "periodic" in out[0].message
+
+
+def test_short_epoch_log_jump_after_a_few_epochs_is_a_divergence():
+    # a Keras epoch log of 12 points: an outlier batch at epoch 6 sends the
+    # epoch-mean loss x1e5 up; six epochs are baseline enough
+    y = np.array([0.836, 0.558, 0.462, 0.390, 0.332, 0.294, 29853.0, 6555.0, 5041.0, 2834.0, 1879.0, 1433.0])
+    f = _find({"loss": (np.arange(1, 13), y)})
+    assert [(x.kind, x.onset_step) for x in f] == [("divergence", 7)]
+
+
+def test_spike_far_below_the_initial_loss_is_info():
+    # an Adam spike at a memorised, near-zero loss: x25 in ratio, but the
+    # peak (0.5) stays below a tenth of the run's initial loss (the median
+    # of its first 5 %, ~6 here): a note
+    rng = np.random.default_rng(3)
+    n = 2000
+    y = _healthy(n=n, seed=3, sigma=0.05, floor=0.02, amp=10.0, tau=100)
+    y[1500:1506] *= np.array([25.0, 20.0, 14.0, 8.0, 4.0, 2.0])
+    out = DET.detect(curvestat.Run.from_dict({"loss": y * np.exp(0.01 * rng.standard_normal(n))}), Config())
+    spikes = [f for f in out if f.kind == "spike"]
+    assert len(spikes) == 1 and spikes[0].severity.value == "info"
+    assert spikes[0].effect["share_of_initial"] < 0.1
+    # the same spike in a run that started close to its level is a warning
+    y2 = _healthy(n=n, seed=3, sigma=0.05, floor=0.02, amp=0.05, tau=100)
+    y2[1500:1506] *= np.array([25.0, 20.0, 14.0, 8.0, 4.0, 2.0])
+    assert [f.kind for f in _find({"loss": y2})] == ["spike"]
