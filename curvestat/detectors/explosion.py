@@ -176,14 +176,6 @@ def _noise_scale(r: np.ndarray) -> float:
     return max(s_mad, s_tail, 1e-12)
 
 
-def _lag1(r: np.ndarray) -> float:
-    if r.size < 4:
-        return 0.0
-    rc = r - r.mean()
-    den = float(np.dot(rc, rc))
-    return float(np.clip(np.dot(rc[:-1], rc[1:]) / den, 0.0, 0.99)) if den > 0 else 0.0
-
-
 def _lr_explanation(lr: Series | None, step_lo: int, step_hi: int) -> float:
     """Factor by which a *scheduled* learning-rate rise within [step_lo, step_hi] explains a jump.
 
@@ -321,7 +313,7 @@ class ExplosionDetector:
         # resolution, so that a noisy point or two back down (or the exact
         # zeros of a broken network between its huge losses) are not taken
         # for a recovery
-        z3 = _running_level(z, 5)
+        level5 = _running_level(z, 5)
         teeth = _sawtooth_teeth(zb, starts, means, cfg, sigma_all)
         data_order = False
         # A rise is often a ramp that PELT cuts into a staircase: merge runs of
@@ -420,7 +412,7 @@ class ExplosionDetector:
             if b_end == b:  # the top of a one-stair rise: its highest point in the rise's block
                 hi = min(n, max(i + 1, (b + 1) * block))
                 top = i + int(np.argmax(z[i:hi]))
-            rec = np.flatnonzero(z3[top + 1 :] <= back)
+            rec = np.flatnonzero(level5[top + 1 :] <= back)
             recovery_idx = int(top + 1 + rec[0]) if rec.size else None
             recovered = recovery_idx is not None and (recovery_idx - i) <= cfg.recovery_window * block
             ratio = math.exp(jump)
