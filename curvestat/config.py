@@ -104,20 +104,49 @@ class ExplosionConfig:
         jump (default 20): the jump is local, so that slow drifts are not
         mistaken for jumps.
     recovery_window : int
-        An excursion that falls back below half its jump within this many
-        points is a *spike*; otherwise it is a *divergence* (default 50).
+        An excursion that comes back near its earlier level (see
+        ``recovery_ratio``) within this many points is a *spike*; otherwise it
+        is a *divergence* (default 50).
+    recovery_ratio : float
+        A spike has recovered when the loss (5-point running mean) is back
+        within this factor of its level before the jump, or within three
+        noise scales of it when the noise is larger, and never further than
+        half the jump (default 1.5, the same practical minimum as
+        ``min_ratio``: a loss that stays 1.5x or more above its earlier level
+        has shifted up). For a negative log-likelihood it must also be back
+        within ``min_jump_nats / 2`` nats.
     min_spike_ratio : float
         A transient excursion (one that recovers within ``recovery_window``)
         must peak at least this high above its baseline (default 2.0): short
         bumps of up to 1.5x are common in healthy runs.
+    min_peak_share : float
+        Practical magnitude on the loss's own scale: a spike whose peak (a
+        divergence whose level after the jump) stays below this share of the
+        run's initial loss (median of its first 5 %) is ``info`` (default
+        0.1): an Adam spike from a memorised 0.02 to 0.5 in a run that
+        started at 2.3 has not undone the training.
+    max_blip_points : int
+        A spike seen on at most this many logged points (above half its jump)
+        that then recovers is a *blip* (one hard batch, heavy-tailed
+        minibatch noise) and is reported as ``info`` (default 1).
     single_point_sigmas : float
-        An excursion of a single logged point must exceed this many noise
-        scales (default 10.0): heavy-tailed noise produces isolated outliers,
-        real spikes usually span several points.
+        A rise seen only on the last logged point (often a partial batch of a
+        few samples) must exceed this many noise scales to be a divergence
+        (default 10.0): nothing shows that it stays up.
+    min_jump_nats : float
+        For a loss recognised as a negative log-likelihood (cross-entropy in
+        nats: named ``nll``/``ce``/``xent``/``lm_loss``, a perplexity logged
+        beside it, or a start at ``ln(V)`` of a vocabulary), a jump or spike
+        peak of at least this many nats is practically large even when its
+        ratio is below ``min_ratio`` / ``min_spike_ratio`` (default 0.75
+        nats, x2.1 in perplexity; a +1 nat spike measured on block maxima of
+        a long log reads about 0.9): LLM loss spikes of +1 to +4 nats are
+        only x1.2-x1.7 in the loss.
     min_baseline_points : int
         A jump needs at least this many points before it to measure the
         level it jumps from (default 10): the first few logged points of a
-        run (warm-up) carry no baseline.
+        run (warm-up) carry no baseline. A short log needs only a quarter of
+        its points (at least 3): twelve Keras epochs have a level by epoch 3.
     min_recurrences : int
         This many or more jumps at a regular interval are a periodic pattern
         (unshuffled data), left to the periodic detector (default 3).
@@ -137,8 +166,12 @@ class ExplosionConfig:
     penalty_factor: float = 3.0
     local_window: int = 20
     recovery_window: int = 50
+    recovery_ratio: float = 1.5
     min_spike_ratio: float = 2.0
+    max_blip_points: int = 1
+    min_peak_share: float = 0.1
     single_point_sigmas: float = 10.0
+    min_jump_nats: float = 0.75
     min_baseline_points: int = 10
     min_recurrences: int = 3
     lr_explains_ratio: float = 1.5

@@ -27,7 +27,7 @@ effect from strongest at 0 to weakest at 1)::
                      bouncing    the same under heavy noise (log-sd 0.3-0.8)     effect = improvement
                      rising      slow drift up, no jump                          effect = relative rise (1.0 .. 0.05)
     explosion        divergence  sustained jump of the loss at onset             effect = loss ratio (50 .. 1.5)
-                     spike       transient jump that recovers within 1-20 points  effect = loss ratio (50 .. 2)
+                     spike       transient jump that recovers within 5-20 points  effect = loss ratio (50 .. 2)
                      non_finite  NaN to the end, or one NaN/Inf value           effect = None
     metric_contradiction
                      recall_zero      val recall exactly 0 while the loss improves   effect = loss improvement
@@ -584,7 +584,10 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
             effect = ratio
         elif k == "spike":
             ratio = _lerp_log(2.0, 50.0, s)
-            w = int(rng.integers(1, 21))
+            # at least 5 points, so that two or more lie above half the
+            # log-jump: a one-step blip that recovers at once is what
+            # heavy-tailed minibatch noise makes, not an explosion (issue 15)
+            w = int(rng.integers(5, 21))
             tau = max(0.5, w / 3)
             kk = np.arange(lay.n) - t0
             shape = np.where(kk >= 0, np.exp(-np.maximum(kk, 0) / tau), 0.0)

@@ -1,8 +1,9 @@
 """Explosion: "my loss exploded" (non-finite values and upward level shifts).
 
-H0: the train loss stays finite and its log has no upward level shift.
+H0 (healthy): the train loss stays finite and its log has no upward level
+shift beyond what the run's own noise produces.
 
-Two pieces of evidence, in this order:
+Evidence, in this order:
 
 1. **Non-finite scan.** The first NaN or +-Inf value of a loss series is a
    deterministic finding (``kind="non_finite"``) at its step.
@@ -13,19 +14,45 @@ Two pieces of evidence, in this order:
    change is measured *locally*: the median of ``z`` just after the change
    minus the median just before it. A change is an explosion when
 
-   * the jump ``J`` exceeds the practical minimum ``log(min_ratio)`` (the
-     loss at least doubles by default), and
-   * ``J`` exceeds ``min_jump_sigmas`` noise scales (a jump within the noise
-     of a heavy-tailed curve is not an explosion).
+   * it is practically large: the jump ``J`` exceeds ``log(min_ratio)`` (the
+     loss rises x1.5), or, for a loss recognised as a negative
+     log-likelihood (cross-entropy in nats), the top of the rise is at least
+     ``min_jump_nats`` above the level before (perplexity x2.1): an LLM spike
+     of +1 nat at 2.5 nats is only x1.4 in the loss;
+   * ``J`` exceeds ``min_jump_sigmas`` noise scales; and
+   * it is significant: ``p <= alpha`` for a tail-aware test of the local
+     shift (:func:`curvestat.stats.local_shift_test`): a Student-t reference
+     whose degrees of freedom come from the Hill tail index of the run's own
+     residuals before the jump (about 3 for t(3) noise), with AR(1)-deflated
+     window sizes (AR refitted on the detrended series, so that strongly
+     autocorrelated noise is not mistaken for shifts), Bonferroni over the
+     positions searched. Its size at the most extreme position of healthy
+     t(3)/AR(1) (phi up to 0.95) series is at most 1 % at alpha 0.01.
 
-   The p-value is a Bonferroni-corrected one-sided z-test of the local shift
-   (normal noise with scale ``sigma`` and autocorrelation-deflated local
-   sample sizes); it ranks findings across runs, the decision rests on both
-   gates above. An excursion that falls back below half the jump within
-   ``recovery_window`` points is a ``spike`` (its recovery step is
-   reported), otherwise a ``divergence``. A jump that coincides with a logged
-   learning-rate increase (warm-up, warm restart) is reported as
-   ``explained_by_lr`` with severity ``info``.
+   The excursion then **recovers** when the loss (5-point running mean) comes
+   back near its level *before* the jump, within ``recovery_window`` points:
+   within ``recovery_ratio`` (x1.5) of it, or three noise scales when the
+   noise is larger (for an NLL also within ``min_jump_nats / 2`` nats), never
+   further than half the jump. A recovered excursion is a ``spike``
+   (``warning``; a one-step *blip*, seen on at most ``max_blip_points``
+   points, is ``info``: one hard batch of heavy-tailed minibatch noise); one
+   that does not recover is a ``divergence`` (``critical``), also when it
+   fell back by half its log-jump yet stays 10-1000x above its earlier
+   level. Practical magnitude on the loss's own scale: an excursion whose
+   peak (spike) or level (divergence) stays below ``min_peak_share`` of the
+   run's initial loss is ``info``. A divergence owns the run: later jumps
+   are the same event, and the other detectors judge only the run before it.
+
+Jumps that are not explosions:
+
+* ``explained_by_lr`` (``info``, no p-value): a jump right after a *scheduled*
+  rise of the logged learning rate (warm-up, warm restart).
+* ``data_order`` (``info``, no p-value): the jump is one tooth of a sawtooth,
+  at least ``min_recurrences`` upward jumps at a regular spacing that fall
+  back after each -- what class-sorted, unshuffled data makes at every
+  class-block boundary, already in the first epoch. Left to the periodic
+  detector. A jump over three times the teeth's typical size is still an
+  explosion.
 
 Downward shifts (fast early learning, learning-rate decay) are never
 explosions.
@@ -149,14 +176,6 @@ def _noise_scale(r: np.ndarray) -> float:
     return max(s_mad, s_tail, 1e-12)
 
 
-def _lag1(r: np.ndarray) -> float:
-    if r.size < 4:
-        return 0.0
-    rc = r - r.mean()
-    den = float(np.dot(rc, rc))
-    return float(np.clip(np.dot(rc[:-1], rc[1:]) / den, 0.0, 0.99)) if den > 0 else 0.0
-
-
 def _lr_explanation(lr: Series | None, step_lo: int, step_hi: int) -> float:
     """Factor by which a *scheduled* learning-rate rise within [step_lo, step_hi] explains a jump.
 
@@ -191,6 +210,36 @@ def _lr_explanation(lr: Series | None, step_lo: int, step_hi: int) -> float:
     return rise if (warming_up or within_range) else 1.0
 
 
+#: name tokens of a negative log-likelihood (cross-entropy) loss, and of a
+#: perplexity logged beside it
+_NLL_TOKENS = frozenset({"nll", "xent", "crossentropy", "ce", "lm", "logprob", "bpc"})
+_PPL_TOKENS = frozenset({"ppl", "perplexity"})
+#: a generic loss that starts at ln(V) of a vocabulary of 50 to 270,000
+#: classes is a language model's negative log-likelihood (in nats)
+_NLL_START_RANGE = (math.log(50.0), 12.5)
+
+
+def _is_nll(series: Series, run: Run) -> bool:
+    """Is ``series`` a negative log-likelihood, whose meaningful scale is additive (nats)?
+
+    Yes when its name says so (``nll``, ``ce``, ``xent``, ``cross_entropy``,
+    ``lm_loss``), when a perplexity is logged beside it, or when a loss that
+    never goes negative starts at the ``ln(V)`` of a language model's
+    vocabulary (4 to 12.5 nats).
+    """
+    from ..run import _tokens
+
+    if set(_tokens(series.name)) & _NLL_TOKENS:
+        return True
+    if any(set(_tokens(name)) & _PPL_TOKENS for name in run.names):
+        return True
+    v = series.values[np.isfinite(series.values)]
+    if v.size < 10 or float(np.min(v)) < 0:
+        return False
+    start = float(np.median(v[: max(3, v.size // 50)]))
+    return _NLL_START_RANGE[0] <= start <= _NLL_START_RANGE[1]
+
+
 class ExplosionDetector:
     """Detect exploding losses: non-finite values, then upward level shifts of log loss.
 
@@ -219,14 +268,15 @@ class ExplosionDetector:
         findings: list[Finding] = [min(non_finite, key=lambda f: f.onset_step or 0)] if non_finite else []
         primary = run.train_loss or run.val_loss
         assert primary is not None  # losses is non-empty
-        findings.extend(self._level_shifts(primary, run.lr, config))
+        findings.extend(self._level_shifts(primary, run.lr, config, nll=_is_nll(primary, run)))
         return findings
 
     # ------------------------------------------------------------------------------------
-    def _level_shifts(self, series: Series, lr: Series | None, config: Config) -> list[Finding]:
-        from ..stats import pelt
+    def _level_shifts(self, series: Series, lr: Series | None, config: Config, nll: bool = False) -> list[Finding]:
+        from ..stats import local_shift_test, pelt
 
         cfg = config.explosion
+        alpha = config.alpha
         stop = _first_non_finite(series)
         values = series.values[: stop if stop is not None else len(series)]
         steps = series.steps[: values.size]
@@ -236,6 +286,8 @@ class ExplosionDetector:
         if z is None:
             return []  # losses below zero have no ratio scale; only the non-finite scan applies
         n = z.size
+        # the loss's own scale: its level at the start of the run
+        initial = float(np.median(values[: max(3, n // 20)]))
         # Long series: segment block *maxima* of at most cfg.max_segment_points
         # blocks. Maxima keep every upward excursion, a one-point spike
         # included, at full height (block means would dilute it), and keep
@@ -257,12 +309,23 @@ class ExplosionDetector:
         out: list[Finding] = []
         starts = [int(v) for v in cp.segment_starts] + [zb.size]
         means = cp.segment_means
+        # the recovery test reads a 5-point running mean of the loss at full
+        # resolution, so that a noisy point or two back down (or the exact
+        # zeros of a broken network between its huge losses) are not taken
+        # for a recovery
+        level5 = _running_level(z, 5)
+        teeth = _sawtooth_teeth(zb, starts, means, cfg, sigma_all)
+        data_order = False
         # A rise is often a ramp that PELT cuts into a staircase: merge runs of
         # consecutive upward changes separated by short segments into one
         # episode, measured from the level before its first change to the
         # level after its last one. A downward change ends an episode, so a
         # spike (up, then down) stays a short excursion.
         gap = max(cfg.local_window, zb.size // 50)
+        # a short epoch-level log (Keras: one point per epoch) has a level
+        # after a quarter of its points; the warm-up noise that needs ten
+        # points of baseline is that of per-step logs
+        min_baseline = min(cfg.min_baseline_points, max(3, zb.size // 4))
         k = 1
         while k < len(starts) - 1:
             if means[k] <= means[k - 1]:
@@ -278,28 +341,53 @@ class ExplosionDetector:
             # the change, across segment boundaries, so that a short dip
             # (a downward outlier PELT isolated) is not taken for the level
             w_before = min(b, cfg.local_window)
-            if b < cfg.min_baseline_points:
+            if b < min_baseline:
                 continue  # no level to jump from yet (the first few logged points)
             b_end = starts[last]
             w_after = min(starts[last + 1] - b_end, cfg.local_window)
             before = float(np.median(zb[b - w_before : b]))
             after = float(np.median(zb[b_end : b_end + w_after]))
             jump = after - before
-            if jump < min_ratio_log:
+            # practical minimum: the loss ratio, or for a negative
+            # log-likelihood the additive jump in nats (x e^nats in perplexity)
+            jump_nats = math.exp(after) - math.exp(before)
+            # (in nats the top of the rise counts: an LLM spike decays over
+            # hundreds of steps, its segment's median is below its peak)
+            top_nats = math.exp(float(np.max(zb[b_end : b_end + w_after]))) - math.exp(before)
+            if jump < min_ratio_log and not (nll and top_nats >= cfg.min_jump_nats):
                 continue
             # the noise the jump must clear is that of the run before it
             prior = resid[: max(b, 3)]
             sigma = _noise_scale(prior) if b >= 20 else sigma_all
             if jump < cfg.min_jump_sigmas * sigma:
                 continue
-            phi = _lag1(prior)
-            # z-test of the local shift with AR(1)-deflated sample sizes, Bonferroni over n
-            deflate = (1 - phi) / (1 + phi)
-            se = sigma * math.sqrt(1.0 / max(w_before * deflate, 1.0) + 1.0 / max(w_after * deflate, 1.0))
-            zstat = jump / se
-            from scipy.special import ndtr
-
-            p = float(min(1.0, ndtr(-zstat) * zb.size))
+            # p-value: the local shift against the null distribution of the
+            # same statistic along the run's own healthy stretch, with a
+            # Pareto tail (valid under heavy tails and autocorrelation),
+            # Bonferroni over the positions searched
+            # the null: the run's own residuals before the jump and its
+            # baseline window (precursors, such as the rising gradient norm's
+            # first loss blips, belong to the event, and one of them would
+            # dominate the tail estimate); the whole run, the jump's own
+            # windows left out, when that is too short
+            if b - w_before >= 30:
+                null_resid = resid[: b - w_before]
+            else:
+                null_resid = np.concatenate((resid[: b - w_before], resid[b_end + w_after :]))
+                if null_resid.size < 3:
+                    null_resid = resid
+            # the window after: the segment after the (last stair of the)
+            # rise, or, for a decaying spike that PELT cuts into short
+            # segments, the run of points that stay above half the
+            # jump (so a spike is tested on all the points it lasts)
+            above = zb[b_end : b_end + cfg.local_window] > before + 0.5 * jump
+            run_len = int(np.argmin(above)) if not above.all() else int(above.size)
+            wa2 = max(w_after, run_len)
+            test = local_shift_test(
+                zb, b, w_before, wa2, resid=null_resid, sigma=sigma, n_tests=zb.size, after_start=b_end
+            )
+            p = test.pvalue
+            zstat = jump / test.se
             # Onset: the first point of the rise at full resolution (PELT puts
             # the first stair of a ramp at its start; step back over points of
             # a block that already rose).
@@ -307,14 +395,30 @@ class ExplosionDetector:
             half = before + 0.5 * jump
             while i > 0 and i > (b - w_before) * block and z[i - 1] > half:
                 i -= 1
-            # Recovery: the first point after the top of the rise back below
-            # half the jump; a spike recovers within recovery_window points.
-            top = b_end * block
-            rec = np.flatnonzero(z[top + 1 :] <= half)
+            if i == b * block:  # the rise may sit later in its block (block maxima)
+                while i < min(n, (b + 1) * block) - 1 and z[i] <= half:
+                    i += 1
+            # Recovery: back near the level *before* the jump, not merely
+            # below half of it: within recovery_ratio of it (for a negative
+            # log-likelihood also within half the minimum jump in nats), or
+            # within three noise scales when the noise is larger; never
+            # further than half the jump. A loss that falls back from x1000
+            # to x30 has not recovered: it diverged.
+            tol = math.log(cfg.recovery_ratio)
+            if nll:
+                tol = min(tol, math.log1p(0.5 * cfg.min_jump_nats / math.exp(before)))
+            back = before + min(0.5 * jump, max(tol, 3.0 * sigma))
+            top = i if b_end == b else b_end * block
+            if b_end == b:  # the top of a one-stair rise: its highest point in the rise's block
+                hi = min(n, max(i + 1, (b + 1) * block))
+                top = i + int(np.argmax(z[i:hi]))
+            rec = np.flatnonzero(level5[top + 1 :] <= back)
             recovery_idx = int(top + 1 + rec[0]) if rec.size else None
             recovered = recovery_idx is not None and (recovery_idx - i) <= cfg.recovery_window * block
             ratio = math.exp(jump)
-            peak_ratio = math.exp(float(np.max(z[i : (recovery_idx if recovered else n)])) - before)
+            peak_log = float(np.max(z[i : (recovery_idx if recovered else n)]))
+            peak_ratio = math.exp(peak_log - before)
+            peak_nats = math.exp(peak_log) - math.exp(before)
             onset_step = int(steps[i])
             lr_rise = _lr_explanation(lr, int(steps[max(0, i - max(1, cfg.local_window * block))]), onset_step)
             effect = {
@@ -324,15 +428,20 @@ class ExplosionDetector:
                 "jump_sigmas": jump / sigma,
                 "level_before": math.exp(before),
             }
+            if nll:
+                effect["jump_nats"] = jump_nats
+                effect["peak_nats"] = peak_nats
             if lr_rise >= cfg.lr_explains_ratio:
                 out.append(
                     Finding(
                         pathology=Pathology.EXPLOSION,
                         kind="explained_by_lr",
                         series=series.name,
-                        p_value=p,
+                        # H0 = healthy: a jump the schedule explains is no
+                        # evidence against it, so no p-value
+                        p_value=None,
                         statistic=zstat,
-                        effect={**effect, "lr_ratio": lr_rise},
+                        effect={**effect, "lr_ratio": lr_rise, "jump_p": p},
                         onset_step=onset_step,
                         severity=Severity.INFO,
                         message=(
@@ -344,33 +453,54 @@ class ExplosionDetector:
                     )
                 )
                 continue
-            if recovered and peak_ratio < cfg.min_spike_ratio:
+            if p > alpha:
+                continue  # within what the run's own noise produces
+            big_peak = peak_ratio >= cfg.min_spike_ratio or (nll and peak_nats >= cfg.min_jump_nats)
+            if recovered and not big_peak:
                 continue  # a short bump of this size is within what healthy runs show
-            # the points the excursion was seen on: until its recovery, or
-            # until the end of the run (whether it would have stayed up is
-            # then unknown; a last, partial batch of a few samples logs one)
-            seen = (recovery_idx if recovered and recovery_idx is not None else n) - i
-            if seen <= block and jump < cfg.single_point_sigmas * sigma:
-                # one logged point: heavy-tailed noise makes such outliers,
-                # so it must stand out further than a sustained excursion
-                continue
+            # points the excursion was seen on (above half the jump): until
+            # its recovery, or until the end of the run (whether it would
+            # have stayed up is then unknown; a last, partial batch logs one)
+            end_idx = recovery_idx if recovered and recovery_idx is not None else n
+            seen = int(np.count_nonzero(z[i:end_idx] > half))
+            if teeth is not None and _in_sawtooth(b, jump, teeth, cfg):
+                data_order = True
+                continue  # one tooth of a data-order sawtooth: reported once below
             if recovered:
                 assert recovery_idx is not None
                 kind = "spike"
                 effect["recovery_step"] = float(steps[recovery_idx])
                 effect["duration_steps"] = float(steps[recovery_idx] - steps[i])
+                effect["points_above_half"] = float(seen)
+                # a one-step blip that recovers at once is what heavy-tailed
+                # minibatch noise makes (one hard batch): a note, not a sick run
+                blip = seen <= cfg.max_blip_points
                 message = (
                     f"{series.name} spikes x{peak_ratio:.3g} at step {onset_step} and recovers at step "
-                    f"{int(steps[recovery_idx])} (jump of {jump / sigma:.1f} noise scales, p = {p:.2g})."
+                    f"{int(steps[recovery_idx])} (jump of {jump / sigma:.1f} noise scales, p = {p:.2g})"
+                    + ("; a single-step blip, as one hard batch makes." if blip else ".")
                 )
-                severity = Severity.WARNING
+                severity = Severity.INFO if blip else Severity.WARNING
             else:
+                if seen <= cfg.max_blip_points and n - i <= cfg.max_blip_points and jump < cfg.single_point_sigmas * sigma:
+                    # only the last logged point is up (often a partial batch
+                    # of a few samples): nothing shows that it stays up
+                    continue
                 kind = "divergence"
                 message = (
-                    f"{series.name} jumps x{ratio:.3g} at step {onset_step} and stays up "
-                    f"(peak x{peak_ratio:.3g}; {jump / sigma:.1f} noise scales, p = {p:.2g})."
+                    f"{series.name} jumps x{ratio:.3g} at step {onset_step} and does not come back near its "
+                    f"earlier level (peak x{peak_ratio:.3g}; {jump / sigma:.1f} noise scales, p = {p:.2g})."
                 )
                 severity = Severity.CRITICAL
+            # practical magnitude on the loss's own scale: an excursion that
+            # stays below min_peak_share of the run's initial loss (an Adam
+            # spike from a memorised 0.02 to 0.5 in a run that started at
+            # 2.3) has not undone the training: a note
+            reached = math.exp(peak_log if kind == "spike" else after)
+            effect["share_of_initial"] = reached / initial
+            if reached < cfg.min_peak_share * initial and severity is not Severity.INFO:
+                severity = Severity.INFO
+                message = message[:-1] + f"; it stays below {cfg.min_peak_share:.0%} of the initial loss ({initial:.3g})."
             out.append(
                 Finding(
                     pathology=Pathology.EXPLOSION,
@@ -386,7 +516,110 @@ class ExplosionDetector:
                     detector=self.name,
                 )
             )
+        # one root cause, one finding: once the loss has diverged (never came
+        # back near its earlier level) later jumps are part of the same event
+        div = [f.onset_step or 0 for f in out if f.kind == "divergence"]
+        if div:
+            out = [f for f in out if (f.onset_step or 0) <= min(div)]
+        if data_order:
+            assert teeth is not None
+            out.append(_data_order_finding(series, steps, block, teeth, self.name))
         return _drop_regular_recurrences(out, cfg.min_recurrences)
+
+
+def _running_level(z: np.ndarray, width: int = 5) -> np.ndarray:
+    """log of the centred running mean of ``exp(z)`` over ``width`` points.
+
+    The level a recovery is judged on: the mean of the loss itself, so that
+    a point or two back down, or the exact zeros a broken network logs
+    between its huge losses, do not pass for a recovery.
+    """
+    from scipy.ndimage import uniform_filter1d
+
+    if z.size < width:
+        return z.copy()
+    top = float(np.max(z))
+    return top + np.log(np.maximum(uniform_filter1d(np.exp(z - top), size=width, mode="nearest"), 1e-300))
+
+
+def _sawtooth_teeth(zb: np.ndarray, starts: list[int], means: np.ndarray, cfg: Any, sigma: float) -> dict | None:
+    """Upward jumps that recur at a regular spacing and fall back after each.
+
+    Class-sorted (unshuffled) data makes the loss jump at every class-block
+    boundary and decay while the model adapts to the new class: a sawtooth,
+    visible already in the first epoch, before anything repeats per epoch.
+    Every upward change of the segmentation of at least three noise scales
+    (and x1.2) is a candidate tooth when the level falls back below half its
+    jump before the next upward change. Returns the teeth (block indices and
+    jumps) when at least ``cfg.min_recurrences`` of them are spaced
+    regularly (three quarters of the gaps within 25 % of the median gap),
+    else None.
+    """
+    ups: list[tuple[int, float]] = []
+    for k in range(1, len(starts) - 1):
+        if means[k] <= means[k - 1]:
+            continue
+        b = starts[k]
+        if b < 2:
+            continue
+        wb = min(b, cfg.local_window)
+        wa = min(starts[k + 1] - b, cfg.local_window)
+        before = float(np.median(zb[b - wb : b]))
+        jump = float(np.median(zb[b : b + wa])) - before
+        if jump < max(3.0 * sigma, math.log(1.2)):
+            continue
+        ups.append((b, jump))
+    if len(ups) < cfg.min_recurrences:
+        return None
+    teeth: list[tuple[int, float]] = []
+    for j, (b, jump) in enumerate(ups):
+        nxt = ups[j + 1][0] if j + 1 < len(ups) else zb.size
+        before = float(np.median(zb[b - min(b, cfg.local_window) : b]))
+        if nxt - b < 2 or float(np.min(zb[b + 1 : nxt])) > before + 0.5 * jump:
+            continue  # no fall back before the next jump: a staircase, not a tooth
+        teeth.append((b, jump))
+    if len(teeth) < cfg.min_recurrences:
+        return None
+    onsets = np.array([t[0] for t in teeth], dtype=np.float64)
+    gaps = np.diff(onsets)
+    med = float(np.median(gaps))
+    if med < 2 or np.mean(np.abs(gaps - med) <= 0.25 * med) < 0.75:
+        return None
+    return {"onsets": onsets, "jumps": np.array([t[1] for t in teeth]), "period_blocks": med}
+
+
+def _in_sawtooth(b: int, jump: float, teeth: dict, cfg: Any) -> bool:
+    """Is the jump at block ``b`` one of the sawtooth's teeth, and of their size?
+
+    A jump far larger than the pattern's typical tooth (3x in log) is an
+    explosion on top of the pattern.
+    """
+    near = np.abs(teeth["onsets"] - b) <= max(2.0, 0.1 * teeth["period_blocks"])
+    return bool(near.any()) and jump <= 3.0 * float(np.median(teeth["jumps"]))
+
+
+def _data_order_finding(series: Series, steps: np.ndarray, block: int, teeth: dict, detector_name: str) -> Finding:
+    first = int(teeth["onsets"][0]) * block
+    every = teeth["period_blocks"] * block
+    step_every = float(every * (np.median(np.diff(steps)) if steps.size > 1 else 1.0))
+    ratio = float(np.exp(np.median(teeth["jumps"])))
+    return Finding(
+        pathology=Pathology.EXPLOSION,
+        kind="data_order",
+        series=series.name,
+        p_value=None,
+        statistic=None,
+        effect={"teeth": float(teeth["onsets"].size), "every_steps": step_every, "median_ratio": ratio},
+        onset_step=int(steps[min(first, steps.size - 1)]),
+        severity=Severity.INFO,
+        message=(
+            f"{series.name} jumps x{ratio:.3g} {teeth['onsets'].size} times, about every {step_every:.3g} steps, "
+            "and falls back after each: the order of the data (e.g. sorted by class, not shuffled), not an "
+            "explosion; see the periodic detector."
+        ),
+        remedies=(),
+        detector=detector_name,
+    )
 
 
 def _drop_regular_recurrences(findings: list[Finding], min_recurrences: int) -> list[Finding]:

@@ -14,7 +14,9 @@ from .changepoint import (
     CusumResult,
     bic_penalty,
     binary_segmentation,
+    LocalShiftResult,
     cusum,
+    local_shift_test,
     mbic_penalty,
     pelt,
 )
@@ -45,6 +47,8 @@ __all__ = [
     "mbic_penalty",
     "CusumResult",
     "ChangePointResult",
+    "local_shift_test",
+    "LocalShiftResult",
     # gap / overfitting
     "hac_mean_test",
     "hac_end_level_test",

@@ -25,6 +25,8 @@ __all__ = [
     "binary_segmentation",
     "bic_penalty",
     "mbic_penalty",
+    "LocalShiftResult",
+    "local_shift_test",
 ]
 
 _MODELS = {"l2": 0, "normal": 1}
@@ -486,3 +488,183 @@ def _penalty(x: Any, model: str, sigma: float | None, k_l2: float, k_normal: flo
     if not (math.isfinite(sigma) and sigma >= 0):
         raise ParameterError(f"sigma must be finite and >= 0, got {sigma!r}")
     return k_l2 * sigma * sigma * math.log(n)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalShiftResult:
+    """Result of :func:`local_shift_test`.
+
+    Attributes
+    ----------
+    statistic : float
+        Observed local shift ``median(x[b:b+w_after]) - median(x[b-w_before:b])``.
+    pvalue : float
+        Bonferroni-corrected (over ``n_tests`` positions) upper-tail p-value.
+    tail_index : float
+        Tail index ``nu`` of the noise (Hill estimate on the residuals,
+        lowered to its one-standard-error bound, within [2, 30]).
+    df : float
+        Degrees of freedom of the Student-t reference of the statistic.
+    se : float
+        Standard error of the statistic under H0.
+    phi : float
+        Lag-1 autocorrelation of the residuals used to deflate the windows.
+    """
+
+    statistic: float
+    pvalue: float
+    tail_index: float
+    df: float
+    se: float
+    phi: float
+
+
+#: Tail-index range of the reference: 2 (heavier than any noise we expect;
+#: the t(2) has no variance) to 30 (practically normal).
+_TAIL_INDEX_RANGE = (2.0, 30.0)
+
+
+#: The Hill estimate is lowered by this many standard errors (alpha / sqrt(k)).
+_HILL_SE_FACTOR = 1.0
+
+
+def _hill_tail_index(r: NDArray[np.float64]) -> float:
+    """Hill estimate of the tail index of ``|r - median(r)|``, lowered to its one-SE bound."""
+    dev = np.sort(np.abs(r - np.median(r)))[::-1]
+    m = dev.size
+    k = int(min(max(10, m // 20), m // 2))
+    if k < 5 or dev[k] <= 0:
+        return _TAIL_INDEX_RANGE[0]
+    hill = float(np.mean(np.log(dev[:k] / dev[k])))
+    nu = (1.0 / hill if hill > 0 else _TAIL_INDEX_RANGE[1]) * (1.0 - _HILL_SE_FACTOR / math.sqrt(k))
+    return float(min(max(nu, _TAIL_INDEX_RANGE[0]), _TAIL_INDEX_RANGE[1]))
+
+
+def _lag1_autocorr(r: NDArray[np.float64]) -> float:
+    if r.size < 4:
+        return 0.0
+    rc = r - r.mean()
+    den = float(np.dot(rc, rc))
+    return float(np.clip(np.dot(rc[:-1], rc[1:]) / den, 0.0, 0.99)) if den > 0 else 0.0
+
+
+def local_shift_test(
+    x: Any,
+    location: int,
+    w_before: int,
+    w_after: int,
+    *,
+    resid: Any,
+    sigma: float | None = None,
+    n_tests: int | None = None,
+    after_start: int | None = None,
+) -> LocalShiftResult:
+    """Tail-aware test of an upward local shift of ``x`` at ``location``.
+
+    Parameters
+    ----------
+    x : array_like, 1-D
+        Finite series (e.g. log loss).
+    location : int
+        First index of the shifted part, ``w_before <= location <= n - w_after``.
+    w_before, w_after : int
+        Points on each side used by the statistic (>= 1). ``w_after = 1``
+        tests a single point against the median before it.
+    resid : array_like, 1-D
+        Residuals of the healthy stretch (e.g. of ``x`` around a running
+        median, before the change): their scale, lag-1 autocorrelation and
+        tail index define the null.
+    sigma : float, optional
+        Noise scale; default the MAD scale of ``resid``.
+    n_tests : int, optional
+        Positions the location was selected from (Bonferroni factor); default n.
+    after_start : int, optional
+        First index of the window after the change (default ``location``):
+        a rise in stairs compares the level after its last stair with the
+        level before its first.
+
+    Returns
+    -------
+    LocalShiftResult
+        ``statistic``, ``pvalue``, ``tail_index``, ``df``, ``se``, ``phi``.
+
+    Notes
+    -----
+    The statistic is a difference of two window medians. Under H0 (no
+    shift) each window holds ``w_eff = w (1 - phi) / (1 + phi)`` effectively
+    independent points of noise with scale ``sigma`` and tail index ``nu``
+    (the Hill estimate of the residuals' tail, lowered to its one-SE bound:
+    about 3 for Student-t(3) noise, large for Gaussian noise). The median of
+    ``w`` independent draws has the tail index ``nu * ceil(w / 2)`` (all of
+    the upper half must be large) and, for ``w > 1``, a variance of about
+    ``pi / 2 * sigma^2 / w``; the statistic is referred to a Student-t with
+    ``df = min(30, nu * ceil(w_after_eff / 2))`` and that standard error,
+    scaled so that its MAD matches. So a single point (``w_after = 1``) is
+    judged against the heavy tail of the noise itself, a sustained shift
+    against the much lighter tail of a window median; autocorrelation both
+    widens the standard error and, through ``w_eff``, makes a window inherit
+    the noise's tail. Residuals around a short running median miss the slow
+    part of strongly autocorrelated noise, so the AR(1) noise is also fitted
+    (MAD scale, lag-1 autocorrelation) on ``x`` detrended by a running
+    median over ``2 (w_before + w_after) + 1`` points, away from the tested
+    change, and the larger standard error is used. Bonferroni over
+    ``n_tests`` positions. O(n (w_before + w_after)).
+    """
+    from scipy.special import stdtr, stdtrit
+
+    from ._util import mad_scale
+
+    arr = _finite(x, min_n=3, what="local_shift_test")
+    n = arr.shape[0]
+    b, wb, wa = int(location), int(w_before), int(w_after)
+    a = b if after_start is None else int(after_start)
+    if wb < 1 or wa < 1 or b < wb or a < b or a + wa > n:
+        raise ParameterError(f"windows [{b - wb}, {b}) and [{a}, {a + wa}) do not fit in {n} points")
+    r = _finite(resid, min_n=3, what="local_shift_test residuals")
+    stat = float(np.median(arr[a : a + wa]) - np.median(arr[b - wb : b]))
+    s = float(sigma) if sigma is not None else mad_scale(r)
+    s = max(s, 1e-12)
+    phi = _lag1_autocorr(r)
+    nu = _hill_tail_index(r) if r.size >= 30 else _TAIL_INDEX_RANGE[0]
+    deflate = (1.0 - phi) / (1.0 + phi)
+    wb_eff = max(1.0, wb * deflate)
+    wa_eff = max(1.0, wa * deflate)
+
+    def var_factor(w_eff: float, w: int) -> float:
+        return (math.pi / 2.0 if w > 1 else 1.0) / w_eff
+
+    se = s * math.sqrt(var_factor(wb_eff, wb) + var_factor(wa_eff, wa))
+    df = float(min(_TAIL_INDEX_RANGE[1], nu * math.ceil(wa_eff / 2.0)))
+    # Residuals around a short running median lose the slow part of strongly
+    # autocorrelated noise (their phi and scale are too small). Refit the
+    # AR(1) noise on the series detrended at the scale of the windows
+    # (running median over 2 (w_before + w_after) + 1 points: the descent of
+    # a learning curve is no noise, the wander of autocorrelated noise at the
+    # windows' scale stays), away from the tested change (the smoother's lag
+    # there), and keep the larger standard error.
+    w_trend = min(n, 2 * (wb + wa) + 1)
+    w_trend = w_trend if w_trend % 2 else w_trend - 1
+    if w_trend >= 5:
+        from .gap import robust_smooth
+
+        xd = arr - robust_smooth(arr, window=w_trend)
+        lo, hi = max(0, b - wb - w_trend // 2), min(n, a + wa + w_trend // 2)
+        xn = np.concatenate((xd[:lo], xd[hi:]))
+        if xn.size < 30:
+            # a short series: all but the tested windows (the smoother's lag
+            # around the change inflates the refit, which only makes p larger)
+            xn = np.concatenate((xd[: b - wb], xd[a + wa :]))
+        if xn.size >= 10:
+            phi_d = _lag1_autocorr(xn)
+            s_d = max(mad_scale(xn), 1e-12)
+            defl_d = (1.0 - phi_d) / (1.0 + phi_d)
+            wa_eff_d = max(1.0, wa * defl_d)
+            se_d = s_d * math.sqrt(var_factor(max(1.0, wb * defl_d), wb) + var_factor(wa_eff_d, wa))
+            if se_d > se:
+                se, phi = se_d, max(phi, phi_d)
+                df = float(min(df, nu * math.ceil(wa_eff_d / 2.0)))
+    # a t_df scaled to the MAD-consistent sigma: its MAD is stdtrit(df, .75)
+    scale = 0.6744897501960817 / float(stdtrit(df, 0.75))
+    nt = n if n_tests is None else max(1, int(n_tests))
+    p = float(min(1.0, nt * stdtr(df, -(stat / se) / scale)))
+    return LocalShiftResult(stat, p, float(nu), df, float(se), float(phi))
