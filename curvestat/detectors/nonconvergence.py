@@ -200,7 +200,10 @@ def _shortfall_pvalue(z: np.ndarray, k_first: int, k_last: int, margin: float) -
     d = float(np.median(z[:k_first]) - np.median(z[-k_last:]))
     g0, phi, m = _ar1_noise(z, k_last)
     s0 = mad_scale(z[:k_first]) ** 2 if k_first >= 3 and np.ptp(z[:k_first]) > 0 else 0.0
-    var = math.pi / 2 * (max(g0, s0) * _ar1_mean_factor(phi, k_first) + g0 * _ar1_mean_factor(phi, k_last))
+    # the start window's spread beyond the noise (a fast drop inside it)
+    # widens its median's variance as that of k independent points
+    extra = max(0.0, s0 - g0) / k_first
+    var = math.pi / 2 * (g0 * (_ar1_mean_factor(phi, k_first) + _ar1_mean_factor(phi, k_last)) + extra)
     if not var > 0:
         return (0.0 if d < margin else 1.0), d, 0.0
     se = math.sqrt(var)
