@@ -34,8 +34,10 @@ the explosion detector, so that one root cause gives one finding.
   end level is at least ``chance_margin`` below chance level; a one-sided
   t-test of the end level with the same AR(1) standard error.
 
-Both p-values are combined by Bonferroni (``2 min``) when a chance level is
-known. The run is flagged when the combined p-value is at most ``alpha``:
+Both p-values are combined by Simes' rule (``min(2 p_(1), p_(2))``, valid
+for these positively dependent one-sided tests) when a chance level is known
+and the loss never went clearly below it (a loss that trained and came back
+up, after a spike that stays high, is not "at chance"). The run is flagged when the combined p-value is at most ``alpha``:
 
 * ``rising`` (critical) when, in addition, the loss trends significantly
   *upward* (Mann-Kendall with the Hamed-Rao correction on block means of the
@@ -378,17 +380,30 @@ class NonConvergenceDetector:
             p_dec, p_inc, tau = float(down.pvalue), 0.5 * math.erfc(float(down.z) / math.sqrt(2.0)), float(down.tau)
             slope = float(sens_slope(zb).slope)
         # H0 (healthy) is rejected by either of: a shortfall of the decrease,
-        # an end at chance level; Bonferroni over those that apply. (A rising
+        # an end at chance level. (A rising
         # loss falls short of the decrease too; the Mann-Kendall test only
         # names the kind: as a third test it cost a factor 3 on every run.)
         tests = [p_short]
         p_chance = math.nan
-        if chance is not None and positive:
+        if chance is not None:
             bound = math.log(chance[0]) + math.log1p(-cfg.chance_margin)
-            p_chance = _end_above_pvalue(z, k_last, bound)
-            tests.append(p_chance)
+            # "at chance" means it never trained: a loss whose level (medians
+            # of windows as long as the end window) was once clearly below
+            # chance and came back (a spike that stays high, a divergence) is
+            # the other detectors' finding, not this one's
+            n_win = z.size // k_last
+            lowest = float(np.min(np.median(z[: n_win * k_last].reshape(n_win, k_last), axis=1))) if n_win else math.inf
+            if lowest >= bound:
+                p_chance = _end_above_pvalue(z, k_last, bound)
+                tests.append(p_chance)
+            else:
+                chance = None
+        # Simes over the tests that apply: valid here, where both are one-sided
+        # and driven by the same end level (positively dependent), and never
+        # larger than Bonferroni's k * min
         k_tests = len(tests)
-        p = min(1.0, k_tests * min(tests))
+        ranked = sorted(tests)
+        p = min(1.0, min(k_tests * q / (i + 1) for i, q in enumerate(ranked)))
         if p > config.alpha:
             return []
         span = int(steps[-1] - steps[0])
@@ -437,7 +452,7 @@ class NonConvergenceDetector:
             "start_level": first,
             "end_level": last,
         }
-        if chance is not None and positive:
+        if chance is not None:
             effect["chance_level"] = chance[0]
             effect["end_to_chance"] = last / chance[0]
             effect["p_chance"] = p_chance
