@@ -241,3 +241,23 @@ def test_chance_level_can_be_turned_off():
     y = (2.30 + 0.2 * np.exp(-t / 40)) * np.exp(0.01 * rng.standard_normal(600))
     cfg = replace(Config(), nonconvergence=replace(Config().nonconvergence, chance_margin=1.0))
     assert DET.detect(Run.from_dict({"cross_entropy": y}), cfg, context={}) == []
+
+
+def test_four_class_fine_tune_flat_at_ln_4_is_chance_level():
+    # the shape of a public LoRA fine-tune on AG News (4 classes): 12 logged
+    # losses flat at 1.395, ln 4 = 1.386
+    rng = np.random.default_rng(7)
+    y = 1.395 * np.exp(0.002 * rng.standard_normal(12))
+    (f,) = DET.detect(Run.from_dict({"loss": y, "eval_accuracy": (np.arange(12), np.full(12, 0.25))}), Config(), context={})
+    assert f.kind == "chance_level" and f.effect["chance_level"] == pytest.approx(np.log(4))
+
+
+def test_a_loss_that_trained_and_came_back_is_not_at_chance():
+    # a spike that stays high returns the loss to about ln 10 after it had
+    # trained to 0.3: the explosion's run (issue 15 class 7), not chance level
+    rng = np.random.default_rng(8)
+    t = np.arange(1000)
+    y = (0.3 + 2.0 * np.exp(-t / 50)) * np.exp(0.02 * rng.standard_normal(1000))
+    y[600:] = 2.25 * np.exp(0.02 * rng.standard_normal(400))
+    out = DET.detect(Run.from_dict({"cross_entropy": y}), Config(), context={})
+    assert "chance_level" not in [f.kind for f in out]
