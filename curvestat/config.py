@@ -50,7 +50,8 @@ class NonConvergenceConfig:
         Share of the run (at least 3 points) whose median is the start level
         (default 0.02: short, so that a loss that drops fast still starts high).
     edge_fraction : float
-        Share of the run whose median is the end level (default 0.1).
+        Share of the run (at least 3 points) whose median is the end level
+        (default 0.1).
     max_blocks : int
         The trend test runs on at most this many block means of log loss
         (default 200).
