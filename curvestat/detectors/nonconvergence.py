@@ -239,8 +239,8 @@ def _chance_level(run: Run, name: str, y: np.ndarray, start_fraction: float) -> 
     """(chance level of the loss, how it was found), or None when the loss is not recognised.
 
     Cross-entropy: the loss is named so, or the run logs a classification
-    metric; its first values (median of up to 3) are at least ``ln 2`` and
-    give ``K = round(exp(y_0 - 0.1))``: a classifier starts at ``ln K`` or
+    metric; its first level ``y_0`` (the median of the first 3 points, or of
+    the first 2 % when higher) gives ``K = round(exp(y_0 - 0.1))``: a classifier starts at ``ln K`` or
     above it (random logits of variance s^2 add about s^2 / 2 nats: MLPs on
     digits start at 2.29-2.35 = ln 10 + 0-0.05, linear models on
     standardised digits at 2.45-2.52 = ln 10 + 0.15-0.22), rarely a little
@@ -248,9 +248,9 @@ def _chance_level(run: Run, name: str, y: np.ndarray, start_fraction: float) -> 
     a start more than 5 % below ``ln K`` is no class count. ``K`` is
     ambiguous by a class or so for K ~ 10 (ln 10 and ln 11 differ by 4 %):
     the digits MLPs above read as 9 or 10 classes, the linear models as 11.
-    Standardised MSE: a loss named ``mse`` starting
-    between 0.8 and 1.5 (the target variance plus the initial output variance)
-    has chance level 1, the loss of predicting the mean.
+    Standardised MSE: a loss named ``mse`` starting between 0.8 and 1.5 (the
+    target variance plus the initial output variance) has chance level 1, the
+    loss of predicting the mean.
     """
     from ..run import _tokens
 
@@ -384,9 +384,9 @@ class NonConvergenceDetector:
             p_dec, p_inc, tau = float(down.pvalue), 0.5 * math.erfc(float(down.z) / math.sqrt(2.0)), float(down.tau)
             slope = float(sens_slope(zb).slope)
         # H0 (healthy) is rejected by either of: a shortfall of the decrease,
-        # an end at chance level. (A rising
-        # loss falls short of the decrease too; the Mann-Kendall test only
-        # names the kind: as a third test it cost a factor 3 on every run.)
+        # an end at chance level. (A rising loss falls short of the decrease
+        # too; the Mann-Kendall test only names the kind: as a third test it
+        # cost a factor 3 on every run.)
         tests = [p_short]
         p_chance = math.nan
         if chance is not None:
@@ -420,7 +420,7 @@ class NonConvergenceDetector:
                 f"{name} drifts upward{note}: {abs(improvement):.1%} higher at the end than at the start "
                 f"(p = {p:.2g} for an improvement of at least {cfg.min_improvement:.0%}; Mann-Kendall p = {p_inc:.2g} for a rising trend)."
             )
-        elif chance is not None and k_tests * p_chance <= config.alpha:
+        elif chance is not None and p_chance <= config.alpha:
             kind = "chance_level"
             what = (
                 f"{name} ends at chance level{note}: {last:.4g} against {chance[0]:.4g} = {chance[1]}, "
