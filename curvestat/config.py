@@ -43,13 +43,15 @@ class NonConvergenceConfig:
     min_points : int
         Fewest finite loss points needed to test for a trend (default 8).
     min_improvement : float
-        Smallest relative improvement ``1 - median(last 10%) / median(first 10%)``
-        that counts as having trained (default 0.05: a 5 % drop).
+        Smallest relative improvement ``1 - median(last 10%) / median(first 2%)``
+        that counts as having trained (default 0.05: a 5 % drop). H0 of the
+        shortfall test: the loss improved by at least this much.
     start_fraction : float
         Share of the run (at least 3 points) whose median is the start level
         (default 0.02: short, so that a loss that drops fast still starts high).
     edge_fraction : float
-        Share of the run whose median is the end level (default 0.1).
+        Share of the run (at least 3 points) whose median is the end level
+        (default 0.1).
     max_blocks : int
         The trend test runs on at most this many block means of log loss
         (default 200).
@@ -62,7 +64,14 @@ class NonConvergenceConfig:
         (default 0.2, i.e. about 20 % fluctuations).
     bouncing_ratio : float
         ... and the noise must be at least this share of the total decrease
-        in log units (default 0.5).
+        in log units (default 0.5). A loss that noisy trained when it
+        decreased by at least ``noise / bouncing_ratio``.
+    chance_margin : float
+        A recognised loss (cross-entropy of K classes, standardised MSE) has
+        learned when it ends at least this share below chance level
+        (default 0.1: ``0.9 ln K``; it covers the few per cent a network
+        memorises of shuffled labels and binary priors up to about 68/32).
+        1 turns the chance-level test off.
     """
 
     min_points: int = 8
@@ -73,6 +82,7 @@ class NonConvergenceConfig:
     hamed_rao_lags: int = 3
     bouncing_min_noise: float = 0.2
     bouncing_ratio: float = 0.5
+    chance_margin: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
