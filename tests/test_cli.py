@@ -85,3 +85,30 @@ def test_console_script_runs_as_module():
     proc = subprocess.run([sys.executable, "-m", "curvestat", "analyze", "--example", "explosion"], capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
     assert "non_finite" in proc.stdout
+
+
+def test_a_run_too_short_to_judge_is_not_healthy(tmp_path, capsys):
+    p = tmp_path / "short.csv"
+    p.write_text("step,loss\n0,1.0\n1,0.9\n2,0.8\n")
+    assert main(["analyze", str(p)]) == 3
+    out = capsys.readouterr().out
+    assert "not judged" in out and "healthy" not in out.splitlines()[0]
+
+
+def test_warnings_print_as_one_line(tmp_path, capsys):
+    p = tmp_path / "dup.csv"
+    rows = "".join(f"{i},{1.0 / (1 + i)}\n" for i in range(40))
+    p.write_text("step,loss\n" + rows + "39,0.5\n")
+    import warnings
+
+    saved = warnings.showwarning
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            main(["analyze", str(p)])
+            err = capsys.readouterr().err
+            assert err.startswith("curvestat: warning: ") and err.count("\n") == 1
+            main(["-q", "analyze", str(p)])
+            assert capsys.readouterr().err == ""
+    finally:
+        warnings.showwarning = saved

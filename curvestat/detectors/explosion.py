@@ -261,13 +261,17 @@ class ExplosionDetector:
         """Scan the loss series of ``run``; return findings or a Skipped with the reason."""
         losses = run.by_role(Role.TRAIN_LOSS) + run.by_role(Role.VAL_LOSS)
         if not losses:
-            return Skipped(self.name, "no loss series (name one with roles={'name': 'train_loss'})")
+            return Skipped(self.name, "no loss series (give one its role: --role NAME=train_loss, or roles={NAME: 'train_loss'} in Python)")
         # One root cause, one finding: a loss that turns non-finite after
         # another one already did repeats the same event.
         non_finite = [f for f in (non_finite_finding(s, self.name) for s in losses) if f is not None]
         findings: list[Finding] = [min(non_finite, key=lambda f: f.onset_step or 0)] if non_finite else []
         primary = run.train_loss or run.val_loss
         assert primary is not None  # losses is non-empty
+        n_finite = primary.n_finite
+        if not findings and n_finite < config.explosion.min_points:
+            # a NaN is evidence on any length; the level-shift test needs a baseline
+            return Skipped(self.name, f"{primary.name} has {n_finite} finite points; need {config.explosion.min_points}")
         findings.extend(self._level_shifts(primary, run.lr, config, nll=_is_nll(primary, run)))
         return findings
 

@@ -307,7 +307,7 @@ class NonConvergenceDetector:
         cfg = config.nonconvergence
         series: Series | None = run.train_loss or run.val_loss
         if series is None:
-            return Skipped(self.name, "no loss series (name one with roles={'name': 'train_loss'})")
+            return Skipped(self.name, "no loss series (give one its role: --role NAME=train_loss, or roles={NAME: 'train_loss'} in Python)")
         onset = explosion_onset(context)
         keep = np.isfinite(series.values)
         note = ""

@@ -745,7 +745,7 @@ class PeriodicDetector:
         """Test the train loss of ``run`` for a periodic component; return findings or a Skipped."""
         s = run.train_loss
         if s is None:
-            return Skipped(self.name, "no train-loss series (name one with roles={'name': 'train_loss'})")
+            return Skipped(self.name, "no train-loss series (give one its role: --role NAME=train_loss, or roles={NAME: 'train_loss'} in Python)")
         prep = _prepare(s, config)
         if isinstance(prep, str):
             return Skipped(self.name, prep)

@@ -74,7 +74,7 @@ def sniff_format(path: str | Path) -> str:
     if is_event_file(p) or is_run_dir(p):
         return "tensorboard"
     if p.is_dir():
-        raise UnknownFormatError(f"{p}: is a directory; use curvestat.analyze_many or expand_sources for many runs")
+        raise UnknownFormatError(f"{p}: is a directory; score many runs with `curvestat scan DIR` (curvestat.analyze_many in Python)")
     fmt = _SUFFIXES.get(p.suffix.lower())
     if fmt:
         return fmt

@@ -122,7 +122,10 @@ def test_negative_losses_only_get_the_non_finite_scan():
 
 
 def test_tiny_and_missing_inputs():
-    assert _find({"loss": [1.0, 50.0, 60.0]}) == []  # too short for change points, no crash
+    short = DET.detect(curvestat.Run.from_dict({"loss": [1.0, 50.0, 60.0]}), Config())
+    assert isinstance(short, Skipped) and "3 finite points" in short.reason  # too short for change points
+    nan = DET.detect(curvestat.Run.from_dict({"loss": [1.0, 0.9, float("nan")]}), Config())
+    assert [f.kind for f in nan] == ["non_finite"]  # a NaN is evidence on any length
     out = DET.detect(curvestat.Run.from_dict({"val_acc": [0.1, 0.2, 0.3]}), Config())
     assert isinstance(out, Skipped) and "no loss" in out.reason
 
