@@ -576,6 +576,42 @@ def _mp_context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
+_WARM = False
+
+
+def _warm_up(payload: _Payload) -> None:
+    """Compile the built-in detectors' kernels once in this process, before forking workers.
+
+    Each worker would otherwise pay the first-call cost (numba kernels, lazy
+    imports: ~2-4 s) itself, and again after every replacement. Only built-in
+    detectors run here: a user's detector may have side effects (or kill its
+    process) and runs only in workers.
+    """
+    global _WARM
+    if _WARM:
+        return
+    from .detectors import _LOADED, available_detectors, get_detector
+
+    builtin = {id(get_detector(n)) for n in available_detectors()} | {id(d) for d in _LOADED.values()}
+    chosen = [d for d in _resolve_detectors(payload.detectors) if id(d) in builtin]
+    if not chosen:
+        return
+    rng = np.random.default_rng(0)
+    steps = np.arange(0, 400, 10)
+    demo = {
+        "loss": np.exp(-np.arange(400) / 60) + 0.01 * rng.standard_normal(400) + 0.1,
+        "val_loss": (steps, np.exp(-steps / 60) + 0.15 + 0.005 * rng.standard_normal(steps.size)),
+        "val_accuracy": (steps, np.linspace(0.5, 0.9, steps.size)),
+    }
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run_detectors(read(demo), payload.config, chosen)
+    except Exception:  # noqa: BLE001 - warming up is an optimisation only
+        return
+    _WARM = True
+
+
 def _local_rows(
     tasks: Iterator[tuple[int, Any, str | None]],
     n_tasks: int,
@@ -609,6 +645,8 @@ def _local_rows(
         w.pending.clear()
         return _error_row(index, _source_str(source), run_id if run_id is not None else getattr(source, "run_id", None) or f"run{index}", error_type, message)
 
+    if ctx.get_start_method() == "fork":
+        _warm_up(payload)
     workers = [_Worker(ctx, payload) for _ in range(n_workers)]
     clean = False
     try:
@@ -668,29 +706,40 @@ def _dask_rows(client: Any, tasks: list[tuple[int, Any, str | None]], payload: _
     except Exception:  # noqa: BLE001 - a scheduler that does not tell
         n_workers = 1
     size = chunk or max(1, min(64, len(tasks) // (n_workers * 8)))
-    chunks = deque([(tasks[i : i + size], 0) for i in range(0, len(tasks), size)])
+    chunks = deque(tasks[i : i + size] for i in range(0, len(tasks), size))
+    retries: deque[tuple[int, Any, str | None]] = deque()
     max_in_flight = 4 * n_workers
     meta: dict[Any, tuple[list[Any], int]] = {}
     ac = as_completed()
 
     def submit() -> None:
+        # A lost worker fails every chunk queued on it, not only the one that
+        # killed it. Its runs are retried one run per task and one task at a
+        # time, with no other chunk in flight: a retry lost again is then the
+        # run that kills its worker, and it alone becomes an error row.
+        if retries:
+            if not meta:
+                t = retries.popleft()
+                fut = client.submit(_analyze_chunk, [t], payload, pure=False)
+                meta[fut] = ([t], 1)
+                ac.add(fut)
+            return
         while chunks and len(meta) < max_in_flight:
-            part, attempt = chunks.popleft()
+            part = chunks.popleft()
             fut = client.submit(_analyze_chunk, part, payload, pure=False)
-            meta[fut] = (part, attempt)
+            meta[fut] = (part, 0)
             ac.add(fut)
 
     submit()
     try:
-        for fut in ac:
+        while meta:
+            fut = next(ac)
             part, attempt = meta.pop(fut)
             try:
                 rows = fut.result()
             except Exception as exc:  # noqa: BLE001 - KilledWorker, a lost connection, ...
                 if attempt == 0:
-                    # retry once, one run per task, so that a run that kills
-                    # its worker again is found and loses no other run
-                    chunks.extendleft(([t], 1) for t in reversed(part))
+                    retries.extend(part)
                 else:
                     for index, source, run_id in part:
                         yield _error_row(
