@@ -70,28 +70,29 @@ def _is_overflow_beside_inf(arr):
     return a.size > 0 and bool(np.any(np.isfinite(a) & (np.abs(a) > 1e300)))
 
 
-def _is_overflow_of_a_ratio(train, val):
-    """The known crash class of the overfitting detector: a loss ratio beyond the float range.
-
-    A train loss of ~1e-300 or below (subnormals) beside a validation loss of
-    O(1): ``to_ratio`` (``math.exp`` of the log gap, overfitting.py:261) overflows.
-    """
-    a = np.concatenate([np.asarray(train, dtype=float), np.asarray(val, dtype=float)])
-    tiny = np.isfinite(a) & (a != 0) & (np.abs(a) < 1e-290)
-    return bool(np.any(tiny)) or _is_overflow_beside_inf(a)
-
-
-@settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(float_arrays())
 def test_analyze_any_float_array(arr):
     assume(not _is_overflow_beside_inf(arr))
     _analyze_ok(arr)
 
 
+def _tame(a):
+    """Map the overfitting detector's known crash class away (see its xfail test): a train/validation
+    ratio beyond the float range (``math.exp`` of the log gap, overfitting.py:261), e.g. a subnormal
+    train loss beside an O(1) validation loss."""
+    a = np.array(a, dtype=float)
+    fin = np.isfinite(a)
+    a[fin & (np.abs(a) > 1e100)] = np.sign(a[fin & (np.abs(a) > 1e100)]) * 1e100
+    a[fin & (a != 0) & (np.abs(a) < 1e-100)] = 0.0
+    return a
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(float_arrays(), float_arrays())
 def test_analyze_any_train_validation_pair(train, val):
-    assume(not _is_overflow_of_a_ratio(train, val))
+    # the known overflow classes (xfail tests below) are mapped away, not filtered, to keep generation fast
+    train, val = _tame(train), _tame(val)
     k = max(1, len(val))
     steps = np.unique(np.linspace(0, max(len(train) - 1, 0), k).astype(int))
     _analyze_ok({"loss": (np.arange(len(train)), train), "val_loss": (steps, val[: steps.size]) if steps.size == min(len(val), steps.size) else (steps, np.resize(val, steps.size))})
