@@ -689,6 +689,10 @@ def _local_rows(
                 workers[j] = _Worker(ctx, payload)
                 yield row
                 assign(workers[j])
+            # runs handed back by a replaced worker also go to idle ones
+            for w in workers:
+                if requeued and not w.pending:
+                    assign(w)
         clean = True
     finally:
         for w in workers:
@@ -1482,8 +1486,12 @@ def _stream_to_file(items, ids, keys, payload, n_workers, client, timeout, chunk
                 row = _fdr_row(replace(row, index=pos), qmap, q)
                 stats.add(row)
                 writer.write(row)
-        finally:
+        except BaseException:
+            # interrupted while rewriting: the streamed rows stay as they were
             writer.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        writer.close()
     os.replace(tmp, out_path)
     if journal_path != out_path:
         journal_path.unlink()

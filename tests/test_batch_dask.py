@@ -82,3 +82,12 @@ def test_a_run_that_kills_every_worker_is_an_error_row_after_one_retry(tmp_path,
     assert rows["bad01"].error_type == "WorkerDied" and "lost twice" in rows["bad01"].error
     assert rows["bad01"].source.endswith("bad01.csv")
     assert sum(r.status == "ok" for r in res) == 5
+
+
+def test_scan_reaches_an_existing_scheduler(tmp_path, client, capsys):
+    from curvestat.cli import main
+
+    src = _runs(tmp_path, 4)
+    assert main(["scan", str(src), "--dask-scheduler", client.scheduler.address, "--out", str(tmp_path / "rows.csv")]) == 1
+    out = capsys.readouterr().out
+    assert "5 runs: 3 healthy, 1 flagged" in out and "1 errors" in out

@@ -185,3 +185,21 @@ def test_scan_summary_and_only_flagged(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "version_0/metrics" not in text.split("6 runs")[0]
     assert [r["run_id"] for r in json.loads((tmp_path / "f.json").read_text())["rows"]] == ["version_2/metrics"]
+
+
+def test_progress_is_silent_off_a_terminal_and_plain_without_tqdm(tmp_path, capsys):
+    import io
+
+    from curvestat.cli import _Progress
+
+    root = _tree(tmp_path)
+    main(["scan", str(root), "-j", "1"])
+    assert capsys.readouterr().err == ""  # stderr is not a terminal here: no bar
+    buf = io.StringIO()
+    bar = _Progress(buf)
+    bar._tqdm = None  # the plain fallback
+    for i in range(1, 11):
+        bar(i, 10)
+    bar.close()
+    last = buf.getvalue().rstrip("\n").split("\r")[-1]
+    assert "10/10 runs" in last and "runs/s" in last and "ETA" in last
