@@ -232,7 +232,8 @@ class BatchRow:
         if not kept:
             return (9, 1.0)
         sev = min(_SEVERITY_RANK.get(f["severity"], 2) for f in kept)
-        qs = [f.get("q_value") if isinstance(f.get("q_value"), (int, float)) else 0.0 for f in kept]
+        # a certain finding (no p-value) ranks before any q-value
+        qs = [f.get("q_value") if isinstance(f.get("q_value"), (int, float)) else -1.0 for f in kept]
         return (sev, min(qs))
 
 
@@ -1296,7 +1297,7 @@ def _summary_lines(s: BatchStats, fdr: float | None) -> list[str]:
         for r in s.worst:
             sev, q = r._worst_key()
             sev_name = {0: "critical", 1: "warning"}.get(sev, "info")
-            qs = "certain" if q == 0 else f"q={q:.2g}"
+            qs = "certain" if q < 0 else f"q={q:.2g}"
             lines.append(f"    {sev_name:<8} {qs:<10} {_run_line(r)}")
     return lines
 

@@ -7,6 +7,8 @@ Exit codes
    or at least one run could not be read; it is listed as an error row)
 2  bad input or bad arguments (one clear line on stderr; ``--debug`` for the
    traceback); ``scan``: no run at all could be read
+130  interrupted (Ctrl-C); ``scan --out FILE`` keeps the rows done in FILE and
+   ``--resume`` finishes the scan
 """
 
 from __future__ import annotations
