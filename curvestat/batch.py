@@ -1009,8 +1009,10 @@ class _Journal:
 
     def __init__(self, path: Path, fmt: str, resume: bool) -> None:
         self.path, self.fmt = path, fmt
-        self.where: dict[str, tuple[int, int]] = {}  # row key -> (offset, length)
-        self.order: list[str] = []  # keys in file order
+        # row key -> (offset, length) of each of its rows, in file order (a
+        # source given twice has two rows)
+        self.where: dict[str, list[tuple[int, int]]] = {}
+        self.order: list[tuple[str, tuple[int, int]]] = []  # every row, in file order
         if resume and path.exists():
             self._scan_existing()
             self.fh = path.open("ab")
@@ -1042,9 +1044,7 @@ class _Journal:
                         row = _decode(line, self.fmt)
                     except (ValueError, KeyError, StopIteration) as exc:
                         raise ParameterError(f"{self.path}: cannot resume: a row at byte {offset} is not a curvestat row ({exc})") from None
-                    if row.key not in self.where:
-                        self.order.append(row.key)
-                    self.where[row.key] = (offset, n)
+                    self._note(row.key, (offset, n))
                 offset += n
                 good_end = offset
         if self.fmt == "csv" and good_end == 0:
@@ -1054,8 +1054,12 @@ class _Journal:
         with self.path.open("r+b") as fh:
             fh.truncate(good_end)
 
-    def read(self, key: str, fh: Any) -> BatchRow:
-        offset, n = self.where[key]
+    def _note(self, key: str, loc: tuple[int, int]) -> None:
+        self.where.setdefault(key, []).append(loc)
+        self.order.append((key, loc))
+
+    def read(self, loc: tuple[int, int], fh: Any) -> BatchRow:
+        offset, n = loc
         fh.seek(offset)
         return _decode(fh.read(n), self.fmt)
 
@@ -1064,9 +1068,7 @@ class _Journal:
         offset = self.fh.tell()
         self.fh.write(data)
         self.fh.flush()
-        if row.key not in self.where:
-            self.order.append(row.key)
-        self.where[row.key] = (offset, len(data))
+        self._note(row.key, (offset, len(data)))
 
     def close(self) -> None:
         if not self.fh.closed:
@@ -1450,9 +1452,15 @@ def _stream_to_file(items, ids, keys, payload, n_workers, client, timeout, chunk
             for r in read_rows(out_path):
                 fh.write(_encode(r, "jsonl"))
     journal = _Journal(journal_path, jfmt, resume)
-    skip = set(journal.where)
-    tasks = [(i, s, rid) for i, (s, rid, k) in enumerate(zip(items, ids, keys)) if k not in skip]
-    done = sum(1 for k in keys if k in skip)
+    # resume: a source is done as many times as it has rows in the file
+    in_file = Counter({k: len(v) for k, v in journal.where.items()})
+    tasks = []
+    for i, (s, rid, k) in enumerate(zip(items, ids, keys)):
+        if in_file[k] > 0:
+            in_file[k] -= 1
+        else:
+            tasks.append((i, s, rid))
+    done = total - len(tasks)
     if progress is not None and done:
         progress(done, total)
     try:
@@ -1465,10 +1473,12 @@ def _stream_to_file(items, ids, keys, payload, n_workers, client, timeout, chunk
         journal.close()
         raise ScanInterrupted(done, total, journal_path, None) from None
     journal.close()
-    # final pass: FDR over every p-value, rows rewritten in input order
-    wanted = list(dict.fromkeys(keys))
-    extra = [k for k in journal.order if k not in set(wanted)]
-    order = [k for k in wanted if k in journal.where] + extra
+    # final pass: FDR over every p-value, rows rewritten in input order (rows
+    # of sources no longer given, from an earlier scan, follow at the end)
+    queues = {k: deque(v) for k, v in journal.where.items()}
+    order: list[tuple[int, int]] = [queues[k].popleft() for k in keys if queues.get(k)]
+    left = {loc for q_ in queues.values() for loc in q_}
+    order += [loc for _, loc in journal.order if loc in left]
     stats = BatchStats()
     fam = _FdrFamily()
     with journal_path.open("rb") as fh:

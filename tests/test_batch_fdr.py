@@ -203,3 +203,13 @@ def test_progress_is_silent_off_a_terminal_and_plain_without_tqdm(tmp_path, caps
     bar.close()
     last = buf.getvalue().rstrip("\n").split("\r")[-1]
     assert "10/10 runs" in last and "runs/s" in last and "ETA" in last
+
+
+def test_a_source_given_twice_is_two_rows_also_in_a_file(tmp_path):
+    root = _tree(tmp_path)
+    src = [root / "version_0" / "metrics.csv", root / "version_1" / "metrics.csv", root / "version_0" / "metrics.csv"]
+    out = tmp_path / "rows.jsonl"
+    res = analyze_many(src, out=out)
+    assert [r.source for r in read_rows(out)] == [str(s) for s in src] and len(res) == 3
+    analyze_many(src, out=out, resume=True)
+    assert len(list(read_rows(out))) == 3
