@@ -217,7 +217,15 @@ def part_resume(tmp: Path, n: int) -> dict:
     _run_child(src, ref)
     out = tmp / "resume.jsonl"
     env = dict(os.environ, PYTHONPATH=str(HERE.parents[1]) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, str(HERE), "_child", str(src), str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT back to its default in the child: a shell ignores it in background jobs, and the child would inherit that
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE), "_child", str(src), str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     while proc.poll() is None:
         if out.exists() and out.read_bytes().count(b"\n") >= m // 3:
             break

@@ -130,7 +130,10 @@ def test_ctrl_c_on_scan_keeps_the_rows_done_and_resume_finishes(tmp_path, monkey
     script.write_text(_SLOW_SCAN)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, str(script), "scan", str(runs), "-j", "2", "--out", str(out)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default in the child even when this test runs in a background job (which ignores it)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if out.exists() and out.read_text().count("\n") >= 6:
