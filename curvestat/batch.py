@@ -572,8 +572,14 @@ class _Worker:
 
 def _mp_context() -> Any:
     methods = multiprocessing.get_all_start_methods()
+    chosen = os.environ.get("CURVESTAT_START_METHOD")
+    if chosen:
+        if chosen not in methods:
+            raise ParameterError(f"CURVESTAT_START_METHOD={chosen!r}: this platform has {methods}")
+        return multiprocessing.get_context(chosen)
     # fork: workers inherit the imported modules and numba's compiled kernels,
-    # so a replaced worker is ready in milliseconds
+    # so a replaced worker is ready in milliseconds (a process with threads of
+    # its own may prefer CURVESTAT_START_METHOD=forkserver or spawn)
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
