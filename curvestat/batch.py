@@ -36,7 +36,6 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
-import sys
 import time
 import traceback
 import warnings
@@ -64,6 +63,7 @@ __all__ = [
     "ScanInterrupted",
     "benjamini_hochberg",
     "read_rows",
+    "check_writable",
     "DEFAULT_FDR",
 ]
 
