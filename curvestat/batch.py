@@ -1424,6 +1424,8 @@ def _collect_in_memory(items, ids, keys, payload, n_workers, client, timeout, ch
     tasks = [(i, s, rid) for i, (s, rid) in enumerate(zip(items, ids))]
     rows: list[BatchRow | None] = [None] * total
     done = 0
+    if progress is not None:
+        progress(0, total)
     try:
         for row in _run_tasks(tasks, payload, n_workers, client, timeout, chunk_size):
             rows[row.index] = row
@@ -1467,8 +1469,8 @@ def _stream_to_file(items, ids, keys, payload, n_workers, client, timeout, chunk
         else:
             tasks.append((i, s, rid))
     done = total - len(tasks)
-    if progress is not None and done:
-        progress(done, total)
+    if progress is not None:
+        progress(done, total)  # the bar shows before the first run is done
     try:
         for row in _run_tasks(tasks, payload, n_workers, client, timeout, chunk_size):
             journal.write(row)
