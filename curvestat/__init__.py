@@ -7,7 +7,7 @@
 
 from ._version import __version__
 from .analyze import analyze
-from .batch import BatchResult, analyze_many
+from .batch import BatchResult, BatchRow, analyze_many, iter_analyze
 from .config import Config
 from .errors import CurvestatError, CurvestatWarning
 from .report import Finding, Pathology, Report, Severity, Skipped
@@ -19,7 +19,9 @@ __all__ = [
     "__version__",
     "analyze",
     "analyze_many",
+    "iter_analyze",
     "BatchResult",
+    "BatchRow",
     "Config",
     "CurvestatError",
     "CurvestatWarning",

@@ -9,6 +9,8 @@ Exit codes
    traceback); ``scan``: no run at all could be read
 3  ``analyze``/``plot``: no run was flagged, but some run could not be judged
    (too little data for every test, or a file that holds no training curve)
+130  interrupted (Ctrl-C); ``scan --out FILE`` keeps the rows done in FILE and
+   ``--resume`` finishes the scan
 
 Warnings print as one line each, ``curvestat: warning: <message>``; ``-q``
 silences them.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -104,16 +107,28 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     pl.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role (repeatable)")
     pl.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    sc = sub.add_parser("scan", help="diagnose many runs (files, directories, globs) with FDR control across runs")
-    sc.add_argument("sources", nargs="+", help="log files, directories (searched recursively) or glob patterns")
-    sc.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="worker processes (-1: all cores)")
-    sc.add_argument("--alpha", type=float, metavar="A", help="significance level per detector (default 0.01)")
-    sc.add_argument("--fdr", type=float, metavar="Q", help="false-discovery rate across runs (default: alpha)")
+    sc = sub.add_parser(
+        "scan",
+        help="diagnose many runs (files, directories, globs) with FDR control across runs",
+        description="Diagnose many runs in parallel; one row per run, FDR control across runs, "
+        "fault-tolerant (a crashed or hung run is an error row), streaming and resumable with --out.",
+    )
+    sc.add_argument("sources", nargs="+", metavar="PATH", help="log files, directories (searched recursively) or glob patterns")
+    sc.add_argument("--jobs", "-j", type=int, default=-1, metavar="N", help="worker processes (default -1: all cores)")
+    sc.add_argument("--out", metavar="FILE", help="stream one row per run to FILE (.csv, .jsonl, .parquet) as runs finish")
+    sc.add_argument("--resume", action="store_true", help="with --out: skip the sources already in FILE")
+    sc.add_argument("--timeout", type=float, metavar="S", help="seconds one run may take before it becomes an error row")
+    sc.add_argument("--dask-scheduler", metavar="ADDRESS", help="run on an existing Dask scheduler (tcp://host:8786)")
+    sc.add_argument("--verbose", "-v", action="store_true", help="list every run, then the summary")
+    sc.add_argument("--only-flagged", action="store_true", help="list (and export with --csv/--json) only the flagged runs")
+    sc.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only on a terminal)")
+    sc.add_argument("--alpha", type=float, metavar="A", help="significance level of each detector's test per run (default 0.01)")
+    sc.add_argument("--fdr", type=float, metavar="Q", help="false-discovery rate across runs (default 0.05)")
     sc.add_argument("--no-fdr", action="store_true", help="report every finding at alpha, without FDR control")
     sc.add_argument("--steps-per-epoch", type=int, metavar="N", help="optimiser steps per epoch")
     sc.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI for mlflow: sources")
-    sc.add_argument("--csv", metavar="OUT", help="write one row per run to this CSV file")
-    sc.add_argument("--json", metavar="OUT", help="write every row with its findings to this JSON file")
+    sc.add_argument("--csv", metavar="OUT", help="write one row per run to this CSV file at the end")
+    sc.add_argument("--json", metavar="OUT", help="write every row with its findings to this JSON file at the end")
     sc.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     # The benchmark pulls in its generators (scipy.signal: over a second);
@@ -185,26 +200,127 @@ def _plot(args: argparse.Namespace) -> int:
     return _exit_code([report])
 
 
-def _scan(args: argparse.Namespace) -> int:
-    from .batch import analyze_many
+class _Progress:
+    """Runs done, runs/s and ETA on stderr: tqdm when installed, else one plain line redrawn."""
 
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.bar: Any = None
+        try:
+            from tqdm import tqdm  # optional: pip install 'curvestat[progress]'
+        except ImportError:
+            tqdm = None
+        self._tqdm = tqdm
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._tqdm is not None:
+            if self.bar is None:
+                self.bar = self._tqdm(total=total, unit="run", file=self.stream, dynamic_ncols=True, smoothing=0.1)
+            self.bar.update(done - self.bar.n)
+            return
+        now = time.monotonic()
+        if now - self.last < 0.2 and done < total:
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        eta = (total - done) / rate if rate > 0 else float("inf")
+        width = 30
+        filled = int(width * done / max(total, 1))
+        eta_s = f"{int(eta // 60)}m{int(eta % 60):02d}s" if eta != float("inf") else "?"
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} runs  {rate:.1f} runs/s  ETA {eta_s} ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.last:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _check_scan_sources(sources: Sequence[str]) -> None:
+    """One-line errors for a missing path, before anything runs."""
+    from pathlib import Path
+
+    for s in sources:
+        if s.startswith(("mlflow:", "sqlite:", "file:")) or any(ch in s for ch in "*?["):
+            continue
+        if not Path(s).exists():
+            raise _UsageError(f"{s}: no such file or directory")
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from .batch import BatchResult, ScanInterrupted, analyze_many, check_writable
+
+    if args.resume and not args.out:
+        raise _UsageError("--resume needs --out FILE (the file to resume)")
+    for out in (args.out, args.csv, args.json):
+        if out:
+            check_writable(out)
+    _check_scan_sources(args.sources)
     fdr: float | bool = False if args.no_fdr else (args.fdr if args.fdr is not None else True)
-    result = analyze_many(
-        args.sources,
-        alpha=args.alpha,
-        fdr=fdr,
-        n_jobs=args.jobs,
-        steps_per_epoch=args.steps_per_epoch,
-        tracking_uri=args.tracking_uri,
-    )
-    print(result.summary())
-    if args.csv:
-        result.to_csv(args.csv)
-    if args.json:
-        result.to_json(args.json)
-    if len(result.errors) == len(result):
+    client = None
+    if args.dask_scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise _UsageError("--dask-scheduler needs dask.distributed: pip install 'curvestat[dask]'") from None
+        try:
+            client = Client(args.dask_scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise _UsageError(f"cannot reach the Dask scheduler at {args.dask_scheduler}: {exc}") from None
+    progress = None if args.no_progress or not _isatty(sys.stderr) else _Progress(sys.stderr)
+    try:
+        result = analyze_many(
+            args.sources,
+            alpha=args.alpha,
+            fdr=fdr,
+            n_jobs=args.jobs,
+            client=client,
+            timeout=args.timeout,
+            out=args.out,
+            resume=args.resume,
+            progress=progress,
+            steps_per_epoch=args.steps_per_epoch,
+            tracking_uri=args.tracking_uri,
+        )
+    except ScanInterrupted as exc:
+        if progress is not None:
+            progress.close()
+        where = (
+            f"; they are in {exc.path} (FDR not applied yet): run the same command with --resume to finish"
+            if exc.path is not None
+            else " (not saved: use --out FILE to keep rows as they finish)"
+        )
+        print(f"curvestat: scan interrupted: partial: {exc.done} of {exc.total} runs done{where}", file=sys.stderr)
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    if progress is not None:
+        progress.close()
+    print(result.summary(verbose=args.verbose or args.only_flagged, only_flagged=args.only_flagged))
+    if args.out:
+        print(f"rows written to {args.out}")
+    if args.csv or args.json:
+        export = BatchResult(_rows=[r for r in result if not args.only_flagged or (r.status == "ok" and not r.healthy)], fdr=result.fdr)
+        if args.csv:
+            export.to_csv(args.csv)
+        if args.json:
+            export.to_json(args.json)
+    st = result.stats
+    if st.n_runs and st.n_errors == st.n_runs:
         return EXIT_ERROR
-    return EXIT_FINDINGS if (result.flagged or result.errors) else EXIT_HEALTHY
+    return EXIT_FINDINGS if (st.n_flagged or st.n_errors) else EXIT_HEALTHY
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -365,19 +365,34 @@ class Run:
     ) -> "Run":
         """Build a run from ``{name: values}`` or ``{name: (steps, values)}``.
 
-        Plain value arrays share the implicit steps ``0, 1, ..., n-1``.
+        Plain value arrays share the implicit steps ``0, 1, ..., n-1``; plain
+        arrays of different lengths are ambiguous and rejected (give the
+        sparser ones as ``(steps, values)``).
         Non-finite values are kept; a run in which no series has a single
         finite value is rejected.
 
         Raises
         ------
         LengthMismatchError
-            If a ``(steps, values)`` pair differs in length.
+            If a ``(steps, values)`` pair differs in length, or plain arrays
+            (without steps) differ in length.
         InputError
             If a value is not 1-D, or ``roles`` names an absent series.
         """
         if not isinstance(data, Mapping):
             raise InputError(f"expected a mapping of series, got {type(data).__name__}")
+        # bare arrays of different lengths share no step axis: aligning them
+        # from step 0 would silently misplace the shorter ones
+        bare = {str(k): len(v) for k, v in data.items() if not (isinstance(v, tuple) and len(v) == 2) and np.ndim(v) == 1}
+        if len(set(bare.values())) > 1:
+            longest = max(bare, key=bare.get)  # type: ignore[arg-type]
+            shortest = min(bare, key=bare.get)  # type: ignore[arg-type]
+            lengths = ", ".join(f"{k!r}: {n}" for k, n in bare.items())
+            raise LengthMismatchError(
+                f"series of different lengths without steps ({lengths}): which steps {shortest!r} was logged at is "
+                f"ambiguous. Pass {{name: (steps, values)}} for the sparser ones, e.g. "
+                f"{{{longest!r}: values, {shortest!r}: (np.arange(0, {bare[longest]}, {max(1, bare[longest] // max(bare[shortest], 1))}), values)}}"
+            )
         series = []
         for name, item in data.items():
             name = str(name)

@@ -158,6 +158,38 @@ def read(
     )
 
 
+def _looks_like_log(path: Path) -> bool:
+    """In a directory listing, keep a ``.txt``/``.log`` file only when it starts like a table.
+
+    A ``readme.txt`` or a console log beside the metrics is not a run; a file
+    named ``.csv``/``.json``/... is always kept, so that a broken one becomes
+    an error row rather than vanishing.
+    """
+    if path.suffix.lower() not in (".txt", ".log"):
+        return True
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return True  # unreadable: let the reader report it as an error row
+    lines = [ln for ln in head.decode("utf-8", "replace").splitlines() if ln.strip()]
+    if len(lines) < 2:
+        return False
+    for delim in (",", "\t", ";"):
+        n = len(lines[0].split(delim))
+        if n >= 2 and len(lines[1].split(delim)) == n:
+            return any(_is_number(c) for c in lines[1].split(delim))
+    return False
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.strip())
+    except ValueError:
+        return cell.strip().lower() in ("nan", "inf", "-inf")
+    return True
+
+
 def expand_sources(source: Any, *, tracking_uri: str | None = None) -> list[Any]:
     """List the runs named by a file, a directory, a glob, an MLflow source, or a list of these.
 
@@ -204,11 +236,11 @@ def expand_sources(source: Any, *, tracking_uri: str | None = None) -> list[Any]
     if p.is_file():
         return [p]
     if p.is_dir():
-        files = [f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SUFFIXES]
+        files = [f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SUFFIXES and _looks_like_log(f)]
         found = sorted(files + find_run_dirs(p))
         if not found:
             raise UnreadableSourceError(
-                f"{p}: directory holds no run file ({sorted(set(_SUFFIXES))}) and no TensorBoard event file"
+                f"{p}: no log files found (looked for {', '.join(sorted(set(_SUFFIXES)))} and TensorBoard event files)"
             )
         return found
     if any(ch in s for ch in "*?["):
