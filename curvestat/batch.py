@@ -1290,7 +1290,8 @@ def _run_line(r: BatchRow) -> str:
     note = ""
     if sup:
         note = " [" + "; ".join(f"{f['pathology']}/{f['kind']} {f['fdr_note']}" for f in sup) + "]"
-    return f"{r.run_id}: " + (", ".join(parts) if parts else "healthy") + note
+    verdict = ", ".join(parts) if parts else ("healthy" if r.detectors else "not judged (no detector could run)")
+    return f"{r.run_id}: {verdict}{note}"
 
 
 def _summary_lines(s: BatchStats, fdr: float | None) -> list[str]:

@@ -130,7 +130,8 @@ def test_scan_cli(tmp_path, capsys):
     text = capsys.readouterr().out
     assert code == 1
     assert "c: ERROR EmptySeriesError" in text and "b: explosion/non_finite @ step 1" in text
-    assert "4 runs: 1 healthy, 1 flagged" in text and "2 errors" in text
+    assert "a: not judged" in text  # three points: too short for every test
+    assert "4 runs: 0 healthy, 1 flagged" in text and "1 not judged" in text and "2 errors" in text
     assert "errors by type: " in text and "EmptySeriesError 1" in text
     assert out_csv.exists() and len(json.loads(out_json.read_text())["rows"]) == 4
 

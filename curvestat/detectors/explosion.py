@@ -87,6 +87,15 @@ REMEDIES_JUMP = (
 )
 
 
+
+def _exp(x: float) -> float:
+    # a finite loss near the float limit has a log whose exp overflows; the
+    # ratio is then "infinitely large", which is what the message should say
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
 def _first_non_finite(series: Series) -> int | None:
     bad = np.flatnonzero(~np.isfinite(series.values))
     return int(bad[0]) if bad.size else None
@@ -354,10 +363,10 @@ class ExplosionDetector:
             jump = after - before
             # practical minimum: the loss ratio, or for a negative
             # log-likelihood the additive jump in nats (x e^nats in perplexity)
-            jump_nats = math.exp(after) - math.exp(before)
+            jump_nats = _exp(after) - _exp(before)
             # (in nats the top of the rise counts: an LLM spike decays over
             # hundreds of steps, its segment's median is below its peak)
-            top_nats = math.exp(float(np.max(zb[b_end : b_end + w_after]))) - math.exp(before)
+            top_nats = _exp(float(np.max(zb[b_end : b_end + w_after]))) - _exp(before)
             if jump < min_ratio_log and not (nll and top_nats >= cfg.min_jump_nats):
                 continue
             # the noise the jump must clear is that of the run before it
@@ -410,7 +419,7 @@ class ExplosionDetector:
             # to x30 has not recovered: it diverged.
             tol = math.log(cfg.recovery_ratio)
             if nll:
-                tol = min(tol, math.log1p(0.5 * cfg.min_jump_nats / math.exp(before)))
+                tol = min(tol, math.log1p(0.5 * cfg.min_jump_nats / _exp(before)))
             back = before + min(0.5 * jump, max(tol, 3.0 * sigma))
             top = i if b_end == b else b_end * block
             if b_end == b:  # the top of a one-stair rise: its highest point in the rise's block
@@ -419,10 +428,10 @@ class ExplosionDetector:
             rec = np.flatnonzero(level5[top + 1 :] <= back)
             recovery_idx = int(top + 1 + rec[0]) if rec.size else None
             recovered = recovery_idx is not None and (recovery_idx - i) <= cfg.recovery_window * block
-            ratio = math.exp(jump)
+            ratio = _exp(jump)
             peak_log = float(np.max(z[i : (recovery_idx if recovered else n)]))
-            peak_ratio = math.exp(peak_log - before)
-            peak_nats = math.exp(peak_log) - math.exp(before)
+            peak_ratio = _exp(peak_log - before)
+            peak_nats = _exp(peak_log) - _exp(before)
             onset_step = int(steps[i])
             lr_rise = _lr_explanation(lr, int(steps[max(0, i - max(1, cfg.local_window * block))]), onset_step)
             effect = {
@@ -430,7 +439,7 @@ class ExplosionDetector:
                 "peak_ratio": peak_ratio,
                 "jump_log": jump,
                 "jump_sigmas": jump / sigma,
-                "level_before": math.exp(before),
+                "level_before": _exp(before),
             }
             if nll:
                 effect["jump_nats"] = jump_nats
@@ -500,8 +509,8 @@ class ExplosionDetector:
             # stays below min_peak_share of the run's initial loss (an Adam
             # spike from a memorised 0.02 to 0.5 in a run that started at
             # 2.3) has not undone the training: a note
-            reached = math.exp(peak_log if kind == "spike" else after)
-            effect["share_of_initial"] = reached / initial
+            reached = _exp(peak_log if kind == "spike" else after)
+            effect["share_of_initial"] = reached / initial if initial > 0 else math.inf
             if reached < cfg.min_peak_share * initial and severity is not Severity.INFO:
                 severity = Severity.INFO
                 message = message[:-1] + f"; it stays below {cfg.min_peak_share:.0%} of the initial loss ({initial:.3g})."
