@@ -456,6 +456,13 @@ class OverfittingDetector:
                         f"the minimum over the last {m} evaluations while {train.name} did not follow "
                         f"(the gap grew {100 * growth:.1f} %, final gap {100 * final_gap:.1f} %); stop early at step {onset}."
                     )
+                    # a validation loss that was worse than the held-out train
+                    # loss from the first epoch on is a split mismatch first
+                    # (labels or preprocessing of the validation data), even
+                    # when it then rises as the model grows confident
+                    split = self._split(a, val, train, cfg, alpha, spe)
+                    if split is not None:
+                        return split
                     return self._finding("u_turn", val, p, min(z_rise, z_gap), base, onset, sev, msg, REMEDIES_OVERFITTING)
             if growth >= cfg.min_gap_growth and m >= _MIN_TAIL:
                 # (c) on the level the gap has reached, not its mean over the
@@ -534,17 +541,17 @@ class OverfittingDetector:
             return None
         lty = np.log(ty)
         # noise of the log train loss where the reference is taken: the
-        # residuals of a line over its first points (at least 10, a tenth of
-        # the series), inflated for their lag-1 autocorrelation. Local,
+        # residuals of a parabola over its first points (a tenth of the
+        # series, 10 to 200), inflated for their lag-1 autocorrelation. Local,
         # because mini-batch noise shrinks as the loss falls (the series' own
         # MAD reads the late, small noise), and not from differences, which
         # read only the innovation of autocorrelated noise and let one
         # correlated excursion at the start pass for a gap.
-        m0 = int(min(ty.size, max(10, ty.size // 10)))
-        if m0 >= 4:
-            i = np.arange(m0, dtype=np.float64)
-            res = lty[:m0] - np.polyval(np.polyfit(i, lty[:m0], 1), i)
-            sd_loc = float(np.sqrt(res @ res / (m0 - 2)))
+        m0 = int(min(ty.size, max(10, min(200, ty.size // 10))))
+        if m0 >= 5:
+            i = np.arange(m0, dtype=np.float64) / m0
+            res = lty[:m0] - np.polyval(np.polyfit(i, lty[:m0], 2), i)
+            sd_loc = float(np.sqrt(res @ res / (m0 - 3)))
             rho = float(np.clip((res[1:] @ res[:-1]) / (res @ res), 0.0, 0.99)) if res @ res > 0 else 0.0
         else:
             sd_loc, rho = 0.0, 0.0
@@ -576,17 +583,36 @@ class OverfittingDetector:
                 se_r[j] = se_mean(w.size)
             excess = float(d.mean())
             se = math.sqrt(sd_v * sd_v / ks.size + float(np.mean(se_r * se_r)))
+            nxt = int(ks[-1]) + 1
+            if nxt < lv.size and float(np.mean(a.gap[ks])) - float(a.gap[nxt]) > math.log(2.0):
+                # the gap halves (log scale) at the next evaluation: the first
+                # epoch's validation loss was a glitch (evaluation-mode
+                # BatchNorm statistics not settled yet), not another data set,
+                # which does not go away
+                return None
         else:
             # epoch length unknown: only the first logged train values are
-            # surely on unseen data (the untrained model: the chance level).
-            # Every healthy validation loss lies below it; the median over
-            # all evaluations must exceed it (one evaluation next to one noisy
-            # train value is no evidence)
-            q = int(min(5, ty.size))
+            # surely on unseen data (the untrained model: the chance level),
+            # the first five at most, and only if they lie in the first 1 %
+            # of the run (a first value logged later is the mean of a window
+            # -- HF's logging_steps -- that may span several epochs of a small
+            # data set, already memorised). Every healthy validation loss
+            # lies below it (one evaluation next to one noisy train value is
+            # no evidence: the whole curve must stay above it)
+            early = ts <= max(1.0, 0.01 * float(ts[-1]))
+            if not early[0]:
+                return None
+            q = int(min(5, int(early.sum())))
             e1 = int(ts[q - 1])
             ks = np.arange(lv.size)
-            excess = float(np.median(lv) - math.log(float(ty[:q].mean())))
-            se = math.sqrt(se_mean(q) ** 2 + (1.2533 * sd_v) ** 2 / lv.size)
+            # the best validation loss (smoothed: one low evaluation does not
+            # save it; the minimum of a smoothed curve lies below its level,
+            # the conservative side) never got below the untrained model's:
+            # nothing transferred. Not the median: an overconfident model's
+            # validation loss can end above the chance level after a U-turn
+            w_ = _window(lv.size)
+            excess = float(robust_smooth(lv, w_).min() - math.log(float(ty[:q].mean())))
+            se = math.sqrt(se_mean(q) ** 2 + sd_v * sd_v / w_)
         margin = math.log1p(cfg.min_gap)
         if excess < margin:
             return None

@@ -455,3 +455,39 @@ def test_no_early_stopping_step_before_a_still_falling_validation_loss(seed):
     run, ev = _run(lambda s: 0.3 + 0.8 * np.exp(-s / 1200), y=lambda t: 0.05 + 1.05 * np.exp(-t / 500), seed=seed)
     out = detector.detect(run, CFG)
     assert all(f.onset_step >= 2400 for f in out), out
+
+
+def test_real_whisper_finetune_rising_from_the_first_evaluation(shared_data):
+    # an HF Trainer fine-tune from a public repository: five evaluations, the
+    # validation loss rises from the first (0.31 -> 0.47) while the train loss
+    # falls to ~0 -- skipped as too short before
+    path = shared_data / "wild" / "hf_trainer_state" / "Merlinmy__Whisper_small_hi__trainer_state.json"
+    (f,) = analyze(path, detectors=["overfitting"]).findings
+    assert f.kind == "u_turn" and f.severity is Severity.CRITICAL and f.onset_step == 1000
+    assert f.p_value <= CFG.alpha
+
+
+def test_real_first_epoch_validation_glitch_is_not_a_split_mismatch(shared_data):
+    # a public Keras CNN log: the validation loss after the first epoch is 3.64
+    # (ten times the epoch's train loss), then 0.05 and below -- an
+    # evaluation-mode glitch of the first epoch, not a different data set
+    path = shared_data / "wild" / "keras_csv" / "Deepender25__Handwritten-Digit-Recognition---CNN-with-99.65-Accuracy__training_log.csv"
+    report = analyze(path, detectors=["overfitting"])
+    assert all(f.kind != "split_mismatch" for f in report.findings)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_validation_labels_from_another_mapping_is_a_split_mismatch(seed):
+    # the shape of a digits MLP whose validation labels are shifted by one
+    # class: the validation loss starts above the untrained model's loss (ln 10)
+    # and climbs as the model grows confident, while the train loss falls to
+    # ~0.02 -- a split mismatch (check the validation data), not overfitting
+    rng = np.random.default_rng(seed)
+    t = np.arange(500)
+    y = (0.02 + 2.28 * np.exp(-t / 40)) * np.exp(0.15 * rng.standard_normal(t.size))
+    ev = np.arange(24, 500, 25)
+    v = (2.6 + 12.0 * (1 - np.exp(-(ev - 24) / 120))) * np.exp(0.01 * rng.standard_normal(ev.size))
+    for spe in (None, 25):
+        f = _one(detector.detect(Run.from_dict({"loss": y, "val_loss": (ev, v)}, steps_per_epoch=spe), CFG))
+        assert f.kind == "split_mismatch" and f.severity is not Severity.INFO
+        assert f.onset_step == 24
