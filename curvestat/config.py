@@ -219,11 +219,11 @@ class OverfittingConfig:
         evaluation starts the flat bottom s* (default 0.02, an early-stopping
         ``min_delta`` of 2 %).
     min_gap : float
-        Smallest relative gap ``val / train - 1`` that counts as a split
-        mismatch (default 0.15; the mean gap must exceed it significantly, and at
-        least half of it must be there in the first evaluations); a growing
-        gap must end significantly above it too (healthy validation losses
-        sit 0-15 % above train).
+        Smallest relative excess of the validation loss over the held-out
+        train loss (the first epoch's, or the untrained model's) that counts
+        as a split mismatch (default 0.15; it must be exceeded
+        significantly); a growing gap must end significantly above it too
+        (healthy validation losses sit 0-15 % above train).
     warning_rise : float
         Smallest rise of the validation loss above its minimum for a warning
         (default 0.10); a significant rise between ``min_rise`` and this is
@@ -240,8 +240,8 @@ class OverfittingConfig:
         8 evaluations. See ``docs/detectors/overfitting.rst`` for its
         measurement.
     critical_gap : float
-        Mean gap from which a split mismatch is critical (default 1.0: the
-        validation loss is twice the train loss).
+        Held-out excess from which a split mismatch is critical (default 1.0:
+        the validation loss is twice the held-out train loss).
     """
 
     min_evaluations: int = 6
