@@ -448,31 +448,49 @@ class OverfittingDetector:
                 # changing curvature of an exponential-like descent does not
                 # pass for noise either)
                 lv_noise = noise_scale(lv)
-                p_rise, z_rise = _mk(lv[tail], "increasing", lv_noise)
-                # few evaluations from s* on: the descent onto a flat bottom,
-                # or the low points around the minimum, dilute a rank test
-                # (one point out of order costs five increasing points their
-                # significance); test again past the running-median window
-                # that made the minimum -- not from inside it: those points
-                # were selected for being low, and a tail that starts on them
-                # rises by construction (on wandering plateaus that doubled
-                # the false alarms)
+                # The rise is tested on up to three stretches, the first
+                # that passes counts (each with the autocorrelation check
+                # below):
+                # (1) the evaluations from s* on;
+                # (2) few evaluations from s* on: the descent onto a flat
+                # bottom, or the low points around the minimum, dilute a rank
+                # test (one point out of order costs five increasing points
+                # their significance); test again past the running-median
+                # window that made the minimum -- not from inside it: those
+                # points were selected for being low, and a tail that starts
+                # on them rises by construction (on wandering plateaus that
+                # doubled the false alarms);
+                # (3) a large rise (``critical_rise``, 20 %) from the minimum
+                # itself: the selection bias of starting on the lowest point
+                # matters for a wander of a few %, not for a rise of this
+                # size (real: a validation loss up 32 % over six evaluations
+                # before an outlier batch made the run explode, one point out
+                # of order).
+                # A wander is not a rise: the validation loss of a model that
+                # drifts through parameter space (SGD noise, a small
+                # validation set) is autocorrelated, and 10-25 such points
+                # after a selected minimum rise significantly for the rank
+                # test far more often than alpha. On 8 or more points and a
+                # rise within ``_AR_RISE_NOISE`` noise sd the test is widened
+                # by the AR(1) variance factor of the stretch (the Hamed-Rao
+                # screen misses it on so few points); far larger, smooth
+                # rises are not (their differences carry their curvature,
+                # which the estimate would read as autocorrelation).
                 after_min = k_min + w // 2 + 1
-                if p_rise > alpha and n - after_min >= _MIN_SHORT_TAIL:
-                    p_rise, z_rise = _mk(lv[after_min:], "increasing", lv_noise)
-                if p_rise <= alpha and m >= _AR_CHECK_FROM and math.log1p(rise) < _AR_RISE_NOISE * lv_noise[0]:
-                    # a wander is not a rise: the validation loss of a model
-                    # that drifts through parameter space (SGD noise, a small
-                    # validation set) is autocorrelated, and 10-25 such points
-                    # after a selected minimum rise significantly for the rank
-                    # test far more often than alpha. The residuals of the
-                    # tail around a parabola (a U-turn's rise is smooth) keep
-                    # that autocorrelation; its variance factor widens the
-                    # test (the Hamed-Rao screen misses it on so few points).
-                    # Only for rises within a few noise sd: the differences
-                    # of a smooth, far larger rise are its curvature, which
-                    # the estimate would read as autocorrelation
-                    p_rise = max(p_rise, _ar_widened(lv[tail], z_rise))
+                stretches = [lv[tail]]
+                if n - after_min >= _MIN_SHORT_TAIL:
+                    stretches.append(lv[after_min:])
+                if rise >= cfg.critical_rise and n - k_min >= _MIN_TAIL:
+                    stretches.append(lv[k_min:])
+                p_rise, z_rise = 1.0, 0.0
+                for seg in stretches:
+                    p_s, z_s = _mk(seg, "increasing", lv_noise)
+                    if p_s <= alpha and seg.size >= _AR_CHECK_FROM and math.log1p(rise) < _AR_RISE_NOISE * lv_noise[0]:
+                        p_s = max(p_s, _ar_widened(seg, z_s))
+                    if seg is stretches[0] or p_s <= alpha:
+                        p_rise, z_rise = p_s, z_s
+                    if p_s <= alpha:
+                        break
                 base["p_rise"] = p_rise
                 if p_rise <= alpha:
                     # a U-turn: the early-stopping step is where the
