@@ -258,53 +258,51 @@ class OverfittingConfig:
         Smallest relative growth of the validation/train ratio after the
         validation minimum that counts as a growing gap (default 0.25).
     growing_gap_severity : str
-        Severity of a growing gap while the validation loss is still
-        improving slightly (its flat bottom s* near the end of the run, or a
-        significant decrease after it; default ``"info"``: the model mostly
-        memorises, but the validation loss did not stop improving).
-    min_stalled_fraction : float
-        A growing gap is a warning (critical from ``critical_gap_growth``)
-        when the validation loss has stopped improving: at least this share
-        of the evaluations lie after s* and they show no significant
-        decrease (default 0.25), and the gap grew by at least
-        ``min_absolute_gap_growth`` in absolute terms.
-    min_absolute_gap_growth : float
-        Smallest growth of the absolute gap ``val - train`` after s*, as a
-        share of the validation loss at s*, for a warning-level growing gap
-        (default 0.25: the train loss fell by a quarter of the validation
-        loss after the validation loss stopped improving; a train loss that is
-        already near zero can grow the log-ratio gap by falling a negligible
-        amount).
+        Severity of a growing gap (default ``"info"``): the validation loss
+        stayed within a few % of its minimum while the train loss kept falling
+        (memorisation, often of a small data set). The validation loss did not
+        get worse, so it is not overfitting; the note says that the epochs
+        after the validation minimum were not needed.
     plateau_tolerance : float
         Relative distance from the smoothed validation minimum within which
         the validation loss counts as having reached it; the first such
         evaluation starts the flat bottom s* (default 0.02, an early-stopping
         ``min_delta`` of 2 %).
     min_gap : float
-        Smallest relative gap ``val / train - 1`` that counts as a split
-        mismatch (default 0.15; the mean gap must exceed it significantly, and at
-        least half of it must be there in the first evaluations); a growing
-        gap must end significantly above it too (healthy validation losses
-        sit 0-15 % above train).
+        Smallest relative excess of the validation loss over the held-out
+        train loss (the first epoch's, or the untrained model's) that counts
+        as a split mismatch (default 0.15; it must be exceeded
+        significantly); a growing gap must end significantly above it too
+        (healthy validation losses sit 0-15 % above train).
+    warning_rise : float
+        Smallest rise of the validation loss above its minimum for a warning
+        (default 0.10); a significant rise between ``min_rise`` and this is
+        ``info`` (significant but marginal: early stopping would act on it,
+        the run is not unhealthy). 10 % is also the rule by which the
+        real-training corpus labels a U-turn as overfitting (3-10 %: dropped
+        as ambiguous).
     critical_rise : float
         U-turn rise from which the finding is critical (default 0.2).
-    critical_gap_growth : float
-        Gap growth from which a growing gap is critical (default 0.5).
+    short_run_val_noise : float
+        Relative sd of a validation loss between evaluations assumed on runs
+        too short to estimate it (3-5 evaluations; default 0.05), and the
+        floor of the validation noise in the split-mismatch test on fewer than
+        8 evaluations. See ``docs/detectors/overfitting.rst`` for its
+        measurement.
     critical_gap : float
-        Mean gap from which a split mismatch is critical (default 1.0: the
-        validation loss is twice the train loss).
+        Held-out excess from which a split mismatch is critical (default 1.0:
+        the validation loss is twice the held-out train loss).
     """
 
     min_evaluations: int = 6
     min_rise: float = 0.03
     min_gap_growth: float = 0.25
     growing_gap_severity: str = "info"
-    min_stalled_fraction: float = 0.25
-    min_absolute_gap_growth: float = 0.25
     plateau_tolerance: float = 0.02
     min_gap: float = 0.15
+    warning_rise: float = 0.10
     critical_rise: float = 0.2
-    critical_gap_growth: float = 0.5
+    short_run_val_noise: float = 0.05
     critical_gap: float = 1.0
 
 

@@ -34,8 +34,10 @@ effect from strongest at 0 to weakest at 1)::
                      metric_constant  val accuracy stuck at chance (1/K)         effect = loss improvement
                      metric_flat      val f1 flat with noise, no trend           effect = loss improvement
                      metric_opposite  val precision falls as the loss improves   effect = loss improvement
-    overfitting      u_turn      val loss turns up at onset, train keeps falling  effect = relative rise (1.0 .. 0.03)
-                     growing_gap val loss plateaus at onset, train falls on      effect = final val/train ratio
+    overfitting      u_turn      val loss turns up at onset, train keeps falling  effect = relative rise (1.0 .. 0.10)
+                     growing_gap drawn, but labelled healthy (``memorisation``): the val loss
+                                 plateaus at onset, the train loss falls on (a combination
+                                 with another pathology takes ``u_turn`` instead)
                      split_mismatch val loss far above train from the start     effect = relative gap (2.0 .. 0.15)
     periodic         class_blocks data sorted by class: a jump at each class      effect = amplitude / noise sd
                                  block then adaptation, repeating every epoch   (5 .. 0.3)
@@ -53,7 +55,9 @@ of 1.1-1.5x), ``heavy_tail`` (Student-t(3) noise), ``ar1`` (φ 0.8-0.97),
 ``epoch_staircase`` (2-3 epochs with a drop at each epoch boundary, as in
 multi-epoch fine-tuning), ``saturated_metric`` (accuracy reaching exactly 1),
 ``quantised_metric`` (accuracy on a small validation set), ``noisy_val``
-(validation loss with 3-8 % noise around its plateau), ``scaled`` (loss
+(validation loss with 3-8 % noise around its plateau), ``memorisation`` (the
+overfitting generator's growing gap: the validation loss holds its plateau
+within 0-2 % while the train loss falls on), ``scaled`` (loss
 multiplied by 1e-3..1e3). Lengths run from 20 points (per-epoch Keras-style
 logs) to 100,000 points; most runs have a few hundred to a few thousand.
 
@@ -530,7 +534,7 @@ def _positive(rng: np.random.Generator, labels: Sequence[Pathology], kinds: dict
             exp_t0 = int(ev[je - 1]) + 1
             end = je - 1
         if k == "u_turn":
-            rise = _lerp_log(0.03, 1.0, s)
+            rise = _lerp_log(0.10, 1.0, s)  # from 10 %: smaller rises are marginal (info), not unhealthy
             r = np.clip((ev[j:] - ev[j]) / max(1, ev[end] - ev[j]), 0.0, 1.0)
             v = c.v.copy()
             v[j:] = c.v[j] * (1 + rise * r ** rng.uniform(0.7, 1.5))
@@ -731,7 +735,14 @@ def synthetic_run(
     kinds = {p: str(rng.choice(PATHOLOGY_KINDS[p])) for p in labels}
     if Pathology.OVERFITTING in labels and Pathology.PERIODIC in labels:
         kinds[Pathology.OVERFITTING] = "u_turn"
+    if kinds.get(Pathology.OVERFITTING) == "growing_gap" and len(labels) > 1:
+        kinds[Pathology.OVERFITTING] = "u_turn"
     run, truth = _positive(rng, labels, kinds, d, run_id, max_points, long_fraction)
+    if kinds.get(Pathology.OVERFITTING) == "growing_gap":
+        # the validation loss stays within 0-2 % of its plateau while the
+        # train loss memorises: healthy (overfitting means the validation
+        # loss gets worse; issue 15), a hard negative of its own
+        truth = Truth(frozenset(), None, None, "memorisation", None, truth.family, None)
     return LabelledRun(run, truth)
 
 

@@ -12,10 +12,11 @@ the log-ratio scale and combines three formal tests (see
     increasing trend of the validation loss after its robustly smoothed
     minimum s*;
 (b) *growing gap*: the same test on the gap after s*;
-(c) *gap level*: Newey-West (HAC) t-tests -- that a growing gap ends above
+(c) *gap level*: a Newey-West (HAC) t-test that a growing gap ends above
     the healthy band ``log(1 + min_gap)`` (the end level of a line fitted
-    after s*), and that a split
-    mismatch's mean gap exceeds a practical margin.
+    after s*);
+(d) *held-out reference*: the validation loss against the train loss on
+    data not trained on yet (progressive validation), for a split mismatch.
 
 Fewer than 10 points after s* are tested with the exact null of the plain
 Mann-Kendall score (a Hamed-Rao correction cannot be estimated on them);
@@ -23,23 +24,28 @@ three or four points, which no rank test can call significant at 1 %, by
 their least-squares slope against the noise of the whole curve.
 
 Decision (intersection-union tests, so the reported p-value is the largest
-p-value of the tests that make up a kind):
+p-value of the tests that make up a kind). Overfitting means the validation
+loss gets worse; severity comes from how much worse (``warning_rise``,
+``critical_rise``) and ``info`` never makes a run unhealthy:
 
 * ``u_turn`` (3 or more evaluations from s* on; with 3-4, the rise must not
   be the last evaluation's alone): (a) and (b) significant and the
-  validation loss rose at least
-  ``min_rise`` above its minimum, at least half of it (log scale) as a growth
-  of the gap (the train loss did not follow); p = max(p_a, p_b).
-* ``growing_gap``: (b) significant, the gap grew by at least
-  ``min_gap_growth`` after s* and (c) shows a positive gap after s*;
-  p = max(p_b, p_c). A warning when the validation loss stalled (s* before
-  the last ``min_stalled_fraction`` of the run, no significant decrease and
-  no jump of 10 % or more above the minimum after it) while the train loss fell by at least
-  ``min_absolute_gap_growth`` of the validation level; else
-  ``growing_gap_severity`` (info).
-* ``split_mismatch``: no growth, but the gap is at least ``min_gap`` from the
-  first evaluations on and (c) rejects ``mean gap <= log(1 + min_gap)``;
-  p = p_c.
+  validation loss rose at least ``min_rise`` above its minimum, at least
+  half of it (log scale) as a growth of the gap (the train loss did not
+  follow); p = max(p_a, p_b). ``info`` below ``warning_rise`` (10 %).
+* ``u_turn`` on 3-9 evaluations whose first is the lowest (the fine-tuning
+  picture): the mean later log validation loss above the first, against the
+  noise the later evaluations show or at least ``short_run_val_noise``,
+  intersected with the train loss's decreasing trend.
+* ``growing_gap`` (memorisation, ``info``): (b) significant, the gap grew by
+  at least ``min_gap_growth`` after s*, (c) shows a positive gap after s*,
+  and the validation loss no longer falls significantly; the note's
+  early-stopping step is s*, the start of the validation loss's flat bottom.
+* ``split_mismatch``: the validation loss is significantly above the train
+  loss on data the model had not trained on yet (the first epoch, or the
+  untrained model's first values when the epoch length is unknown) by more
+  than ``min_gap``, while the train loss falls; p from a z-test of that
+  excess.
 """
 
 from __future__ import annotations
@@ -51,11 +57,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtr
 
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, align_to_steps
-from ..stats import block_means, hac_end_level_test, hac_mean_test, robust_smooth
+from ..stats import block_means, hac_end_level_test, robust_smooth
 from ._context import explosion_onset
 from ._trend import noise_scale, slope_test, trend_test
 
@@ -88,15 +95,63 @@ _ONSET_FIT_WINDOWS = 4
 #: beyond the noise of the whole curve (the slope test of ``_mk``)
 _MIN_SHORT_TAIL = 3
 
-#: a validation loss that ends this far above its minimum without a
-#: significant rising trend jumped; it did not stall
-_MAX_STALL_RISE = 0.10
+#: runs with fewer evaluations than this also get the fine-tuning test (the
+#: validation loss lowest at the first evaluation, higher after) when the
+#: rank tests find nothing: the exact Mann-Kendall test on 6-9 points loses
+#: its significance to one point out of order
+_SHORT_FALLBACK_BELOW = 10
+
 #: the HAC tests run on tens of evaluations, where the normal reference and
 #: the uncorrected Newey-West variance reject far too often (at 1 %, 10
 #: iid points: 5 % and 9 % for the mean and end-level tests); the fixed-b
 #: reference and the n / (n - k) factor bring that to 0.9 % and 1.3 % (2.6 %
 #: and 5 % with Student's t instead; docs/stats.rst)
 _SMALL_SAMPLE = {"fixed_b": True, "use_correction": True}
+
+
+#: tails of this many evaluations or more get the autocorrelation check of
+#: the U-turn's rise test (``_ar_widened``); shorter ones carry no estimate
+_AR_CHECK_FROM = 8
+#: largest lag-1 autocorrelation the check corrects for (variance factor 9)
+_AR_CAP = 0.8
+#: ... and only rises (log scale) below this many third-difference noise sd:
+#: a compromise (flat validation plateau, AR(1) 0.8 noise of sd 5 %, train
+#: loss to ~0, 25 evaluations: U-turn warnings 14 % unwidened, 6 % at 10,
+#: 1.7 % at 15; but at 15 three synthetic U-turns of 35 % rises, 11-13 noise
+#: sd, seed 0, were lost: their curved rise reads as autocorrelation)
+_AR_RISE_NOISE = 10.0
+
+
+def _ar_widened(x: NDArray[np.float64], z: float) -> float:
+    """p-value of a trend z-statistic widened for the lag-1 autocorrelation of x's residuals.
+
+    ``r = 1 + 2 acf1(diff x)`` (floored at 0, capped at ``_AR_CAP``) estimates
+    the AR(1) coefficient of the noise; ``(1 + r) / (1 - r)`` is the
+    variance factor of a sum of such a series, by which the statistic's
+    variance is widened (``z / sqrt(factor)``, one-sided normal).
+    """
+    # first differences: AR(1) with coefficient phi gives them a lag-1
+    # autocorrelation of -(1 - phi) / 2 whatever the (smooth) trend, so
+    # phi = 1 + 2 acf1(diff)
+    d = np.diff(x)
+    d = d - d.mean()
+    ss = float(d @ d)
+    if ss <= 0.0:
+        return 0.0
+    r = min(_AR_CAP, max(0.0, 1.0 + 2.0 * float(d[1:] @ d[:-1]) / ss))
+    return float(ndtr(-z / math.sqrt((1.0 + r) / (1.0 - r))))
+
+
+def _rise_severity(rise: float, cfg: Any) -> Severity:
+    """Severity of a significant rise of the validation loss from its practical size.
+
+    ``info`` below ``warning_rise`` (significant but marginal: early stopping
+    would act on it, the run is not unhealthy), ``critical`` from
+    ``critical_rise``, ``warning`` between.
+    """
+    if rise >= cfg.critical_rise:
+        return Severity.CRITICAL
+    return Severity.WARNING if rise >= cfg.warning_rise else Severity.INFO
 
 
 def _window(n: int) -> int:
@@ -227,12 +282,97 @@ class OverfittingDetector:
                 a = _Aligned(a.steps[keep], a.val[keep], a.train[keep], a.gap[keep], a.log_scale, a.block)
         n = a.steps.size
         if n < cfg.min_evaluations:
-            return Skipped(self.name, f"only {n} evaluations with a finite validation and train loss; need {cfg.min_evaluations}")
-        out = self._test(a, val, train, cfg, alpha)
+            # a fine-tune evaluated 3-5 times: only its commonest overfitting
+            # picture can be judged (the validation loss rises from the first
+            # evaluation on while the train loss falls); anything else is
+            # untested, not healthy
+            out = self._short(a, val, train, cfg, alpha) if n >= _MIN_SHORT_TAIL else None
+            if out is None:
+                return Skipped(self.name, f"only {n} evaluations with a finite validation and train loss; need "
+                               f"{cfg.min_evaluations} (fewer are tested only for a validation loss that rises "
+                               "from the first evaluation on)")
+            return [out]
+        out = self._test(a, val, train, cfg, alpha, run.steps_per_epoch)
+        if (out is None or out.severity is Severity.INFO) and n < _SHORT_FALLBACK_BELOW:
+            # 6-9 evaluations whose first is the lowest: a rank test over them
+            # is weak (one point out of order), the fine-tuning test is not
+            short = self._short(a, val, train, cfg, alpha)
+            if short is not None and (out is None or short.severity is not Severity.INFO):
+                out = short
         return [out] if out is not None else []
 
     # ------------------------------------------------------------------
-    def _test(self, a: _Aligned, val: Series, train: Series, cfg: Any, alpha: float) -> Finding | None:
+    def _short(self, a: _Aligned, val: Series, train: Series, cfg: Any, alpha: float) -> Finding | None:
+        """The fine-tuning picture on 3-5 evaluations: v rises from the first evaluation, y falls.
+
+        H0 (healthy): the validation loss does not rise in expectation, its
+        evaluation-to-evaluation noise having a relative sd of at most
+        ``cfg.short_run_val_noise`` (three points carry no estimate of their
+        own noise). Statistic: the mean of ``log v`` over the later
+        evaluations minus its first value, ``z = d / (sd sqrt(1 + 1/(n-1)))``,
+        one-sided normal. It is intersected with two events: the first
+        evaluation is the lowest and the last lies above it (the picture; an
+        intersection only lowers the size), and the train loss's own
+        decreasing trend (Mann-Kendall on its logged points, or, on fewer than
+        five, a fall to half its first value, a fact rather than a test).
+        """
+        if not a.log_scale:
+            return None
+        lv = np.log(a.val)
+        n = lv.size
+        if int(np.argmin(lv)) != 0 or not lv[-1] > lv[0]:
+            return None
+        excess = float(np.mean(lv[1:]) - lv[0])
+        # practical size: the typical later evaluation above the first
+        rise = math.expm1(float(np.median(lv[1:]) - lv[0]))
+        growth = math.expm1(float(np.median(a.gap[1:]) - a.gap[0]))
+        # the train loss did not follow (at least half of the rise, log scale,
+        # is a growth of the gap)
+        if rise < cfg.min_rise or math.log1p(growth) < 0.5 * math.log1p(rise):
+            return None
+        # the noise: the assumed sd, or what the data show when they can --
+        # from 4 evaluations on the scatter of the later evaluations, the
+        # smaller of their sd and their successive-difference (von Neumann)
+        # estimate (a rise inflates both: a steady one the first, a
+        # saturating one the second), and the second-difference noise of the
+        # whole curve from 6 on
+        sd = cfg.short_run_val_noise
+        if n >= 4:
+            later = lv[1:]
+            sd = max(sd, min(math.sqrt(0.5 * float(np.mean(np.diff(later) ** 2))), float(np.std(later, ddof=1))))
+        if n >= 6:
+            sd = max(sd, noise_scale(lv, differences=2)[0])
+        z_rise = excess / (sd * math.sqrt(1.0 + 1.0 / (n - 1)))
+        p_rise = float(ndtr(-z_rise))
+        ty = train.values[np.isfinite(train.values) & (train.steps <= a.steps[-1])]
+        if ty.size >= _MIN_TAIL and ty.min() > 0:
+            p_train, _ = trend_test(np.log(ty), "decreasing", floor_factor=True)
+        else:
+            p_train = 0.0 if ty.size >= 2 and ty[-1] <= 0.5 * ty[0] else 1.0
+        p = max(p_rise, p_train)
+        if p > alpha:
+            return None
+        onset = int(a.steps[0])
+        sev = _rise_severity(rise, cfg)
+        eff = {
+            "val_min": float(a.val[0]),
+            "relative_rise": rise,
+            "final_gap": math.expm1(float(a.gap[-1])),
+            "gap_growth": growth,
+            "evaluations_after_min": float(n),
+            "p_rise": p_rise,
+            "p_train_decrease": p_train,
+        }
+        msg = (
+            f"{val.name} is lowest at the first of its {n} evaluations and {100 * rise:.1f} % above it "
+            f"after (median), while {train.name} kept falling: the best model was the first evaluated; "
+            f"stop (or save) at step {onset}."
+        )
+        return self._finding("u_turn", val, p, z_rise, eff, onset, sev, msg, REMEDIES_OVERFITTING)
+
+    # ------------------------------------------------------------------
+    def _test(self, a: _Aligned, val: Series, train: Series, cfg: Any, alpha: float,
+              spe: int | None = None) -> Finding | None:
         n = a.steps.size
         w = _window(n)
         lv = np.log(a.val) if a.log_scale else a.val / (float(np.median(np.abs(a.val))) or 1.0)
@@ -264,7 +404,7 @@ class OverfittingDetector:
             # (cheaper, and the decision needs both anyway)
             p_gap, z_gap = _mk(a.gap[tail], "increasing", noise_scale(a.gap) if m < _MIN_TAIL else None)
             if p_gap > alpha:
-                return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
+                return self._split(a, val, train, cfg, alpha, spe)
             span = max(1, int(a.steps[-1] - a.steps[k]))
             # onset: where the gap starts to grow (broken-curve fit), searched
             # from s* (the first evaluation within 4 se of the minimum) or half
@@ -308,18 +448,49 @@ class OverfittingDetector:
                 # changing curvature of an exponential-like descent does not
                 # pass for noise either)
                 lv_noise = noise_scale(lv)
-                p_rise, z_rise = _mk(lv[tail], "increasing", lv_noise)
-                # few evaluations from s* on: the descent onto a flat bottom,
-                # or the low points around the minimum, dilute a rank test
-                # (one point out of order costs five increasing points their
-                # significance); test again past the running-median window
-                # that made the minimum -- not from inside it: those points
-                # were selected for being low, and a tail that starts on them
-                # rises by construction (on wandering plateaus that doubled
-                # the false alarms)
+                # The rise is tested on up to three stretches, the first
+                # that passes counts (each with the autocorrelation check
+                # below):
+                # (1) the evaluations from s* on;
+                # (2) few evaluations from s* on: the descent onto a flat
+                # bottom, or the low points around the minimum, dilute a rank
+                # test (one point out of order costs five increasing points
+                # their significance); test again past the running-median
+                # window that made the minimum -- not from inside it: those
+                # points were selected for being low, and a tail that starts
+                # on them rises by construction (on wandering plateaus that
+                # doubled the false alarms);
+                # (3) a large rise (``critical_rise``, 20 %) from the minimum
+                # itself: the selection bias of starting on the lowest point
+                # matters for a wander of a few %, not for a rise of this
+                # size (real: a validation loss up 32 % over six evaluations
+                # before an outlier batch made the run explode, one point out
+                # of order).
+                # A wander is not a rise: the validation loss of a model that
+                # drifts through parameter space (SGD noise, a small
+                # validation set) is autocorrelated, and 10-25 such points
+                # after a selected minimum rise significantly for the rank
+                # test far more often than alpha. On 8 or more points and a
+                # rise within ``_AR_RISE_NOISE`` noise sd the test is widened
+                # by the AR(1) variance factor of the stretch (the Hamed-Rao
+                # screen misses it on so few points); far larger, smooth
+                # rises are not (their differences carry their curvature,
+                # which the estimate would read as autocorrelation).
                 after_min = k_min + w // 2 + 1
-                if p_rise > alpha and n - after_min >= _MIN_SHORT_TAIL:
-                    p_rise, z_rise = _mk(lv[after_min:], "increasing", lv_noise)
+                stretches = [lv[tail]]
+                if n - after_min >= _MIN_SHORT_TAIL:
+                    stretches.append(lv[after_min:])
+                if rise >= cfg.critical_rise and n - k_min >= _MIN_TAIL:
+                    stretches.append(lv[k_min:])
+                p_rise, z_rise = 1.0, 0.0
+                for seg in stretches:
+                    p_s, z_s = _mk(seg, "increasing", lv_noise)
+                    if p_s <= alpha and seg.size >= _AR_CHECK_FROM and math.log1p(rise) < _AR_RISE_NOISE * lv_noise[0]:
+                        p_s = max(p_s, _ar_widened(seg, z_s))
+                    if seg is stretches[0] or p_s <= alpha:
+                        p_rise, z_rise = p_s, z_s
+                    if p_s <= alpha:
+                        break
                 base["p_rise"] = p_rise
                 if p_rise <= alpha:
                     # a U-turn: the early-stopping step is where the
@@ -337,13 +508,25 @@ class OverfittingDetector:
                     # fit's bend late
                     end = min(n, k_min + w // 2 + _ONSET_FIT_WINDOWS * w + 1)
                     onset = int(a.steps[lo + _hinge_break(lv[lo:end], k_on - lo, k_min + w // 2 - lo)])
+                    if int(np.argmin(lv)) == 0:
+                        # the first evaluation is the lowest: the best model
+                        # was the first one evaluated (a bend fitted to a
+                        # rise from the first point can only land after it)
+                        onset = int(a.steps[0])
                     p = max(p_rise, p_gap)
-                    sev = Severity.CRITICAL if rise >= cfg.critical_rise else Severity.WARNING
+                    sev = _rise_severity(rise, cfg)
                     msg = (
                         f"{val.name} turned up after its minimum at step {onset}: it rose {100 * rise:.1f} % above "
                         f"the minimum over the last {m} evaluations while {train.name} did not follow "
                         f"(the gap grew {100 * growth:.1f} %, final gap {100 * final_gap:.1f} %); stop early at step {onset}."
                     )
+                    # a validation loss that was worse than the held-out train
+                    # loss from the first epoch on is a split mismatch first
+                    # (labels or preprocessing of the validation data), even
+                    # when it then rises as the model grows confident
+                    split = self._split(a, val, train, cfg, alpha, spe)
+                    if split is not None:
+                        return split
                     return self._finding("u_turn", val, p, min(z_rise, z_gap), base, onset, sev, msg, REMEDIES_OVERFITTING)
             if growth >= cfg.min_gap_growth and m >= _MIN_TAIL:
                 # (c) on the level the gap has reached, not its mean over the
@@ -356,98 +539,174 @@ class OverfittingDetector:
                 margin = math.log1p(cfg.min_gap) if a.log_scale else cfg.min_gap
                 p_level = hac_end_level_test(a.gap[tail], mu0=margin, alternative="greater", **_SMALL_SAMPLE).pvalue
                 base["p_gap_level"] = p_level
-                if p_level <= alpha:
+                # a validation loss that still falls significantly after s*
+                # wastes no epochs: nothing to note
+                p_down, _ = _mk(lv[tail], "decreasing")
+                base["p_val_decrease"] = p_down
+                if p_level <= alpha and p_down > alpha:
                     p = max(p_gap, p_level)
-                    # the validation loss did not get worse: the model stopped
-                    # generalising better and only memorises -- worth knowing
-                    # (stop early), not a pathology by itself
+                    # memorisation: the validation loss did not get worse (it
+                    # would be a U-turn), the train loss only falls further
+                    # below it. Overfitting means the validation loss gets
+                    # worse; this is a note that the epochs after the
+                    # validation minimum are wasted (``growing_gap_severity``,
+                    # info by default), and its early-stopping step is that
+                    # minimum -- not where the gap began to open, which lies
+                    # on the descent when the train loss outpaces the
+                    # validation loss early. On a flat bottom the smoothed
+                    # minimum itself is placed by noise (and the minimum of a
+                    # smoothed noisy plateau lies below its level); the step
+                    # is where the bottom starts, s*: the first evaluation
+                    # within ``max(4 se, plateau_tolerance)`` of the minimum
+                    # (an early stop with that ``min_delta`` stops there).
+                    # A validation loss still falling significantly after s*
+                    # gets no note at all (above).
+                    onset = int(a.steps[k])
                     sev = Severity(cfg.growing_gap_severity)
-                    # the validation loss stopped improving for a sustained
-                    # stretch: s* lies well before the end and there is no
-                    # significant decrease after it -- the extra training only
-                    # memorises (a warning). A validation loss that still
-                    # creeps down, its minimum near the end, is info.
-                    # and the train loss fell by a practical share of the
-                    # validation loss meanwhile (absolute gap growth over the
-                    # validation level at s*): a train loss that is already
-                    # near zero can double its log-ratio gap by falling a
-                    # negligible amount
-                    p_down, _ = _mk(lv[tail], "decreasing")
-                    dg = robust_smooth(a.val - a.train, w)
-                    vk = abs(float(robust_smooth(a.val, w)[k])) or 1.0
-                    abs_growth = float(dg[-1] - dg[k]) / vk
-                    base["p_val_decrease"] = p_down
-                    base["absolute_gap_growth"] = abs_growth
-                    # (stalled, not jumped: a validation loss that ended
-                    # 10 % or more above its minimum without a
-                    # significant rising trend is a spike or a jump, not a
-                    # plateau; a drift of a few % above the minimum without a
-                    # significant trend either way is still a stall)
-                    if (m >= max(_MIN_TAIL, math.ceil(cfg.min_stalled_fraction * n)) and p_down > alpha
-                            and rise < _MAX_STALL_RISE and abs_growth >= cfg.min_absolute_gap_growth):
-                        sev = Severity.CRITICAL if growth >= cfg.critical_gap_growth else Severity.WARNING
                     msg = (
-                        f"{val.name} stopped improving at step {onset} while {train.name} kept falling: the "
-                        f"validation/train gap grew {100 * growth:.1f} % over the last {m} evaluations "
-                        f"(final gap {100 * final_gap:.1f} %); stop early at step {onset}."
+                        f"{val.name} has stayed within {100 * max(rise, 0.0):.1f} % of its minimum since step {onset} "
+                        f"while {train.name} kept falling: the model memorises the training data (the "
+                        f"validation/train gap grew {100 * growth:.1f} % over the last {m} evaluations, final gap "
+                        f"{100 * final_gap:.1f} %); the validation loss did not get worse, but the epochs after "
+                        f"step {onset} were not needed."
                     )
+                    # a validation loss that never got below what the train
+                    # loss was on unseen data is a split mismatch, not memorisation
+                    split = self._split(a, val, train, cfg, alpha, spe)
+                    if split is not None:
+                        return split
                     return self._finding("growing_gap", val, p, z_gap, base, onset, sev, msg, REMEDIES_OVERFITTING)
-        return self._split(a, val, train, cfg, alpha, gsm, to_ratio)
+        return self._split(a, val, train, cfg, alpha, spe)
 
-    def _split(self, a: _Aligned, val: Series, train: Series, cfg: Any, alpha: float, gsm, to_ratio) -> Finding | None:
-        n = a.steps.size
-        final_gap = to_ratio(float(gsm[-1]))
-        # split mismatch: a large gap from the first evaluations on, not growing
-        thr = math.log1p(cfg.min_gap) if a.log_scale else cfg.min_gap
-        head = max(3, n // 10)
-        early = float(np.median(a.gap[:head]))
-        level = a.gap
-        if a.log_scale and a.block == 1 and n >= 5 and train.steps.size >= 2 * val.steps.size:
-            # the train loss is an interval mean that lags a falling curve,
-            # which hides part of the gap while the loss falls fast; the
-            # geometric mean of the interval means before and after an
-            # evaluation is centred on it (exact for an exponential decay).
-            # The first interval, which holds the very first steps, is left
-            # out. The level test below uses the same centred gap: the raw
-            # gap of the first evaluations is biased low (often negative), and
-            # that bias pulled the mean of a constant gap under its true value.
-            lt = np.log(a.train)
-            gc = np.log(a.val[1:-1]) - 0.5 * (lt[1:-1] + lt[2:])
-            early = max(early, float(np.median(gc[:head])))
-            level = gc
-        # (half the margin: the train loss averaged over an early evaluation
-        # interval still holds the fast initial descent, which hides part of
-        # the gap there)
-        if early < 0.5 * thr:
+    def _split(self, a: _Aligned, val: Series, train: Series, cfg: Any, alpha: float,
+               spe: int | None) -> Finding | None:
+        """Split mismatch: the validation loss is worse than the train loss was on data not yet trained on.
+
+        While the model has not seen a training example, its train loss on
+        it is a held-out loss (progressive validation): during the first
+        epoch the logged train loss estimates the generalisation loss of the
+        model at that step, and a healthy validation loss, evaluated later,
+        is no higher (the generalisation loss does not rise before
+        overfitting, and an interval mean over a falling curve lies above its
+        end). H0: ``log v_k <= log R_k`` for the reference ``R_k``, the train
+        loss over the part of the first epoch up to ``s_k``: the evaluation
+        interval itself when it lies in the first epoch, else the whole first
+        epoch (``steps_per_epoch`` known) or, when the epoch length is
+        unknown, the first logged train values (at most 5: the untrained
+        model's loss, the chance level). A gap after the first epoch that
+        the train loss opens by fitting the data, however large from the
+        first evaluation on, is memorisation and never rejects this H0.
+        """
+        if not a.log_scale:
             return None
-        # not growing: at least half of the final gap (log-ratio scale) was
-        # there from the first evaluations on, i.e. the gap is mainly a level
-        # difference between the splits. A gap that mostly built up during
-        # training is memorisation, which the growing-gap and U-turn tests
-        # judge, not a split mismatch.
-        if float(gsm[-1]) > 2.0 * early:
+        ok = np.isfinite(train.values) & (train.values > 0)
+        ts, ty = train.steps[ok], train.values[ok]
+        if ty.size == 0:
             return None
-        res = hac_mean_test(level, mu0=thr, alternative="greater", **_SMALL_SAMPLE)
-        if res.pvalue > alpha:
+        lty = np.log(ty)
+        # noise of the log train loss where the reference is taken: the
+        # residuals of a parabola over its first points (a tenth of the
+        # series, 10 to 200), inflated for their lag-1 autocorrelation. Local,
+        # because mini-batch noise shrinks as the loss falls (the series' own
+        # MAD reads the late, small noise), and not from differences, which
+        # read only the innovation of autocorrelated noise and let one
+        # correlated excursion at the start pass for a gap.
+        m0 = int(min(ty.size, max(10, min(200, ty.size // 10))))
+        if m0 >= 5:
+            i = np.arange(m0, dtype=np.float64) / m0
+            res = lty[:m0] - np.polyval(np.polyfit(i, lty[:m0], 2), i)
+            sd_loc = float(np.sqrt(res @ res / (m0 - 3)))
+            rho = float(np.clip((res[1:] @ res[:-1]) / (res @ res), 0.0, 0.99)) if res @ res > 0 else 0.0
+        else:
+            sd_loc, rho = 0.0, 0.0
+
+        def se_mean(k: int) -> float:
+            """Standard error of the mean of k consecutive log train values (at most their sd)."""
+            return sd_loc * min(1.0, math.sqrt((1.0 + rho) / ((1.0 - rho) * k)))
+
+        lv = np.log(a.val)
+        sd_v = max(noise_scale(lv)[0], cfg.short_run_val_noise if lv.size < 8 else 0.0)
+        if spe is not None:
+            # every evaluation in the first epoch against the train loss of its
+            # own interval (the whole first epoch for a first evaluation after it)
+            e1 = int(ts[0]) + int(spe) - 1
+            first = np.flatnonzero(a.steps <= e1)
+            ks = first if first.size else np.array([0])
+            d = np.empty(ks.size)
+            se_r = np.empty(ks.size)
+            prev = -np.inf
+            for j, kk in enumerate(ks):
+                hi = min(int(a.steps[kk]), e1)
+                w = ty[(ts > prev) & (ts <= hi)] if a.steps[kk] <= e1 else ty[ts <= e1]
+                if w.size == 0:
+                    w = ty[:1]
+                prev = a.steps[kk]
+                # the log of the arithmetic mean (>= the mean of the log): the
+                # conservative side for a reference that must not be too low
+                d[j] = math.log(a.val[kk]) - math.log(float(w.mean()))
+                se_r[j] = se_mean(w.size)
+            excess = float(d.mean())
+            se = math.sqrt(sd_v * sd_v / ks.size + float(np.mean(se_r * se_r)))
+            nxt = int(ks[-1]) + 1
+            if nxt < lv.size and float(np.mean(a.gap[ks])) - float(a.gap[nxt]) > math.log(2.0):
+                # the gap halves (log scale) at the next evaluation: the first
+                # epoch's validation loss was a glitch (evaluation-mode
+                # BatchNorm statistics not settled yet), not another data set,
+                # which does not go away
+                return None
+        else:
+            # epoch length unknown: only the first logged train values are
+            # surely on unseen data (the untrained model: the chance level),
+            # the first five at most, and only if they lie in the first 1 %
+            # of the run (a first value logged later is the mean of a window
+            # -- HF's logging_steps -- that may span several epochs of a small
+            # data set, already memorised). Every healthy validation loss
+            # lies below it (one evaluation next to one noisy train value is
+            # no evidence: the whole curve must stay above it)
+            early = ts <= max(1.0, 0.01 * float(ts[-1]))
+            if not early[0]:
+                return None
+            q = int(min(5, int(early.sum())))
+            e1 = int(ts[q - 1])
+            ks = np.arange(lv.size)
+            # the best validation loss (smoothed: one low evaluation does not
+            # save it; the minimum of a smoothed curve lies below its level,
+            # the conservative side) never got below the untrained model's:
+            # nothing transferred. Not the median: an overconfident model's
+            # validation loss can end above the chance level after a U-turn
+            w_ = _window(lv.size)
+            excess = float(robust_smooth(lv, w_).min() - math.log(float(ty[:q].mean())))
+            se = math.sqrt(se_mean(q) ** 2 + sd_v * sd_v / w_)
+        margin = math.log1p(cfg.min_gap)
+        if excess < margin:
             return None
-        p_trend, _ = _mk(a.gap, "increasing")
-        mean_gap = to_ratio(res.mean)
-        early_gap = to_ratio(early)
+        # the model learns its training data: the train loss ends at least the
+        # margin below the first epoch's (else the reference says nothing; a
+        # run that gets worse as a whole is non-convergence or an explosion)
+        tail_y = ty[ts >= ts[0] + 0.9 * (ts[-1] - ts[0])]
+        if math.log(float(ty[ts <= e1].mean())) - math.log(float(np.median(tail_y))) < margin:
+            return None
+        z = (excess - margin) / se if se > 0 else math.inf
+        pvalue = float(ndtr(-z))  # upper normal tail, precise for small p
+        if pvalue > alpha:
+            return None
+        ref_gap = math.expm1(excess)
+        w_ = _window(a.steps.size)
+        gsm = robust_smooth(a.gap, w_)
         eff = {
-            "mean_gap": mean_gap,
-            "early_gap": early_gap,
-            "final_gap": final_gap,
-            "gap_growth": to_ratio(float(gsm[-1] - gsm[0])),
-            "p_gap_trend": p_trend,
+            "reference_gap": ref_gap,
+            "early_gap": math.expm1(float(np.median(a.gap[: max(3, a.steps.size // 10)]))),
+            "final_gap": math.expm1(float(gsm[-1])),
+            "evaluations_in_reference": float(ks.size),
         }
-        sev = Severity.CRITICAL if mean_gap >= cfg.critical_gap else Severity.WARNING
-        what = "above" if a.log_scale else "above (in units of the median train loss)"
+        sev = Severity.CRITICAL if ref_gap >= cfg.critical_gap else Severity.WARNING
+        where = "in the first epoch" if spe is not None else "at the first logged steps (the untrained model)"
         msg = (
-            f"{val.name} is {100 * mean_gap:.0f} % {what} {train.name} on average, and already "
-            f"{100 * early_gap:.0f} % from the first evaluations on (step {int(a.steps[0])}): the gap did not "
-            "build up during training, which points at different train and validation data."
+            f"{val.name} is {100 * ref_gap:.0f} % above {train.name} {where}, where the train loss is still "
+            f"measured on data the model has not trained on (step {int(a.steps[ks[0]])}): fitting the training data "
+            "cannot explain that gap, which points at different train and validation data."
         )
-        return self._finding("split_mismatch", val, float(res.pvalue), float(res.statistic), eff, int(a.steps[0]), sev, msg,
+        return self._finding("split_mismatch", val, pvalue, z, eff, int(a.steps[ks[0]]), sev, msg,
                              REMEDIES_SPLIT_MISMATCH)
 
     def _finding(self, kind, val, p, stat, effect, onset, sev, msg, remedies) -> Finding:

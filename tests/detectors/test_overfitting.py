@@ -49,17 +49,18 @@ def test_u_turn_onset_and_effects():
     assert "stop early" in f.message and str(f.onset_step) in f.message
 
 
-def test_growing_gap_val_plateau_train_falls():
+def test_growing_gap_val_plateau_train_falls_is_a_memorisation_note():
+    # the validation loss holds its plateau from step 1200 on while the train
+    # loss falls by most of its level: memorisation, not overfitting (the
+    # validation loss did not get worse) -- an info note whose early-stopping
+    # step is where the plateau starts
     run, ev = _run(lambda s: 0.5 + np.exp(-np.minimum(s, 1200) / 300),
                    y=lambda t: 0.5 + np.exp(-t / 300) - 0.4 * np.clip((t - 1200) / 1800, 0, 1))
     f = _one(detector.detect(run, CFG))
-    assert f.kind == "growing_gap"
+    assert f.kind == "growing_gap" and f.severity is Severity.INFO
     assert abs(f.onset_step - 1200) <= 3 * (ev[1] - ev[0])
-    assert f.effect["gap_growth"] > 0.25
-    # the validation loss stalled for most of the run while the train loss fell
-    # by most of its level: the extra training only memorises
-    assert f.severity is Severity.CRITICAL
-    assert f.effect["absolute_gap_growth"] > 0.5 and f.effect["p_val_decrease"] > CFG.alpha
+    assert f.effect["gap_growth"] > 0.25 and f.effect["p_val_decrease"] > CFG.alpha
+    assert "memorises" in f.message and "did not get worse" in f.message
 
 
 def test_growing_gap_onset_despite_a_later_learning_rate_step():
@@ -71,8 +72,9 @@ def test_growing_gap_onset_despite_a_later_learning_rate_step():
 
     run, ev = _run(lambda s: 0.5 + np.exp(-np.minimum(s, 1200) / 300), y=y, val_noise=0.02)
     f = _one(detector.detect(run, CFG))
-    assert f.kind == "growing_gap"
-    assert abs(f.onset_step - 1200) <= 2 * (ev[1] - ev[0])
+    assert f.kind == "growing_gap" and f.severity is Severity.INFO
+    # the start of the flat bottom (within 4 noise se of the minimum) under 2 % noise
+    assert abs(f.onset_step - 1200) <= 4 * (ev[1] - ev[0])
 
 
 def test_hinge_break_upward_refuses_a_dip_before_a_parabola():
@@ -91,19 +93,69 @@ def test_growing_gap_with_train_loss_near_zero_is_info():
     run, ev = _run(lambda s: 0.3 + np.exp(-s / 300), y=lambda t: 0.01 + np.exp(-t / 300))
     f = _one(detector.detect(run, CFG))
     assert f.kind == "growing_gap" and f.severity is Severity.INFO
-    assert f.effect["gap_growth"] >= 0.25 and f.effect["absolute_gap_growth"] < 0.25
+    assert f.effect["gap_growth"] >= 0.25
     # the severity of a growing gap that is not a stalled one is configurable
     f = _one(detector.detect(run, CFG.replace(overfitting={"growing_gap_severity": "warning"})))
     assert f.severity is Severity.WARNING
 
 
+def _with_epochs(run, spe):
+    return Run.from_dict({"loss": (run["loss"].steps, run["loss"].values),
+                          "val_loss": (run["val_loss"].steps, run["val_loss"].values)}, steps_per_epoch=spe)
+
+
 def test_split_mismatch_large_constant_gap():
+    # validation 80 % above the train loss already in the first epoch, where
+    # the train loss is measured on data the model has not trained on yet
     run, _ = _run(lambda s: 1.8 * (0.2 + np.exp(-s / 600)))
-    f = _one(detector.detect(run, CFG))
+    f = _one(detector.detect(_with_epochs(run, 300), CFG))
     assert f.kind == "split_mismatch"
-    assert f.effect["mean_gap"] > 0.5
+    assert f.effect["reference_gap"] > 0.4 and f.effect["evaluations_in_reference"] == 6
     assert any("statistically equivalent" in r for r in f.remedies)
     assert f.severity is Severity.WARNING
+
+
+def test_constant_gap_after_the_first_epoch_is_not_a_mismatch():
+    # the same curves without a known epoch length: after the first epoch a
+    # gap of 1.8x can be an ordinary generalisation gap; only a validation loss
+    # above the untrained model's loss (the first train values) is evidence
+    run, _ = _run(lambda s: 1.8 * (0.2 + np.exp(-s / 600)))
+    assert detector.detect(run, CFG) == []
+    # no transfer at all: the validation loss stays at the initial train level
+    run, _ = _run(lambda s: 1.6 + 0.0 * s)
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "split_mismatch" and "untrained" in f.message
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_small_data_fit_before_the_first_evaluation_is_not_a_mismatch(seed):
+    # a small data set, 10 steps per epoch, evaluated every 10 epochs: the train
+    # loss is near 0 from the first evaluation on and the gap is large from the
+    # start (the real shape of a digits MLP on 100 samples); the validation loss
+    # is far below the first epoch's train loss, so fitting explains the gap
+    rng = np.random.default_rng(seed)
+    t = np.arange(1000)
+    y = (0.01 + 2.3 * np.exp(-t / 25)) * np.exp(0.3 * rng.standard_normal(t.size))
+    ev = np.arange(99, 1000, 100)
+    v = (0.5 + 0.06 * np.exp(-ev / 200)) * np.exp(0.01 * rng.standard_normal(ev.size))
+    for spe in (None, 10):
+        out = detector.detect(Run.from_dict({"loss": y, "val_loss": (ev, v)}, steps_per_epoch=spe), CFG)
+        assert all(f.severity is Severity.INFO for f in out), out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ordinary_gap_beside_a_noisy_minibatch_loss_is_healthy(seed):
+    # validation 1.5-2x the mean train loss, the train loss from batches of 4
+    # (log-sd 0.5): an ordinary generalisation gap, with or without epochs
+    rng = np.random.default_rng(seed)
+    t = np.arange(2250)
+    clean = 0.1 + 2.2 * np.exp(-t / 300)
+    y = clean * np.exp(0.5 * rng.standard_normal(t.size) - 0.125)
+    ev = np.arange(74, 2250, 75)
+    v = clean[ev] * (1 + 0.8 * (1 - np.exp(-ev / 400))) * np.exp(0.01 * rng.standard_normal(ev.size))
+    for spe in (None, 75):
+        out = detector.detect(Run.from_dict({"loss": y, "val_loss": (ev, v)}, steps_per_epoch=spe), CFG)
+        assert all(f.severity is Severity.INFO for f in out), out
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -159,7 +211,7 @@ def test_validation_denser_than_train_still_detects():
 
 
 def test_wired_into_analyze():
-    run, _ = _run(lambda s: 1.8 * (0.2 + np.exp(-s / 600)))
+    run, _ = _run(lambda s: 1.6 + 0.0 * s)
     rep = analyze(run)
     assert "overfitting" in rep.detectors
     assert Pathology.OVERFITTING in rep.pathologies
@@ -187,12 +239,13 @@ def test_u_turn_after_flat_bottom_onset_at_the_turn():
 
 def test_split_mismatch_hidden_early_by_interval_means():
     # few evaluations over a fast descent: the epoch-mean train loss lags, so
-    # the plain early gap understates the constant 40 % split gap
+    # the gap against it understates the constant 60 % split gap -- still found
+    # from the evaluations of the first epoch
     curve = lambda s: 0.3 + 2.0 * np.exp(-s / 300)  # noqa: E731
-    run, _ = _run(lambda s: 1.4 * curve(s), y=curve, n_eval=15)
-    f = _one(detector.detect(run, CFG))
+    run, _ = _run(lambda s: 1.6 * curve(s), y=curve, n_eval=15)
+    f = _one(detector.detect(_with_epochs(run, 1000), CFG))
     assert f.kind == "split_mismatch"
-    assert f.effect["early_gap"] > 0.2
+    assert f.effect["reference_gap"] > 0.2
 
 
 def test_train_and_val_rising_together_is_not_a_u_turn():
@@ -204,21 +257,12 @@ def test_train_and_val_rising_together_is_not_a_u_turn():
     assert not [f for f in out if f.kind == "u_turn"]
 
 
-def test_small_split_mismatch_under_a_fast_early_descent():
-    # a 20 % gap from the start, while the train loss falls fast early: the
-    # interval-mean train loss of the first evaluations lags the curve, and the
-    # raw gap there is negative; the level test must use the centred gap
-    run, _ = _run(lambda s: 1.2 * (0.2 + np.exp(-s / 150)), y=lambda t: 0.2 + np.exp(-t / 150), n_eval=30)
-    f = _one(detector.detect(run, CFG))
-    assert f.kind == "split_mismatch"
-    assert 0.15 < f.effect["mean_gap"] < 0.3
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_healthy_gap_under_a_fast_early_descent_is_not_a_mismatch(seed):
-    # hard negative of the test above: the same fast descent with a 5 % gap
+    # hard negative: a fast descent with a 5 % gap
     run, _ = _run(lambda s: 1.05 * (0.2 + np.exp(-s / 150)), y=lambda t: 0.2 + np.exp(-t / 150), n_eval=30, seed=seed)
     assert detector.detect(run, CFG) == []
+    assert detector.detect(_with_epochs(run, 500), CFG) == []
 
 
 def _short_run(val, train):
@@ -303,14 +347,17 @@ def test_short_tail_u_turn_needs_the_train_loss_to_keep_falling(seed):
     assert all(f.kind != "u_turn" for f in detector.detect(_short_run(val, train), CFG))
 
 
-def test_growing_gap_in_an_eleven_epoch_run():
-    # the validation loss stalls from epoch 6 on while the train loss falls
-    # below it: the gap ends well above zero after growing in every epoch
+def test_stalled_validation_loss_in_an_eleven_epoch_run_is_a_note():
+    # the validation loss stalls within 3 % of its minimum from epoch 6 on while
+    # the train loss falls below it: the gap grows significantly, but the
+    # validation loss did not get worse -- a note, with the early-stopping
+    # step where the stall starts, not a warning
     val = [1.4, 1.1, 0.95, 0.84, 0.78, 0.74, 0.73, 0.74, 0.74, 0.73, 0.75]
     train = [1.7, 1.25, 1.05, 0.9, 0.81, 0.75, 0.70, 0.60, 0.51, 0.47, 0.37]
     f = _one(detector.detect(_short_run(val, train), CFG))
-    assert f.kind == "growing_gap" and f.severity is not Severity.INFO
+    assert f.kind == "growing_gap" and f.severity is Severity.INFO
     assert f.effect["p_gap_level"] <= CFG.alpha
+    assert f.onset_step in (99, 119, 139)  # epochs 5-7, the start of the stall
 
 
 def test_short_noisy_plateau_is_not_a_u_turn():
@@ -335,3 +382,138 @@ def test_u_turn_onset_under_a_saturating_rise_after_an_early_minimum():
     f = _one(detector.detect(run, CFG))
     assert f.kind == "u_turn"
     assert abs(f.onset_step - 39) <= 2 * 10, f.onset_step
+
+
+def _finetune(val, seed, steps_per_eval=50):
+    """A fine-tune logged per step: the train loss falls from ~3 to ~0.02 (mini-batches of 4, log-sd 0.4)."""
+    rng = np.random.default_rng(seed)
+    n = len(val) * steps_per_eval
+    t = np.arange(n)
+    y = (0.02 + 3.0 * np.exp(-t / 30)) * np.exp(0.4 * rng.standard_normal(n))
+    ev = np.arange(steps_per_eval - 1, n, steps_per_eval)
+    return Run.from_dict({"loss": y, "val_loss": (ev, np.asarray(val, dtype=float))})
+
+
+@pytest.mark.parametrize("shape, least", [
+    # the validation losses of pretrained-then-fine-tuned digits MLPs (40
+    # samples, 30 % label noise) at 3-6 evaluations: lowest at the first. Four
+    # evaluations carry the least evidence (the noise is read off three
+    # points): found in 9-10 of 10 seeds of 1 % noise, their real p-value 0.005
+    ([0.70, 0.85, 1.02], 10),
+    ([0.63, 0.77, 0.99, 1.12], 8),
+    ([0.54, 0.60, 0.67, 0.70, 0.75], 10),
+    ([0.94, 1.20, 1.45, 1.86, 1.94, 2.05], 10),
+])
+def test_finetune_validation_loss_rising_from_the_first_evaluation(shape, least):
+    found = 0
+    for seed in range(10):
+        rng = np.random.default_rng(100 + seed)
+        val = np.asarray(shape) * np.exp(0.01 * rng.standard_normal(len(shape)))
+        out = detector.detect(_finetune(val, seed), CFG)
+        if isinstance(out, list) and out:
+            f = _one(out)
+            assert f.kind == "u_turn" and f.severity is Severity.CRITICAL
+            assert f.onset_step == 49  # the first evaluation is the best model
+            found += 1
+    assert found >= least
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_short_finetune_healthy_shapes_are_not_overfitting(seed):
+    rng = np.random.default_rng(seed)
+    for shape in ([0.9, 0.7, 0.65], [0.9, 0.8, 0.75, 0.74, 0.74], [0.7, 0.71, 0.70, 0.71]):
+        val = np.asarray(shape) * np.exp(0.01 * rng.standard_normal(len(shape)))
+        out = detector.detect(_finetune(val, seed), CFG)
+        assert isinstance(out, Skipped) or all(f.severity is Severity.INFO for f in out), (shape, out)
+    # a validation loss that rises by 2-4 % (within its noise) over three evaluations
+    out = detector.detect(_finetune([0.70, 0.71, 0.725], seed), CFG)
+    assert isinstance(out, Skipped)
+
+
+def test_a_five_percent_u_turn_is_a_note():
+    # significant but marginal: the validation loss rises 5-7 % after its minimum
+    # (0.3 % noise), far inside the band where early stopping would act but a
+    # run is not unhealthy
+    run, _ = _run(lambda s: 0.25 + np.exp(-s / 300) + 0.018 * np.clip((s - 1500) / 1500, 0, None),
+                  val_noise=0.003)
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "u_turn" and f.severity is Severity.INFO
+    assert 0.03 <= f.effect["relative_rise"] < CFG.overfitting.warning_rise
+    # the same shape rising 15-18 %: a warning
+    run, _ = _run(lambda s: 0.25 + np.exp(-s / 300) + 0.045 * np.clip((s - 1500) / 1500, 0, None),
+                  val_noise=0.003)
+    f = _one(detector.detect(run, CFG))
+    assert f.kind == "u_turn" and f.severity is Severity.WARNING
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_no_early_stopping_step_before_a_still_falling_validation_loss(seed):
+    # the validation loss keeps falling significantly to its minimum near the
+    # end while the train loss falls faster (the gap grows): no epochs were
+    # wasted, so there is no note with an early-stopping step far before the
+    # minimum (the old onset was the start of the gap's growth, step ~20 % in)
+    run, ev = _run(lambda s: 0.3 + 0.8 * np.exp(-s / 1200), y=lambda t: 0.05 + 1.05 * np.exp(-t / 500), seed=seed)
+    out = detector.detect(run, CFG)
+    assert all(f.onset_step >= 2400 for f in out), out
+
+
+def test_real_whisper_finetune_rising_from_the_first_evaluation(shared_data):
+    # an HF Trainer fine-tune from a public repository: five evaluations, the
+    # validation loss rises from the first (0.31 -> 0.47) while the train loss
+    # falls to ~0 -- skipped as too short before
+    path = shared_data / "wild" / "hf_trainer_state" / "Merlinmy__Whisper_small_hi__trainer_state.json"
+    (f,) = analyze(path, detectors=["overfitting"]).findings
+    assert f.kind == "u_turn" and f.severity is Severity.CRITICAL and f.onset_step == 1000
+    assert f.p_value <= CFG.alpha
+
+
+def test_real_first_epoch_validation_glitch_is_not_a_split_mismatch(shared_data):
+    # a public Keras CNN log: the validation loss after the first epoch is 3.64
+    # (ten times the epoch's train loss), then 0.05 and below -- an
+    # evaluation-mode glitch of the first epoch, not a different data set
+    path = shared_data / "wild" / "keras_csv" / "Deepender25__Handwritten-Digit-Recognition---CNN-with-99.65-Accuracy__training_log.csv"
+    report = analyze(path, detectors=["overfitting"])
+    assert all(f.kind != "split_mismatch" for f in report.findings)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_validation_labels_from_another_mapping_is_a_split_mismatch(seed):
+    # the shape of a digits MLP whose validation labels are shifted by one
+    # class: the validation loss starts above the untrained model's loss (ln 10)
+    # and climbs as the model grows confident, while the train loss falls to
+    # ~0.02 -- a split mismatch (check the validation data), not overfitting
+    rng = np.random.default_rng(seed)
+    t = np.arange(500)
+    y = (0.02 + 2.28 * np.exp(-t / 40)) * np.exp(0.15 * rng.standard_normal(t.size))
+    ev = np.arange(24, 500, 25)
+    v = (2.6 + 12.0 * (1 - np.exp(-(ev - 24) / 120))) * np.exp(0.01 * rng.standard_normal(ev.size))
+    f = _one(detector.detect(Run.from_dict({"loss": y, "val_loss": (ev, v)}, steps_per_epoch=25), CFG))
+    assert f.kind == "split_mismatch" and f.severity is not Severity.INFO
+    assert f.onset_step == 24
+    # without the epoch length the reference is the untrained model's loss,
+    # which the first validation loss exceeds by only ~13 %: a split mismatch
+    # in some seeds, a critical U-turn from the first evaluation in others --
+    # never healthy
+    f = _one(detector.detect(Run.from_dict({"loss": y, "val_loss": (ev, v)}), CFG))
+    assert f.kind in ("split_mismatch", "u_turn") and f.severity is not Severity.INFO
+
+
+def test_wandering_memorisation_plateau_is_rarely_a_u_turn():
+    # the validation loss of a memorising model holds its level but wanders
+    # (AR(1) 0.8 noise of sd 5 %: SGD drift, a small validation set) over 25
+    # evaluations while the train loss falls to ~0: the rank test after the
+    # selected minimum rejected on 14 % of such runs; widened for the
+    # autocorrelation of the tail, 6 % (240 seeds; docs). The base rate before
+    # issue 15 was ~98 % (the growing gap was critical)
+    flagged = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        t = np.arange(1250)
+        y = (0.05 + 2.0 * np.exp(-t / 40)) * np.exp(0.2 * rng.standard_normal(t.size))
+        e = np.empty(25)
+        e[0] = rng.standard_normal()
+        for i in range(1, 25):
+            e[i] = 0.8 * e[i - 1] + 0.6 * rng.standard_normal()
+        out = detector.detect(Run.from_dict({"loss": y, "val_loss": (np.arange(49, 1250, 50), 0.5 * np.exp(0.05 * e))}), CFG)
+        flagged += any(f.severity is not Severity.INFO for f in out)
+    assert flagged <= 6
