@@ -122,6 +122,15 @@ _AR_CAP = 0.8
 _AR_RISE_NOISE = 10.0
 
 
+
+def _expm1(x: float) -> float:
+    # a log ratio beyond the float range (a train loss at 1e-300 beside a
+    # validation loss of 1) is an infinitely large ratio, not a crash
+    try:
+        return math.expm1(x)
+    except OverflowError:
+        return math.inf
+
 def _ar_widened(x: NDArray[np.float64], z: float) -> float:
     """p-value of a trend z-statistic widened for the lag-1 autocorrelation of x's residuals.
 
@@ -324,8 +333,8 @@ class OverfittingDetector:
             return None
         excess = float(np.mean(lv[1:]) - lv[0])
         # practical size: the typical later evaluation above the first
-        rise = math.expm1(float(np.median(lv[1:]) - lv[0]))
-        growth = math.expm1(float(np.median(a.gap[1:]) - a.gap[0]))
+        rise = _expm1(float(np.median(lv[1:]) - lv[0]))
+        growth = _expm1(float(np.median(a.gap[1:]) - a.gap[0]))
         # the train loss did not follow (at least half of the rise, log scale,
         # is a growth of the gap)
         if rise < cfg.min_rise or math.log1p(growth) < 0.5 * math.log1p(rise):
@@ -357,7 +366,7 @@ class OverfittingDetector:
         eff = {
             "val_min": float(a.val[0]),
             "relative_rise": rise,
-            "final_gap": math.expm1(float(a.gap[-1])),
+            "final_gap": _expm1(float(a.gap[-1])),
             "gap_growth": growth,
             "evaluations_after_min": float(n),
             "p_rise": p_rise,
@@ -395,7 +404,7 @@ class OverfittingDetector:
         tail = slice(k, n)
         m = n - k
         gsm = robust_smooth(a.gap, w)
-        to_ratio = math.expm1 if a.log_scale else (lambda x: x)
+        to_ratio = _expm1 if a.log_scale else (lambda x: x)
         rise = to_ratio(float(sm[-1] - sm[k_min]))
         growth = to_ratio(float(gsm[-1] - gsm[k]))
         final_gap = to_ratio(float(gsm[-1]))
@@ -423,7 +432,7 @@ class OverfittingDetector:
             j = _hinge_break(a.gap[:end], lo, hi, upward=True)
             onset = int(a.steps[j])
             base = {
-                "val_min": float(math.exp(sm[k_min]) if a.log_scale else sm[k_min]),
+                "val_min": float(_expm1(sm[k_min]) + 1.0 if a.log_scale else sm[k_min]),
                 "relative_rise": rise,
                 "final_gap": final_gap,
                 "gap_growth": growth,
@@ -690,13 +699,13 @@ class OverfittingDetector:
         pvalue = float(ndtr(-z))  # upper normal tail, precise for small p
         if pvalue > alpha:
             return None
-        ref_gap = math.expm1(excess)
+        ref_gap = _expm1(excess)
         w_ = _window(a.steps.size)
         gsm = robust_smooth(a.gap, w_)
         eff = {
             "reference_gap": ref_gap,
-            "early_gap": math.expm1(float(np.median(a.gap[: max(3, a.steps.size // 10)]))),
-            "final_gap": math.expm1(float(gsm[-1])),
+            "early_gap": _expm1(float(np.median(a.gap[: max(3, a.steps.size // 10)]))),
+            "final_gap": _expm1(float(gsm[-1])),
             "evaluations_in_reference": float(ks.size),
         }
         sev = Severity.CRITICAL if ref_gap >= cfg.critical_gap else Severity.WARNING

@@ -374,7 +374,7 @@ def _fixed_b_pvalue(stat: float, b: float, table: NDArray[np.float64], alternati
         if x <= q[-1]:
             return float(math.exp(np.interp(x, q, log_tail)))
         slope = (log_tail[-1] - log_tail[-2]) / (q[-1] - q[-2])
-        return float(math.exp(log_tail[-1] + slope * (x - q[-1])))
+        return float(math.exp(min(log_tail[-1] + slope * (x - q[-1]), 709.0)))
 
     if alternative == "two-sided":
         return min(1.0, 2.0 * upper(abs(stat)))
