@@ -1238,6 +1238,12 @@ def recipe_book() -> list[Recipe]:
     add("nc-shuffled-labels-adam-hf", NC, "shuffled_labels", "make_classification", fmt="hf", shuffle_labels=True,
         hidden=(32,), weight_decay=1e-2, lr=3e-4, epochs=12, log_every=10, eval_every=50)
 
+    # shuffled labels from a large initial loss: the loss falls (to the label prior, ln K) and stays there
+    add("nc-shuffled-unscaled", NC, "shuffled_labels_prior", "digits", shuffle_labels=True, scale=False, hidden=(64,),
+        weight_decay=1e-3, epochs=6)
+    add("nc-shuffled-wide-init-hf", NC, "shuffled_labels_prior", "make_classification", fmt="hf", shuffle_labels=True,
+        hidden=(256,), lr=3e-4, epochs=4, log_every=5, eval_every=50)
+
     # -- explosion
     add("ex-lr-spike", EX, "lr_spike", "digits", opt="sgd", lr=0.02, lr_spike=(0.5, 300.0, 5))
     add("ex-outlier-batch", EX, "outlier_batch", "make_classification", opt="sgd", lr=0.05, bad_batch=(0.5, "outlier"))
@@ -1306,6 +1312,10 @@ def recipe_book() -> list[Recipe]:
         hidden=(256,), lr=1e-2, epochs=6, **ft)
     add("of-finetune-staircase-lightning", OF, "finetune_memorisation_staircase", "digits_ft", fmt="lightning", ft_n=64,
         label_noise=0.3, hidden=(256,), lr=1e-3, epochs=30, log_every=1, **ft)
+    add("of-finetune-lightning-5eval", OF, "finetune_rise_from_first_eval", "digits_ft", fmt="lightning", ft_n=40,
+        label_noise=0.4, lr=5e-3, epochs=5, log_every=1, **ft)
+    add("of-finetune-wide-4eval", OF, "finetune_rise_from_first_eval", "digits_ft", ft_n=48, label_noise=0.35,
+        hidden=(256,), lr=3e-3, epochs=8, eval_every=12, **ft)
     add("of-cnn-tiny", OF, "u_turn", "digits", model="cnn", n_train=150, label_noise=0.3, lr=3e-3, batch=16, epochs=100)
     add("of-lm-tiny-text", OF, "lm_memorisation", "stdlib_docstrings", model="gru", fmt="hf", text_chars=4000,
         lm_hidden=256, max_steps=1200, eval_every=100, log_every=10, lr=3e-3, batch=16)
