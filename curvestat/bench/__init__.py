@@ -4,8 +4,10 @@ The three pieces, usable on their own:
 
 * **Corpora** -- :func:`synthetic` draws seeded runs with exact ground truth
   (:class:`Truth`: labels, onset step, period); :func:`load_corpus` reads a
-  directory of runs plus ``labels.json`` (your own labelled runs, or the real
-  corpus under ``benchmarks/data/real``); :meth:`Corpus.save` writes one.
+  directory (or zip) of runs plus ``labels.json`` (your own labelled runs);
+  :func:`real_corpus` returns the real corpus packaged with curvestat
+  (PyTorch runs in four log formats, split by seed into ``dev`` and
+  ``test``); :meth:`Corpus.save` writes one.
 * **Scoring** -- :func:`score` computes precision, recall, F1, false-alarm
   rate on healthy runs, onset and period error, power and p-value calibration
   for one detector, river-style (tolerance windows, NaN when undefined).
@@ -26,7 +28,7 @@ Examples
 """
 
 from .baselines import BASELINES, KerasCallbacks, LightningCallbacks, NaiveThresholds, SageMakerRules, get_baseline
-from .corpus import Corpus, LabelledRun, Truth, load_corpus
+from .corpus import Corpus, LabelledRun, Truth, load_corpus, real_corpus
 from .runner import DEFAULT_DETECTORS, BenchResult, run_benchmark
 from .scoring import Detection, score
 from .synthetic import HEALTHY_KINDS, PATHOLOGY_KINDS, synthetic, synthetic_run
@@ -36,6 +38,7 @@ __all__ = [
     "LabelledRun",
     "Corpus",
     "load_corpus",
+    "real_corpus",
     "synthetic",
     "synthetic_run",
     "PATHOLOGY_KINDS",

@@ -3,44 +3,51 @@
 Wired into the main CLI as a sub-command through :func:`add_arguments` and
 :func:`main`::
 
-    curvestat bench [--corpus synthetic|real|PATH] [--n N] [--seed S]
+    curvestat bench [--corpus synthetic|real|PATH] [--split dev|test|all|both]
+                    [--n N] [--seed S]
                     [--detectors curvestat,sagemaker,lightning,keras,naive]
                     [--json OUT] [--workers W] [--quiet]
+
+``--corpus real`` reads the real corpus packaged with curvestat (a zip
+archive inside ``curvestat.bench``, read in memory) or
+``$CURVESTAT_REAL_CORPUS``; a split corpus is scored per split, the dev
+half and the test half in separate tables, unless ``--split`` picks one
+(``all``: one table over every run).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from ..errors import CurvestatError, UnreadableSourceError
+from ..errors import CurvestatError
 
 __all__ = ["add_arguments", "main", "real_corpus_path"]
 
-#: Environment variable naming the real corpus directory (overrides the default location).
-REAL_ENV = "CURVESTAT_REAL_CORPUS"
+from .corpus import REAL_ENV  # noqa: E402  (re-exported: the variable naming a replacement real corpus)
 
 
-def real_corpus_path() -> Path:
+def real_corpus_path():
     """Where ``--corpus real`` is read from.
 
-    ``$CURVESTAT_REAL_CORPUS`` if set, else ``benchmarks/data/real`` in the
-    source checkout next to the package (it is generated data, not shipped in
-    the wheel).
+    ``$CURVESTAT_REAL_CORPUS`` if set (a corpus directory or a zip of one),
+    else the archive ``curvestat/bench/data/real_runs.zip`` shipped in the
+    package (see :func:`curvestat.bench.real_corpus`).
     """
-    env = os.environ.get(REAL_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "real"
+    from .corpus import real_corpus_source
+
+    return real_corpus_source()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``bench`` options to ``parser``."""
     parser.add_argument("--corpus", default="synthetic",
-                        help="'synthetic' (default, generated), 'real' (benchmarks/data/real), or a corpus directory "
-                             "holding labels.json and run files")
+                        help="'synthetic' (default, generated), 'real' (the real corpus packaged with curvestat, "
+                             "or $CURVESTAT_REAL_CORPUS), or a corpus directory (or zip) holding labels.json and run files")
+    parser.add_argument("--split", default="both", choices=["both", "dev", "test", "all"],
+                        help="for a corpus split into dev and test halves: 'both' (default) prints one table per "
+                             "split, 'dev'/'test' one of them, 'all' one table over every run")
     parser.add_argument("--n", type=int, default=1000, help="runs in the synthetic corpus (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpus (default 0)")
     parser.add_argument("--difficulty", type=float, default=None,
@@ -59,33 +66,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark described by ``args``; print the table; return an exit code."""
     from ..config import Config
-    from .corpus import load_corpus
+    from .corpus import load_corpus, real_corpus
     from .runner import run_benchmark
     from .synthetic import synthetic
 
     try:
         dets = [d.strip() for d in str(args.detectors).split(",") if d.strip()]
+        split = getattr(args, "split", "both")
         if args.corpus == "synthetic":
             corpus = synthetic(args.n, seed=args.seed, difficulty=args.difficulty)
         elif args.corpus == "real":
-            path = real_corpus_path()
-            if not (path / "labels.json").is_file():
-                raise UnreadableSourceError(
-                    f"real corpus not found at {path}; set ${REAL_ENV} or pass --corpus PATH "
-                    "(regenerate with benchmarks/real_runs/generate.py)")
-            corpus = load_corpus(path, name="real")
+            corpus = real_corpus()
         else:
             corpus = load_corpus(args.corpus)
         if args.save_corpus:
             corpus.save(args.save_corpus)
+        splits = corpus.splits()
+        if split == "both":
+            parts = [corpus.split(sp) for sp in splits] if len(splits) > 1 else [corpus]
+        else:
+            parts = [corpus.split(split)]
         cfg = Config() if args.alpha is None else Config(alpha=args.alpha)
-        res = run_benchmark(corpus, dets, config=cfg, workers=args.workers, progress=False if args.quiet else None)
+        results = [run_benchmark(part, dets, config=cfg, workers=args.workers,
+                                 progress=False if args.quiet else None) for part in parts]
     except CurvestatError as exc:
         print(f"curvestat bench: error: {exc}", file=sys.stderr)
         return 2
-    print(res.table())
+    print("\n\n".join(res.table() for res in results))
     if args.json_out:
-        res.to_json(args.json_out)
+        if len(results) == 1:
+            results[0].to_json(args.json_out)
+        else:
+            import json
+
+            doc = {str(res.meta.get("split", i)): res.to_dict() for i, res in enumerate(results)}
+            Path(args.json_out).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -12,10 +12,13 @@ and one ``labels.json``::
 Only ``labels`` is required in each entry (an empty list means *healthy*).
 Optional keys: ``onset_step`` (int), ``period_steps`` (float), ``kind``,
 ``family``, ``effect_size``, ``difficulty``, ``onset_resolution`` (float), ``steps_per_epoch`` (int, passed to
-the run) and ``roles`` (``{series_name: role}`` for series whose names do not
-say what they are). Run files may sit anywhere under the directory; a file is
+the run), ``split`` (``"dev"``/``"test"``: :meth:`Corpus.split` selects one)
+and ``roles`` (``{series_name: role}`` for series whose names do not
+say what they are); other keys (``recipe``, ``format``, ``seed``) are ignored. Run files may sit anywhere under the directory; a file is
 matched to its entry by its stem (``runs/abc.csv`` is run ``abc``). Files with
-no entry in ``labels.json`` are ignored.
+no entry in ``labels.json`` are ignored. A zip archive of such a directory
+is read the same way, in memory (:func:`real_corpus` reads the real corpus
+packaged with curvestat like this).
 
 This is the format :meth:`Corpus.save` writes and :func:`load_corpus` reads,
 so a saved synthetic corpus reloads identically (same series, steps, values,
@@ -24,11 +27,14 @@ roles and truth), and users can benchmark detectors on their own labelled runs.
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -37,7 +43,7 @@ from ..errors import InputError, ParameterError, UnreadableSourceError
 from ..report import Pathology
 from ..run import Run
 
-__all__ = ["Truth", "LabelledRun", "Corpus", "load_corpus", "LABELS_FILE"]
+__all__ = ["Truth", "LabelledRun", "Corpus", "load_corpus", "real_corpus", "LABELS_FILE", "REAL_ENV"]
 
 #: Name of the labels file inside a corpus directory.
 LABELS_FILE = "labels.json"
@@ -87,6 +93,9 @@ class Truth:
         onset on the validation loss (an overfitting U-turn or growing gap).
         The onset window of :func:`~curvestat.bench.scoring.score` is then at
         least two of these intervals.
+    split : str
+        The corpus half the run belongs to (``"dev"`` for looking and tuning,
+        ``"test"`` for reporting once); empty when the corpus is not split.
     """
 
     labels: frozenset[Pathology] = field(default_factory=frozenset)
@@ -97,6 +106,7 @@ class Truth:
     family: str = ""
     difficulty: float | None = None
     onset_resolution: float | None = None
+    split: str = ""
 
     def __post_init__(self) -> None:
         try:
@@ -127,6 +137,7 @@ class Truth:
             "family": self.family,
             "difficulty": self.difficulty,
             "onset_resolution": self.onset_resolution,
+            **({"split": self.split} if self.split else {}),
         }
 
     @classmethod
@@ -153,6 +164,7 @@ class Truth:
                 family=str(entry.get("family") or ""),
                 difficulty=entry.get("difficulty"),
                 onset_resolution=entry.get("onset_resolution"),
+                split=str(entry.get("split") or ""),
             )
         except (ParameterError, TypeError, ValueError) as exc:
             raise InputError(f"{where}: {exc}") from None
@@ -235,6 +247,25 @@ class Corpus(Sequence[LabelledRun]):
         """The truths, in order."""
         return [it.truth for it in self._items]
 
+    def splits(self) -> list[str]:
+        """The split names its runs carry (``["dev", "test"]``), sorted; empty for an unsplit corpus."""
+        return sorted({t.split for t in self.truths if t.split})
+
+    def split(self, name: str) -> "Corpus":
+        """The runs of one split (``"dev"``, ``"test"``); ``"all"`` returns the whole corpus.
+
+        Raises
+        ------
+        ParameterError
+            If no run carries that split.
+        """
+        if name in ("all", "", None):
+            return self
+        items = [it for it in self._items if it.truth.split == name]
+        if not items:
+            raise ParameterError(f"corpus {self.name!r} has no run in split {name!r} (splits: {self.splits() or 'none'})")
+        return Corpus(items, name=f"{self.name} ({name})", meta={**self.meta, "split": name})
+
     def counts(self) -> dict[str, int]:
         """Number of runs per label (``"healthy"`` for unlabelled runs)."""
         out: dict[str, int] = {"healthy": 0}
@@ -305,17 +336,124 @@ def _write_wide_csv(run: Run, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def load_corpus(directory: str | Path, *, name: str | None = None) -> Corpus:
-    """Read a labelled corpus: a directory of runs plus ``labels.json``.
+class _ZipMember:
+    """A file inside a zip archive, with the path attributes the readers use.
+
+    The readers of :mod:`curvestat.io` need ``read_bytes()``, ``name``,
+    ``suffix``, ``stem`` and ``parent.name``; a corpus archive is read this
+    way without being extracted.
+    """
+
+    __slots__ = ("_zf", "_name", "_label")
+
+    def __init__(self, zf: zipfile.ZipFile, name: str, label: str) -> None:
+        self._zf = zf
+        self._name = name
+        self._label = label
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self._name).name
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self._name).suffix
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self._name).stem
+
+    @property
+    def parent(self) -> PurePosixPath:
+        return PurePosixPath(self._name).parent
+
+    def read_bytes(self) -> bytes:
+        return self._zf.read(self._name)
+
+    def __str__(self) -> str:
+        return f"{self._label}/{self._name}"
+
+
+def _read_doc(text: str, where: str) -> dict:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: not valid JSON ({exc})") from None
+    if not isinstance(doc, Mapping):
+        raise InputError(f"{where}: expected an object {{run_id: {{'labels': [...]}}}}")
+    return dict(doc)
+
+
+def _build(doc: Mapping[str, Any], files: Mapping[str, Any], where: str, root: str, reader, *,
+           name: str | None, default_name: str, split: str | None) -> Corpus:
+    meta = dict(doc.get("_meta") or {})
+    items = []
+    for run_id, entry in doc.items():
+        if run_id == "_meta":
+            continue
+        w = f"{where}: entry {run_id!r}"
+        truth = Truth.from_dict(entry, where=w)
+        if split not in (None, "", "all") and truth.split != split:
+            continue
+        path = files.get(str(run_id))
+        if path is None:
+            raise UnreadableSourceError(f"{w}: no run file named {run_id}.<csv|jsonl|json> under {root}")
+        roles = entry.get("roles") or None
+        spe = entry.get("steps_per_epoch")
+        run = reader(path, roles=roles, steps_per_epoch=spe, run_id=str(run_id))
+        items.append(LabelledRun(run, truth))
+    cname = name or str(meta.pop("name", default_name))
+    if split not in (None, "", "all"):
+        if not items:
+            raise ParameterError(f"{where}: no run in split {split!r}")
+        cname = f"{cname} ({split})" if name is None else cname
+        meta["split"] = split
+    return Corpus(items, name=cname, meta=meta)
+
+
+def _load_zip(source: Any, *, name: str | None, split: str | None, label: str) -> Corpus:
+    from ..io import READERS
+    from ..io import _SUFFIXES as SUFFIX_FORMATS
+
+    try:
+        zf = zipfile.ZipFile(source)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise UnreadableSourceError(f"{label}: not a readable zip archive ({exc})") from None
+    with zf:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+        lab = next((n for n in names if PurePosixPath(n).name == LABELS_FILE), None)
+        if lab is None:
+            raise UnreadableSourceError(f"{label}: no {LABELS_FILE} in the archive")
+        doc = _read_doc(zf.read(lab).decode("utf-8"), f"{label}/{lab}")
+        files: dict[str, _ZipMember] = {}
+        for n in sorted(names):
+            suf = PurePosixPath(n).suffix.lower()
+            if suf in _RUN_SUFFIXES and PurePosixPath(n).name != LABELS_FILE:
+                files.setdefault(PurePosixPath(n).stem, _ZipMember(zf, n, label))
+
+        def reader(member: _ZipMember, **kw):
+            return READERS[SUFFIX_FORMATS[member.suffix.lower()]](member, **kw)
+
+        return _build(doc, files, f"{label}/{lab}", label, reader, name=name,
+                      default_name=PurePosixPath(label).stem, split=split)
+
+
+def load_corpus(directory: str | Path | Any, *, name: str | None = None, split: str | None = None) -> Corpus:
+    """Read a labelled corpus: a directory (or a zip archive) of runs plus ``labels.json``.
 
     Parameters
     ----------
-    directory : str or Path
-        Holds ``labels.json`` and the run files (any format
-        :func:`curvestat.io.read` reads, matched by file stem).
+    directory : str, Path, or a file object
+        A directory holding ``labels.json`` and the run files (any format
+        :func:`curvestat.io.read` reads, matched by file stem), or a ``.zip``
+        archive holding the same (read in memory, not extracted), or an open
+        binary file object of such an archive.
     name : str, optional
         Name shown in tables; defaults to the ``_meta.name`` saved with the
         corpus, else the directory name.
+    split : str, optional
+        Keep only the runs of this split (``"dev"``, ``"test"``); ``"all"``
+        or None keeps every run.
 
     Returns
     -------
@@ -328,37 +466,91 @@ def load_corpus(directory: str | Path, *, name: str | None = None) -> Corpus:
         If the directory or ``labels.json`` is missing, or a labelled run has no file.
     InputError
         If ``labels.json`` is malformed.
+    ParameterError
+        If ``split`` names a split no run carries.
     """
     from ..io import read
 
+    if not isinstance(directory, (str, Path)):
+        return _load_zip(directory, name=name, split=split, label=str(getattr(directory, "name", "archive")))
     root = Path(directory)
+    if root.is_file() and zipfile.is_zipfile(root):
+        return _load_zip(root, name=name, split=split, label=str(root))
     lab = root / LABELS_FILE
     if not root.is_dir():
-        raise UnreadableSourceError(f"{root}: not a directory (expected a corpus directory holding {LABELS_FILE})")
+        raise UnreadableSourceError(f"{root}: not a directory (expected a corpus directory holding {LABELS_FILE}, or a zip of one)")
     if not lab.is_file():
         raise UnreadableSourceError(f"{root}: no {LABELS_FILE} in the corpus directory")
-    try:
-        doc = json.loads(lab.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{lab}: not valid JSON ({exc})") from None
-    if not isinstance(doc, Mapping):
-        raise InputError(f"{lab}: expected an object {{run_id: {{'labels': [...]}}}}")
-    meta = dict(doc.get("_meta") or {})
+    doc = _read_doc(lab.read_text(encoding="utf-8"), str(lab))
     files: dict[str, Path] = {}
     for f in sorted(root.rglob("*")):
         if f.is_file() and f.suffix.lower() in _RUN_SUFFIXES and f.name != LABELS_FILE:
             files.setdefault(f.stem, f)
-    items = []
-    for run_id, entry in doc.items():
-        if run_id == "_meta":
-            continue
-        where = f"{lab}: entry {run_id!r}"
-        truth = Truth.from_dict(entry, where=where)
-        path = files.get(str(run_id))
-        if path is None:
-            raise UnreadableSourceError(f"{where}: no run file named {run_id}.<csv|jsonl|json> under {root}")
-        roles = entry.get("roles") or None
-        spe = entry.get("steps_per_epoch")
-        run = read(path, roles=roles, steps_per_epoch=spe, run_id=str(run_id))
-        items.append(LabelledRun(run, truth))
-    return Corpus(items, name=name or str(meta.pop("name", root.name)), meta=meta)
+    return _build(doc, files, str(lab), str(root), read, name=name, default_name=root.name, split=split)
+
+
+#: Environment variable naming a real corpus (a directory or a zip) that replaces the packaged one.
+REAL_ENV = "CURVESTAT_REAL_CORPUS"
+#: The packaged real corpus, inside ``curvestat.bench``.
+REAL_ARCHIVE = "data/real_runs.zip"
+
+
+def real_corpus_source():
+    """Where :func:`real_corpus` reads from: ``$CURVESTAT_REAL_CORPUS``, else the packaged archive.
+
+    Returns
+    -------
+    Path or importlib.resources.abc.Traversable
+    """
+    env = os.environ.get(REAL_ENV)
+    if env:
+        return Path(env)
+    from importlib.resources import files
+
+    return files("curvestat.bench").joinpath(REAL_ARCHIVE)
+
+
+def real_corpus(split: str = "all") -> Corpus:
+    """The real corpus shipped with curvestat: small PyTorch runs with verified labels.
+
+    Made by ``benchmarks/real_runs/generate.py`` (see :doc:`/bench`): MLPs,
+    a CNN, two-head models, character-level language models and fine-tunes,
+    logged as Hugging Face ``trainer_state.json``, Keras ``CSVLogger``,
+    Lightning ``metrics.csv`` and per-step CSV files. Every recipe was run
+    with four seeds, two in the ``dev`` split and two in the ``test`` split.
+
+    Parameters
+    ----------
+    split : {"all", "dev", "test"}
+        Tune on ``dev``; report ``test`` once.
+
+    Returns
+    -------
+    Corpus
+        Named ``"real"`` (``"real (dev)"``, ``"real (test)"`` for a split).
+
+    Raises
+    ------
+    UnreadableSourceError
+        If the archive (or ``$CURVESTAT_REAL_CORPUS``) is missing.
+
+    Examples
+    --------
+    >>> from curvestat.bench import real_corpus
+    >>> dev = real_corpus("dev")           # doctest: +SKIP
+    >>> sorted(set(dev.splits()))          # doctest: +SKIP
+    ['dev']
+    """
+    if split not in ("all", "dev", "test"):
+        raise ParameterError(f"split must be 'all', 'dev' or 'test', got {split!r}")
+    src = real_corpus_source()
+    if isinstance(src, Path):
+        if not src.exists():
+            raise UnreadableSourceError(f"real corpus not found at {src} (${REAL_ENV})")
+        return load_corpus(src, name="real" if split == "all" else f"real ({split})", split=split)
+    if not src.is_file():
+        raise UnreadableSourceError(
+            f"the packaged real corpus {REAL_ARCHIVE} is missing from this installation of curvestat; "
+            f"set ${REAL_ENV} to a corpus directory or archive")
+    data = io.BytesIO(src.read_bytes())
+    return _load_zip(data, name="real" if split == "all" else f"real ({split})", split=split, label="real_runs.zip")
