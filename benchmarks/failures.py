@@ -45,12 +45,9 @@ def _one(item):
 
 def _load(corpus: str, split: str | None):
     if corpus == "real":
-        from curvestat.bench import _cli
+        from curvestat.bench import real_corpus
 
-        loader = getattr(_cli, "load_real", None)
-        if loader is not None:  # the shipped corpus, with its dev/test split
-            return loader(split=split)
-        corpus = str(_cli.real_corpus_path())
+        return real_corpus(split=None if split in (None, "all") else split)  # the shipped corpus
     c = load_corpus(corpus)
     if split and split != "all":
         c = type(c)([it for it in c if getattr(it.truth, "split", None) == split], name=f"{c.name}-{split}")
