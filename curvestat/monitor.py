@@ -51,10 +51,11 @@ from .run import Role, Run, Series, infer_role
 __all__ = ["Monitor"]
 
 
-def _key(f: Finding) -> tuple[str, str, str]:
+def _key(f: Finding) -> tuple[str, str, str, str]:
     # a finding "is the same" across checks when it names the same pathology,
-    # kind and series; its p-value and onset move as the run grows
-    return (f.pathology.value, f.kind, f.series)
+    # kind, series and severity; its p-value and onset move as the run grows.
+    # A note that becomes a warning is news: the severity is part of the key.
+    return (f.pathology.value, f.kind, f.series, f.severity.value)
 
 
 class _Growing:

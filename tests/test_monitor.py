@@ -27,7 +27,7 @@ def _prefix(run, step):
 
 
 def _keys(findings):
-    return {(f.pathology.value, f.kind, f.series) for f in findings}
+    return {(f.pathology.value, f.kind, f.series, f.severity.value) for f in findings}
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
