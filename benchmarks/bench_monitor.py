@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from scipy import stats
 
+import curvestat
 from curvestat import Monitor
 from curvestat.bench import load_corpus, synthetic
 
@@ -45,7 +46,13 @@ def _replay(item):
         if f.severity.value != "info":
             first.setdefault(f.pathology.value, int(steps[-1]))
     dt = time.perf_counter() - t0
-    return labels, onset, first, dt, steps.size, mon.n_checks
+    # what analyze() finds on the finished log, and where it puts the onset
+    final: dict[str, int] = {}
+    for f in curvestat.analyze(run).findings:
+        if f.severity.value != "info":
+            o = f.onset_step if f.onset_step is not None else int(steps[0])
+            final[f.pathology.value] = min(final.get(f.pathology.value, o), o)
+    return labels, onset, first, dt, steps.size, mon.n_checks, final
 
 
 def _ci(k: int, n: int) -> str:
@@ -108,6 +115,14 @@ def main(argv=None) -> int:
                     det += 1
                     if onset is not None:
                         delays.append(first[p] - onset)
+        per: dict[str, list[int]] = {}
+        missed: dict[str, int] = {}
+        for labels, onset, first, _, _, _, final in res:
+            for p, o in final.items():
+                if p in first:
+                    per.setdefault(p, []).append(first[p] - o)
+                else:
+                    missed[p] = missed.get(p, 0) + 1
         us = [1e6 * r[3] / r[4] for r in res]
         checks = [r[5] for r in res]
         print(f"\nconfirm = {confirm}")
@@ -116,6 +131,11 @@ def main(argv=None) -> int:
         if delays:
             print(f"  delay from onset to report (steps): median {np.median(delays):.0f}, 90th percentile {np.percentile(delays, 90):.0f}")
         print(f"  cost: median {np.median(us):.0f} us per logged step (checks included), median {np.median(checks):.0f} checks per run")
+        print("  delay against analyze() on the finished log (report step - its onset), per pathology:")
+        for p in sorted(set(per) | set(missed)):
+            d = per.get(p, [])
+            med = f"median {np.median(d):.0f}, 90th percentile {np.percentile(d, 90):.0f} steps" if d else "-"
+            print(f"    {p:22s} {len(d):4d} reported while training, {missed.get(p, 0):3d} only at the end or not: {med}")
     return 0
 
 
