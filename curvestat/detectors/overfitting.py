@@ -317,9 +317,11 @@ class OverfittingDetector:
         H0 (healthy): the validation loss does not rise in expectation, its
         evaluation-to-evaluation noise having a relative sd of at most
         ``cfg.short_run_val_noise`` (three points carry no estimate of their
-        own noise). Statistic: the mean of ``log v`` over the later
-        evaluations minus its first value, ``z = d / (sd sqrt(1 + 1/(n-1)))``,
-        one-sided normal. It is intersected with two events: the first
+        own noise). Statistics: the mean of ``log v`` over the later
+        evaluations minus its first value, ``z = d / (sd sqrt(1 + 1/(n-1)))``
+        (a step up), and the least-squares slope of ``log v`` over the
+        evaluations, ``z = b sqrt(Sxx) / sd`` (a steady rise), one-sided
+        normal, Bonferroni over the two. It is intersected with two events: the first
         evaluation is the lowest and the last lies above it (the picture; an
         intersection only lowers the size), and the train loss's own
         decreasing trend (Mann-Kendall on its logged points, or, on fewer than
@@ -351,8 +353,25 @@ class OverfittingDetector:
             sd = max(sd, min(math.sqrt(0.5 * float(np.mean(np.diff(later) ** 2))), float(np.std(later, ddof=1))))
         if n >= 6:
             sd = max(sd, noise_scale(lv, differences=2)[0])
-        z_rise = excess / (sd * math.sqrt(1.0 + 1.0 / (n - 1)))
-        p_rise = float(ndtr(-z_rise))
+        z_step = excess / (sd * math.sqrt(1.0 + 1.0 / (n - 1)))
+        # two alternatives, two statistics: the mean excess is the test of a
+        # step up after the first evaluation (then level), the least-squares
+        # slope the test of a steady rise, which the mean excess dilutes (its
+        # first later points are still low); Bonferroni over the two. The
+        # slope's noise is the larger of the assumed sd and the residual sd
+        # around the line (a steady rise does not pass for noise there).
+        x = np.arange(n, dtype=np.float64) - 0.5 * (n - 1)
+        sxx = float(x @ x)
+        slope = float(x @ (lv - lv.mean())) / sxx
+        sd_line = cfg.short_run_val_noise
+        if n >= 4:
+            resid = lv - lv.mean() - slope * x
+            sd_line = max(sd_line, math.sqrt(float(resid @ resid) / (n - 2)))
+        if n >= 6:
+            sd_line = max(sd_line, noise_scale(lv, differences=2)[0])
+        z_slope = slope * math.sqrt(sxx) / sd_line
+        z_rise = max(z_step, z_slope)
+        p_rise = min(1.0, 2.0 * float(ndtr(-z_rise)))
         ty = train.values[np.isfinite(train.values) & (train.steps <= a.steps[-1])]
         if ty.size >= _MIN_TAIL and ty.min() > 0:
             p_train, _ = trend_test(np.log(ty), "decreasing", floor_factor=True)

@@ -517,3 +517,19 @@ def test_wandering_memorisation_plateau_is_rarely_a_u_turn():
         out = detector.detect(Run.from_dict({"loss": y, "val_loss": (np.arange(49, 1250, 50), 0.5 * np.exp(0.05 * e))}), CFG)
         flagged += any(f.severity is not Severity.INFO for f in out)
     assert flagged <= 6
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_steady_rise_over_four_evaluations_of_a_fine_tune(seed):
+    # the shape of a real 4-evaluation fine-tune: the validation loss rises at
+    # every evaluation (0.53 -> 0.68, +26 %) while the noisy mini-batch train
+    # loss falls; its first later point is still near the first, which the
+    # mean-excess statistic dilutes and the slope statistic does not
+    rng = np.random.default_rng(seed)
+    t = np.arange(48)
+    y = (0.6 + 1.4 * np.exp(-t / 10)) * np.exp(0.15 * rng.standard_normal(t.size))
+    ev = np.array([11, 23, 35, 47])
+    v = np.array([0.5345, 0.5452, 0.6146, 0.6756]) * np.exp(0.005 * rng.standard_normal(4))
+    out = detector.detect(Run.from_dict({"loss": y, "val_loss": (ev, v)}), CFG)
+    f = _one(out)
+    assert f.kind == "u_turn" and f.severity is not Severity.INFO and f.onset_step == 11
