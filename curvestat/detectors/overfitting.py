@@ -94,6 +94,8 @@ _ONSET_FIT_WINDOWS = 4
 #: fewest points after the minimum for a U-turn: three, when they rise far
 #: beyond the noise of the whole curve (the slope test of ``_mk``)
 _MIN_SHORT_TAIL = 3
+#: upper clip of the end block's AR(1) coefficient in the level test of a U-turn (its variance factor is then 39)
+_AR_LEVEL_CAP = 0.95
 
 #: runs with fewer evaluations than this also get the fine-tuning test (the
 #: validation loss lowest at the first evaluation, higher after) when the
@@ -150,6 +152,48 @@ def _ar_widened(x: NDArray[np.float64], z: float) -> float:
     r = min(_AR_CAP, max(0.0, 1.0 + 2.0 * float(d[1:] @ d[:-1]) / ss))
     return float(ndtr(-z / math.sqrt((1.0 + r) / (1.0 - r))))
 
+
+
+def _level_u_turn(lv: NDArray[np.float64]) -> tuple[float, float, float, int] | None:
+    """A rise from a sharp minimum to a higher plateau, tested on levels: (p, z, rise, index of the minimum).
+
+    The running median that places s* (up to 9 points wide) fills in a
+    minimum a few evaluations wide, and a rank test over a rise that then
+    levels off is weak once widened for autocorrelation. Here the level of
+    the last quarter of the evaluations (at least 5) is compared with the
+    mean of the 3 points around the minimum of a 3-point running median
+    found before it. H0 (healthy): after the minimum the validation loss
+    stays at its level, with the end block's own noise. The variance of each
+    block mean carries an AR(1) factor from the end block (bias-corrected
+    and raised by two standard errors: 20 points estimate it poorly), and
+    the minimum's block is corrected for having been selected as the lowest
+    of the candidates (the expected minimum of that many block means,
+    ``sqrt(2 log N)`` standard errors below their level).
+    """
+    n = lv.size
+    m_end = max(_MIN_TAIL, n // 4)
+    search = n - m_end - 1
+    if search < 3:
+        return None
+    sm3 = robust_smooth(lv, 3)
+    k3 = int(np.argmin(sm3[:search]))
+    block = lv[max(0, k3 - 1): k3 + 2]
+    end = lv[n - m_end:]
+    e = end - end.mean()
+    ss = float(e @ e)
+    if ss <= 0.0:
+        return None
+    s2 = ss / (m_end - 1)
+    phi = float(e[1:] @ e[:-1]) / ss
+    phi = phi + (1.0 + 3.0 * phi) / m_end + 2.0 * math.sqrt(max(1.0 - phi * phi, 0.0) / m_end)
+    phi = min(max(phi, 0.0), _AR_LEVEL_CAP)
+    f = (1.0 + phi) / (1.0 - phi)
+    var_block = s2 * f / block.size
+    var_end = s2 * f / m_end
+    bias = math.sqrt(var_block) * math.sqrt(2.0 * math.log(search))
+    d = float(end.mean() - block.mean())
+    z = (d - bias) / math.sqrt(var_block + var_end)
+    return float(ndtr(-z)), z, _expm1(d), k3
 
 def _rise_severity(rise: float, cfg: Any) -> Severity:
     """Severity of a significant rise of the validation loss from its practical size.
@@ -519,6 +563,15 @@ class OverfittingDetector:
                         p_rise, z_rise = p_s, z_s
                     if p_s <= alpha:
                         break
+                level_onset = None
+                if p_rise > alpha and n >= 3 * _MIN_TAIL:
+                    # a rise from a sharp minimum to a higher plateau: tested
+                    # on levels, Bonferroni with the rank tests above
+                    lvl = _level_u_turn(lv)
+                    if lvl is not None and lvl[2] >= cfg.warning_rise and 2.0 * lvl[0] <= alpha:
+                        p_rise, z_rise = min(1.0, 2.0 * lvl[0]), lvl[1]
+                        rise = max(rise, lvl[2])
+                        level_onset = int(a.steps[lvl[3]])
                 base["p_rise"] = p_rise
                 if p_rise <= alpha:
                     # a U-turn: the early-stopping step is where the
@@ -541,6 +594,8 @@ class OverfittingDetector:
                         # was the first one evaluated (a bend fitted to a
                         # rise from the first point can only land after it)
                         onset = int(a.steps[0])
+                    if level_onset is not None:
+                        onset = level_onset  # the minimum the level test started from
                     p = max(p_rise, p_gap)
                     sev = _rise_severity(rise, cfg)
                     msg = (
