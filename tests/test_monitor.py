@@ -135,3 +135,18 @@ def test_bad_logs():
         mon.log(-1, loss=1.0)
     with pytest.raises(CurvestatError):
         Monitor().run()
+
+
+def test_replayed_real_runs_agree_with_analyze_on_every_prefix():
+    # a fixed sample of the shipped real corpus (every 16th run: all formats
+    # and pathologies), replayed step by step
+    from curvestat.bench import real_corpus
+
+    sample = list(real_corpus("all"))[::16]
+    assert len(sample) >= 30
+    for item in sample:
+        run = item.run
+        mon = Monitor(every=300, roles={s.name: s.role.value for s in run}, steps_per_epoch=run.steps_per_epoch)
+        for step, _ in _replay(run, mon):
+            expected = curvestat.analyze(_prefix(run, step))
+            assert [f.to_dict() for f in mon.last_report.findings] == [f.to_dict() for f in expected.findings], run.run_id

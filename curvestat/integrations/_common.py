@@ -47,7 +47,7 @@ class Guard:
 
     def __init__(self, *, action: str = "warn", every: int = 500, confirm: int = 2, alpha: float | None = None,
                  config: Any = None, roles: Mapping[str, str] | None = None, steps_per_epoch: int | None = None,
-                 stop_on: str = "critical") -> None:
+                 stop_on: str = "critical", framework_logger: str | None = None) -> None:
         if action not in ACTIONS:
             raise ParameterError(f"action must be one of {ACTIONS}, got {action!r}")
         if stop_on not in ("warning", "critical"):
@@ -58,6 +58,8 @@ class Guard:
                                steps_per_epoch=steps_per_epoch)
         self.findings: list[Finding] = []
         self.stop_requested = False
+        # findings go to curvestat's logger and to the framework's own
+        self._loggers = [logger] + ([logging.getLogger(framework_logger)] if framework_logger else [])
 
     def log(self, step: int, values: Mapping[str, Any]) -> None:
         clean = {str(k): v for k, v in ((k, to_float(v)) for k, v in values.items()) if v is not None}
@@ -74,9 +76,11 @@ class Guard:
             self.findings.append(f)
             text = describe(f)
             if f.severity is Severity.INFO:
-                logger.info(text)
+                for log in self._loggers:
+                    log.info(text)
                 continue
-            logger.warning(text)
+            for log in self._loggers:
+                log.warning(text)
             severe = f.severity is Severity.CRITICAL or self.stop_on is Severity.WARNING
             if self.action == "raise" and severe:
                 raise TrainingPathologyError(text, finding=f)

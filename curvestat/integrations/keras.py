@@ -47,7 +47,7 @@ class CurvestatCallback(keras.callbacks.Callback):
                  config: Any = None, roles: Any = None, stop_on: str = "critical") -> None:
         super().__init__()
         self.guard = Guard(action=action, every=every, confirm=confirm, alpha=alpha, config=config, roles=roles,
-                           stop_on=stop_on)
+                           stop_on=stop_on, framework_logger="keras")
         self._epoch = 0
         self._steps_per_epoch: int | None = None
         self._running: dict[str, float] = {}

@@ -59,7 +59,7 @@ class CurvestatCallback(Callback):
                  config: Any = None, roles: Any = None, stop_on: str = "critical") -> None:
         super().__init__()
         self.guard = Guard(action=action, every=every, confirm=confirm, alpha=alpha, config=config, roles=roles,
-                           stop_on=stop_on)
+                           stop_on=stop_on, framework_logger="lightning.pytorch")
 
     @property
     def findings(self) -> list[Finding]:

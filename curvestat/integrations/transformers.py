@@ -54,7 +54,7 @@ class CurvestatCallback(TrainerCallback):
     def __init__(self, *, action: str = "warn", every: int = 500, confirm: int = 2, alpha: float | None = None,
                  config: Any = None, roles: Any = None, stop_on: str = "critical") -> None:
         self.guard = Guard(action=action, every=every, confirm=confirm, alpha=alpha, config=config, roles=roles,
-                           stop_on=stop_on)
+                           stop_on=stop_on, framework_logger="transformers")
         self._warned_filter = False
 
     @property
