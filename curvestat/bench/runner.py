@@ -258,7 +258,36 @@ def format_table(res: BenchResult) -> str:
                 f"{_f(r['false_alarm_rate']):>5} {_f(r['onset_median_abs_pct'], 1):>11} {_f(r['onset_within_tolerance']):>6} "
                 f"{_f(r['period_median_rel_error']):>10} {pws:>14} {_f(cal, 3):>6}"
             )
+    lines.extend(_legend(res))
     return "\n".join(lines)
+
+
+#: The rule behind each peer baseline, with its documented defaults (see curvestat.bench.baselines).
+_BASELINE_RULES = {
+    "sagemaker": "SageMaker Debugger built-in rules: LossNotDecreasing (loss >= loss num_steps earlier), Overfit "
+                 "((val - train)/train > 0.1), Overtraining (no new optimum for patience), ExplodingTensor (NaN/Inf), "
+                 "UnchangedTensor (loss allclose over 3 saved steps)",
+    "lightning": "PyTorch Lightning callbacks: EarlyStopping on val loss (patience 3, min_delta 0, stops on a non-finite value) and "
+                 "SpikeDetection (a step at least 2x the running mean of the last 10)",
+    "keras": "Keras callbacks: TerminateOnNaN and EarlyStopping on val loss (patience 0 / min_delta 0 defaults)",
+    "naive": "naive thresholds a practitioner writes by hand (see curvestat.bench.NaiveThresholds)",
+}
+
+
+def _legend(res: BenchResult) -> list[str]:
+    out = [
+        "",
+        "columns: P/R/F1 = precision/recall/F1 of flagging the pathology on a run (a warning or critical finding; info never",
+        "  flags); FAR = share of healthy runs flagged; onset |err|% = median distance of the reported onset from the true one,",
+        "  in % of the run's span; in-win = share of onsets within the tolerance window; period err = median relative error",
+        "  of the period; power e/m/h = detection rate by difficulty (synthetic corpora); FPR@a = share of healthy runs with",
+        "  a finding whose p-value <= alpha; skipped = share of runs some detector could not judge; s = seconds",
+    ]
+    named = [d for d in res.scores if d in _BASELINE_RULES]
+    if named:
+        out.append("baselines (rules with their documented defaults, replayed post hoc on the log):")
+        out.extend(f"  {d}: {_BASELINE_RULES[d]}" for d in named)
+    return out
 
 
 def run_benchmark(
