@@ -21,9 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from .run import Role, Run, Series, task_of
+from .run import Role, Run, Series, densest, task_of
 
 __all__ = ["Head", "heads", "head_run"]
 
@@ -56,11 +54,6 @@ class Head:
         tr = self.train_loss.name if self.train_loss is not None else "-"
         va = self.val_loss.name if self.val_loss is not None else "-"
         return f"{tr} / {va}"
-
-
-def _densest(cands: list[Series]) -> Series:
-    # the same rule as Run's primary series: most finite (or infinite) points, first logged on ties
-    return max(cands, key=lambda s: (s.n_finite + int(np.count_nonzero(np.isinf(s.values))), -cands.index(s)))
 
 
 def _by_task(series: list[Series]) -> dict[frozenset[str], list[Series]]:
@@ -99,11 +92,11 @@ def heads(run: Run) -> list[Head]:
     if val is None:
         return out
     trains = _by_task(run.by_role(Role.TRAIN_LOSS))
-    fallback = _densest(trains[frozenset()]) if frozenset() in trains else train
+    fallback = densest(trains[frozenset()]) if frozenset() in trains else train
     seen = {(id(train), id(val))}
     for task, vals in _by_task(run.by_role(Role.VAL_LOSS)).items():
-        v = _densest(vals)
-        t = _densest(trains[task]) if task in trains else fallback
+        v = densest(vals)
+        t = densest(trains[task]) if task in trains else fallback
         key = (id(t), id(v))
         if key in seen or v is val:
             continue
@@ -118,6 +111,6 @@ def head_run(run: Run, head: Head) -> Run:
     lrs = run.by_role(Role.LR)
     own_lr = [s for s in lrs if task_of(s.name) == head.task]
     if own_lr or lrs:
-        keep.append(_densest(own_lr or lrs))
+        keep.append(densest(own_lr or lrs))
     keep += [s for s in run.metrics if task_of(s.name) == head.task]
     return Run(keep, steps_per_epoch=run.steps_per_epoch, run_id=run.run_id, source=run.source)

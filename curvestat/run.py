@@ -442,13 +442,8 @@ class Run:
         return [s for s in self._series.values() if s.role is r]
 
     def _primary(self, role: Role) -> Series | None:
-        # The densest series of a role is the primary one: Lightning logs both
-        # "train_loss_step" (every step) and "train_loss_epoch"; the per-step
-        # curve carries the evidence. Ties keep the first logged.
         cands = self.by_role(role)
-        if not cands:
-            return None
-        return max(cands, key=lambda s: (s.n_finite + int(np.count_nonzero(np.isinf(s.values))), -cands.index(s)))
+        return densest(cands) if cands else None
 
     @property
     def train_loss(self) -> Series | None:
@@ -488,6 +483,15 @@ class Run:
         parts = ", ".join(f"{s.name}:{s.role.value}[{len(s)}]" for s in self)
         rid = f"{self.run_id!r}, " if self.run_id else ""
         return f"Run({rid}{parts})"
+
+
+def densest(cands: list[Series]) -> Series:
+    """The primary series among ``cands``: the one with most finite (or infinite) points, the first logged on ties.
+
+    Lightning logs both ``train_loss_step`` (every step) and ``train_loss_epoch``;
+    the per-step curve carries the evidence.
+    """
+    return max(cands, key=lambda s: (s.n_finite + int(np.count_nonzero(np.isinf(s.values))), -cands.index(s)))
 
 
 def _apply_roles(series: list[Series], roles: Mapping[str, Role | str] | None) -> list[Series]:

@@ -435,6 +435,21 @@ def _binary_metrics(prob, y, thr=0.5):
             "accuracy": float((pred == y).float().mean())}
 
 
+def _optimiser_step(r: Recipe, loss, params, opt, sched, step: int, logs) -> None:
+    """One optimiser step (gradient clipping when the recipe asks), and what a logger records of it."""
+    steps, losses, lrs, gnorms = logs
+    opt.zero_grad()
+    loss.backward()
+    gn = float(torch.nn.utils.clip_grad_norm_(params, r.clip if r.clip else float("inf")))
+    opt.step()
+    if sched is not None:
+        sched.step()
+    steps.append(step)
+    losses.append(float(loss.detach()))
+    lrs.append(float(opt.param_groups[0]["lr"]))
+    gnorms.append(gn)
+
+
 def train(r: Recipe) -> dict:
     """Train one run; return the raw per-step log and the evaluations.
 
@@ -564,16 +579,7 @@ def train(r: Recipe) -> dict:
                 loss = loss_fn(out, yb, "sum_nominal" if r.sum_loss else "mean")
                 pred = (out.squeeze(-1) > 0).long() if binary else out.argmax(-1)
                 extra.setdefault("accuracy", []).append(float((pred == yb).float().mean()))
-            opt.zero_grad()
-            loss.backward()
-            gn = float(torch.nn.utils.clip_grad_norm_(params, r.clip if r.clip else float("inf")))
-            opt.step()
-            if sched is not None:
-                sched.step()
-            steps.append(step)
-            losses.append(float(loss.detach()))
-            lrs.append(float(opt.param_groups[0]["lr"]))
-            gnorms.append(gn)
+            _optimiser_step(r, loss, params, opt, sched, step, (steps, losses, lrs, gnorms))
             step += 1
             if r.eval_every and step % r.eval_every == 0:
                 evaluate(step / spe)
@@ -650,16 +656,7 @@ def _train_lm(r: Recipe, rng) -> dict:
                 gr["lr"] = b0 * factor
         out = model(xb[:, :-1])
         loss = F.cross_entropy(out.reshape(-1, VOCAB), xb[:, 1:].reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        gn = float(torch.nn.utils.clip_grad_norm_(model.parameters(), r.clip if r.clip else float("inf")))
-        opt.step()
-        if sched is not None:
-            sched.step()
-        steps.append(step)
-        losses.append(float(loss.detach()))
-        lrs.append(float(opt.param_groups[0]["lr"]))
-        gnorms.append(gn)
+        _optimiser_step(r, loss, model.parameters(), opt, sched, step, (steps, losses, lrs, gnorms))
         accs.append(float((out.argmax(-1) == xb[:, 1:]).float().mean()))
         if (step + 1) % r.eval_every == 0:
             model.eval()
