@@ -102,6 +102,10 @@ _AR_LEVEL_CAP = 0.95
 #: rank tests find nothing: the exact Mann-Kendall test on 6-9 points loses
 #: its significance to one point out of order
 _SHORT_FALLBACK_BELOW = 10
+#: share of ``alpha`` the fine-tuning test spends on the first evaluation
+#: being the lowest (the commonest picture); the rest is shared by the later
+#: positions of the minimum (a weighted Bonferroni correction for choosing it)
+_SHORT_FIRST_WEIGHT = 2.0 / 3.0
 
 #: the HAC tests run on tens of evaluations, where the normal reference and
 #: the uncorrected Newey-West variance reject far too often (at 1 %, 10
@@ -343,7 +347,7 @@ class OverfittingDetector:
             if out is None:
                 return Skipped(self.name, f"only {n} evaluations with a finite validation and train loss; need "
                                f"{cfg.min_evaluations} (fewer are tested only for a validation loss that rises "
-                               "from the first evaluation on)")
+                               "after its lowest evaluation)")
             return [out]
         out = self._test(a, val, train, cfg, alpha, run.steps_per_epoch)
         if (out is None or out.severity is Severity.INFO) and n < _SHORT_FALLBACK_BELOW:
@@ -356,7 +360,36 @@ class OverfittingDetector:
 
     # ------------------------------------------------------------------
     def _short(self, a: _Aligned, val: Series, train: Series, cfg: Any, alpha: float) -> Finding | None:
-        """The fine-tuning picture on 3-5 evaluations: v rises from the first evaluation, y falls.
+        """The fine-tuning picture on 3-9 evaluations: v rises after its lowest evaluation, y falls.
+
+        The lowest evaluation ``j`` is the first (the commonest picture: the
+        best model was the first evaluated) or a later one before the last
+        (one or two evaluations of descent, then a rise that at least two
+        evaluations carry, the one before the last already ``min_rise`` above
+        the lowest). Each position is
+        tested as in :meth:`_short_from`, whose p-value is valid for that
+        position fixed in advance; the position chosen by the data is paid
+        for by a weighted Bonferroni correction over the positions that could
+        have been chosen: two thirds of ``alpha`` for the first evaluation, the
+        other third shared by the ``n - 2`` later ones.
+        """
+        if not a.log_scale:
+            return None
+        lv = np.log(a.val)
+        n = lv.size
+        j = int(np.argmin(lv))
+        if j > 0 and (j >= n - 2 or lv[-2] - lv[j] < math.log1p(cfg.min_rise)):
+            # a later minimum: the rise must be carried by two evaluations
+            # (one last point is an outlier as often as a turn: the rank
+            # tests' rule), and the noise is the assumed one only (the stretch
+            # after it is too short to show its own)
+            return None
+        weight = _SHORT_FIRST_WEIGHT if j == 0 else (1.0 - _SHORT_FIRST_WEIGHT) / (n - 2)
+        return self._short_from(a, j, weight, val, train, cfg, alpha)
+
+    def _short_from(self, a: _Aligned, j: int, weight: float, val: Series, train: Series, cfg: Any,
+                    alpha: float) -> Finding | None:
+        """The rise test from evaluation ``j``, the lowest, on; p-value divided by ``weight``.
 
         H0 (healthy): the validation loss does not rise in expectation, its
         evaluation-to-evaluation noise having a relative sd of at most
@@ -371,16 +404,15 @@ class OverfittingDetector:
         decreasing trend (Mann-Kendall on its logged points, or, on fewer than
         five, a fall to half its first value, a fact rather than a test).
         """
-        if not a.log_scale:
-            return None
-        lv = np.log(a.val)
+        whole = np.log(a.val)
+        lv, gap = whole[j:], a.gap[j:]
         n = lv.size
-        if int(np.argmin(lv)) != 0 or not lv[-1] > lv[0]:
+        if not lv[-1] > lv[0]:
             return None
         excess = float(np.mean(lv[1:]) - lv[0])
-        # practical size: the typical later evaluation above the first
+        # practical size: the typical later evaluation above the lowest
         rise = _expm1(float(np.median(lv[1:]) - lv[0]))
-        growth = _expm1(float(np.median(a.gap[1:]) - a.gap[0]))
+        growth = _expm1(float(np.median(gap[1:]) - gap[0]))
         # the train loss did not follow (at least half of the rise, log scale,
         # is a growth of the gap)
         if rise < cfg.min_rise or math.log1p(growth) < 0.5 * math.log1p(rise):
@@ -395,8 +427,8 @@ class OverfittingDetector:
         if n >= 4:
             later = lv[1:]
             sd = max(sd, min(math.sqrt(0.5 * float(np.mean(np.diff(later) ** 2))), float(np.std(later, ddof=1))))
-        if n >= 6:
-            sd = max(sd, noise_scale(lv, differences=2)[0])
+        if whole.size >= 6:
+            sd = max(sd, noise_scale(whole, differences=2)[0])
         z_step = excess / (sd * math.sqrt(1.0 + 1.0 / (n - 1)))
         # two alternatives, two statistics: the mean excess is the test of a
         # step up after the first evaluation (then level), the least-squares
@@ -411,11 +443,12 @@ class OverfittingDetector:
         if n >= 4:
             resid = lv - lv.mean() - slope * x
             sd_line = max(sd_line, math.sqrt(float(resid @ resid) / (n - 2)))
-        if n >= 6:
-            sd_line = max(sd_line, noise_scale(lv, differences=2)[0])
-        z_slope = slope * math.sqrt(sxx) / sd_line
+        if whole.size >= 6:
+            sd_line = max(sd_line, noise_scale(whole, differences=2)[0])
+        z_slope = slope * math.sqrt(sxx) / sd_line if n >= 3 else z_step
         z_rise = max(z_step, z_slope)
-        p_rise = min(1.0, 2.0 * float(ndtr(-z_rise)))
+        # two statistics (one when only one evaluation follows the lowest)
+        p_rise = min(1.0, (2.0 if n >= 3 else 1.0) * float(ndtr(-z_rise)) / weight)
         ty = train.values[np.isfinite(train.values) & (train.steps <= a.steps[-1])]
         if ty.size >= _MIN_TAIL and ty.min() > 0:
             p_train, _ = trend_test(np.log(ty), "decreasing", floor_factor=True)
@@ -424,10 +457,10 @@ class OverfittingDetector:
         p = max(p_rise, p_train)
         if p > alpha:
             return None
-        onset = int(a.steps[0])
+        onset = int(a.steps[j])
         sev = _rise_severity(rise, cfg)
         eff = {
-            "val_min": float(a.val[0]),
+            "val_min": float(a.val[j]),
             "relative_rise": rise,
             "final_gap": _expm1(float(a.gap[-1])),
             "gap_growth": growth,
@@ -435,9 +468,11 @@ class OverfittingDetector:
             "p_rise": p_rise,
             "p_train_decrease": p_train,
         }
+        where = "the first" if j == 0 else f"evaluation {j + 1}"
+        best = "the first evaluated" if j == 0 else f"the one evaluated at step {onset}"
         msg = (
-            f"{val.name} is lowest at the first of its {n} evaluations and {100 * rise:.1f} % above it "
-            f"after (median), while {train.name} kept falling: the best model was the first evaluated; "
+            f"{val.name} is lowest at {where} of its {whole.size} evaluations and {100 * rise:.1f} % above it "
+            f"after (median), while {train.name} kept falling: the best model was {best}; "
             f"stop (or save) at step {onset}."
         )
         return self._finding("u_turn", val, p, z_rise, eff, onset, sev, msg, REMEDIES_OVERFITTING)

@@ -418,6 +418,39 @@ def test_finetune_validation_loss_rising_from_the_first_evaluation(shape, least)
     assert found >= least
 
 
+@pytest.mark.parametrize("shape, j", [
+    # one or two evaluations of descent, then a rise over two or more
+    # evaluations (a real digits fine-tune: 0.51 0.48 0.60 0.68)
+    ([0.51, 0.48, 0.60, 0.68], 1),
+    ([0.90, 0.70, 0.62, 0.80, 0.95], 2),
+])
+def test_finetune_validation_loss_rising_after_a_short_descent(shape, j):
+    found = 0
+    for seed in range(10):
+        rng = np.random.default_rng(200 + seed)
+        val = np.asarray(shape) * np.exp(0.01 * rng.standard_normal(len(shape)))
+        out = detector.detect(_finetune(val, seed), CFG)
+        if isinstance(out, list) and out:
+            f = _one(out)
+            assert f.kind == "u_turn" and f.severity is not Severity.INFO
+            assert f.onset_step == 49 + 50 * j  # the lowest evaluation is the best model
+            assert f"evaluation {j + 1}" in f.message
+            found += 1
+    assert found >= 9
+
+
+def test_short_finetune_minimum_choice_is_paid_for():
+    # a rise of 20 % (3.6 assumed noise sd) after the lowest of three
+    # evaluations passes when the lowest is the first and is not tested when
+    # the data chose a later one with one evaluation after it
+    late = detector.detect(_finetune([0.84, 0.70, 0.84], 0), CFG)
+    assert isinstance(late, Skipped)
+    # ... and a rise carried by the last point alone is not tested
+    assert isinstance(detector.detect(_finetune([0.84, 0.70, 0.72, 1.05], 0), CFG), Skipped)
+    first = detector.detect(_finetune([0.70, 0.84, 0.84], 0), CFG)
+    assert _one(first).kind == "u_turn"
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_short_finetune_healthy_shapes_are_not_overfitting(seed):
     rng = np.random.default_rng(seed)
