@@ -178,8 +178,8 @@ class Monitor:
         self.run_id = run_id
         self._detectors = detectors
         self._buffers: dict[str, _Growing] = {}
-        self._reported: dict[tuple[str, str, str], Finding] = {}
-        self._pending: dict[tuple[str, str, str], _Pending] = {}
+        self._reported: dict[tuple[str, str, str, str], Finding] = {}
+        self._pending: dict[tuple[str, str, str, str], _Pending] = {}
         self._last_check_step: int | None = None
         self._last_step: int | None = None
         self._dirty = False

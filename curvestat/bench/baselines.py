@@ -182,7 +182,8 @@ class SageMakerRules:
         if train is None and val is None:
             return Skipped(self.name, "no loss series")
         out: list[Finding] = []
-        tr_steps = tr_vals = None
+        tr_steps: NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        tr_vals: NDArray[np.float64] = np.empty(0)
         if train is not None:
             tr_steps, tr_vals = _sample_at_interval(train, self.save_interval)
         # ExplodingTensor on every saved loss (train saves, and eval losses as logged)
@@ -200,22 +201,24 @@ class SageMakerRules:
             out.append(_finding(self.name, Pathology.EXPLOSION, "ExplodingTensor", s, st, st,
                                 f"ExplodingTensor: non-finite {s.name} at step {st}"))
         # LossNotDecreasing: EVAL mode first, then TRAIN
-        src = (val.name, val.steps, val.values, val) if val is not None and len(val) >= 2 else None
+        src: tuple[str, NDArray[np.int64], NDArray[np.float64], Series] | None = None
+        if val is not None and len(val) >= 2:
+            src = (val.name, val.steps, val.values, val)
         if src is None and train is not None and tr_steps.size >= 2:
             src = (train.name, tr_steps, tr_vals, train)
         if src is not None:
-            _, st, v, s = src
+            _, xs, v, s = src
             # index of the newest saved step at least num_steps earlier
-            ref = np.searchsorted(st, st - self.num_steps, side="right") - 1
-            ok = ref >= 0
+            prev = np.searchsorted(xs, xs - self.num_steps, side="right") - 1
+            ok = prev >= 0
             with np.errstate(invalid="ignore"):
-                fire = ok & ~(v < v[np.clip(ref, 0, None)] * (1 - self.diff_percent / 100.0))
+                fire = ok & ~(v < v[np.clip(prev, 0, None)] * (1 - self.diff_percent / 100.0))
             fire &= np.isfinite(v)
             hit = np.flatnonzero(fire)
             if hit.size:
                 i = int(hit[0])
-                out.append(_finding(self.name, Pathology.NON_CONVERGENCE, "LossNotDecreasing", s, int(st[i]), int(st[i]),
-                                    f"LossNotDecreasing: {s.name} at step {st[i]} is not below its value at step {st[ref[i]]}"))
+                out.append(_finding(self.name, Pathology.NON_CONVERGENCE, "LossNotDecreasing", s, int(xs[i]), int(xs[i]),
+                                    f"LossNotDecreasing: {s.name} at step {xs[i]} is not below its value at step {xs[prev[i]]}"))
         # Overfit and Overtraining need both losses
         if val is not None and train is not None:
             ev = val.steps >= self.start_step
@@ -244,9 +247,9 @@ class SageMakerRules:
             if r is not None:
                 fires.append((int(tr_steps[r[0]]), int(tr_steps[r[1]]), train, "train"))
         if fires:
-            fire, best, s, which = min(fires, key=lambda f: f[0])
-            out.append(_finding(self.name, Pathology.OVERFITTING, "Overtraining", s, best, fire,
-                                f"Overtraining: {which} loss found no new optimum (delta {self.delta}) since step {best}; fired at step {fire}"))
+            at, best, s, which = min(fires, key=lambda f: f[0])
+            out.append(_finding(self.name, Pathology.OVERFITTING, "Overtraining", s, best, at,
+                                f"Overtraining: {which} loss found no new optimum (delta {self.delta}) since step {best}; fired at step {at}"))
         # UnchangedTensor on the saved train loss
         if train is not None and tr_vals.size >= self.unchanged_num_steps:
             k = self.unchanged_num_steps
@@ -334,11 +337,11 @@ class LightningCallbacks:
                                     f"EarlyStopping ({why}): {mon.name} = {v[i]:.4g} at step {st}"))
         # SpikeDetection on the train loss
         if train is not None:
-            i = self._first_spike(train.values)
-            if i is not None:
-                st = int(train.steps[i])
+            spike = self._first_spike(train.values)
+            if spike is not None:
+                st = int(train.steps[spike])
                 out.append(_finding(self.name, Pathology.EXPLOSION, "SpikeDetection", train, st, st,
-                                    f"SpikeDetection: {train.name} = {train.values[i]:.4g} at step {st}"))
+                                    f"SpikeDetection: {train.name} = {train.values[spike]:.4g} at step {st}"))
         return out
 
     def _first_spike(self, y: NDArray[np.float64]) -> int | None:

@@ -206,16 +206,16 @@ def score(
             tol = max(onset_tolerance * float(spans[i]), 2.0 * (t.onset_resolution or 0.0), 1.0)
             matched = True
             if t.onset_step is not None and len(t.labels) == 1:
-                with_onset = [x for x in mine if x.onset_step is not None]
-                if with_onset:
-                    errs = [x.onset_step - t.onset_step for x in with_onset]
+                onsets = [x.onset_step for x in mine if x.onset_step is not None]
+                if onsets:
+                    errs = [o - t.onset_step for o in onsets]
                     e = min(errs, key=abs)
                     on_abs.append(abs(e))
                     on_signed.append(e)
                     on_pct.append(100.0 * abs(e) / max(float(spans[i]), 1.0))
                     within = abs(e) <= tol
                     on_hit += int(within)
-                    matched = within or len(with_onset) < len(mine)
+                    matched = within or len(onsets) < len(mine)
             if matched:
                 tp += 1
             else:

@@ -815,7 +815,7 @@ def synthetic(
     kw = dict(seed=seed, difficulty=difficulty, pathologies=paths, healthy_fraction=healthy_fraction,
               combo_fraction=combo_fraction, max_points=int(max_points), long_fraction=long_fraction)
     items = [synthetic_run(i, **kw) for i in range(int(n))]
-    meta = {"generator": "curvestat.bench.synthetic", **{k: (v if k != "pathologies" else [p.value for p in v]) for k, v in kw.items()}, "n": int(n)}
+    meta: dict[str, Any] = {"generator": "curvestat.bench.synthetic", **kw, "pathologies": [p.value for p in paths], "n": int(n)}
     if isinstance(meta.get("difficulty"), tuple):
         meta["difficulty"] = list(meta["difficulty"])
     return Corpus(items, name="synthetic", meta=meta)

@@ -25,7 +25,7 @@ try:
     try:
         from lightning.pytorch.callbacks import Callback
     except ImportError:
-        from pytorch_lightning.callbacks import Callback  # the older package name
+        from pytorch_lightning.callbacks import Callback  # type: ignore[assignment]  # the older package name
 except ImportError as exc:  # pragma: no cover - only without lightning
     raise MissingDependencyError(f"curvestat.integrations.lightning needs lightning or pytorch_lightning ({exc})") from exc
 

@@ -53,8 +53,8 @@ def simulate(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     design = np.column_stack([np.ones(N), t])
     xtx_inv = np.linalg.inv(design.T @ design)
     lags = [max(0, int(round(b * N)) - 1) for b in B_GRID]
-    mean_stats = [[] for _ in B_GRID]
-    level_stats = [[] for _ in B_GRID]
+    mean_stats: list[list[np.ndarray]] = [[] for _ in B_GRID]
+    level_stats: list[list[np.ndarray]] = [[] for _ in B_GRID]
     for _ in range(REPS // CHUNK):
         e = rng.standard_normal((CHUNK, N))
         # location model
