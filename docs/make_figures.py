@@ -60,7 +60,7 @@ def _report(source: str, run_id: str, corpus: dict[str, curvestat.Run]) -> curve
     return curvestat.analyze(corpus[run_id])
 
 
-def render(name: str, report: curvestat.Report) -> bytes:
+def render(report: curvestat.Report) -> bytes:
     """The PNG bytes of ``report.plot()`` (fixed width, no metadata)."""
     fig = report.plot()
     try:
@@ -92,15 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")
     for name in names:
         source, run_id = FIGURES[name]
-        png = render(name, _report(source, run_id, corpus))
+        png = render(_report(source, run_id, corpus))
         path = OUT / f"{name}.png"
         if path.exists() and path.read_bytes() == png:
             continue
         changed.append(name)
         if not args.check:
             path.write_bytes(png)
-        print(f"{'would change' if args.check else 'wrote'} {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path} "
-              f"({len(png) // 1024} KB)")
+        print(f"{'would change' if args.check else 'wrote'} {path} ({len(png) // 1024} KB)")
     return 1 if (args.check and changed) else 0
 
 
