@@ -48,6 +48,9 @@ PATHOLOGY_COLOURS = {
     Pathology.PERIODIC: "#009E73",
 }
 _SERIES_COLOURS = ["#1f1f1f", "#0072B2", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#D55E00", "#999999"]
+#: marker and line style of the 1st, 2nd, ... pass through the colours
+_MARKERS = ["o", "s", "^", "D"]
+_LINESTYLES = ["-", ":", "-."]  # never "--": dashed lines are onsets
 #: effect keys that name a horizontal reference level of the finding's series
 _LEVEL_KEYS = ("chance_level", "reference_level")
 #: at most this many epoch lines (beyond, they are clutter)
@@ -70,8 +73,10 @@ def ema(values: np.ndarray, weight: float = EMA_WEIGHT) -> np.ndarray:
     """The debiased exponential moving average TensorBoard draws.
 
     ``s_t = w s_{t-1} + (1 - w) x_t`` from ``s_{-1} = 0``, divided by
-    ``1 - w^(t+1)`` so that the start is not pulled towards zero; non-finite
-    values are skipped (the average carries on over them).
+    ``1 - w^(t+1)`` so that the start is not pulled towards zero. As in
+    TensorBoard, a non-finite value stays a gap in the smoothed curve (the
+    average carries on over it): a loss that went NaN is not drawn at its
+    last finite level.
 
     Examples
     --------
@@ -86,7 +91,6 @@ def ema(values: np.ndarray, weight: float = EMA_WEIGHT) -> np.ndarray:
         if math.isfinite(x):
             last = weight * last + (1.0 - weight) * x
             k += 1
-        if k:
             out[i] = last / (1.0 - weight**k)
     return out
 
@@ -109,6 +113,11 @@ def _robust_limits(values: list[np.ndarray], log: bool) -> tuple[float, float] |
 
 def _wants_log(series: list[Series]) -> bool:
     vals = np.concatenate([s.values[np.isfinite(s.values)] for s in series]) if series else np.array([])
+    if vals.size and np.all(vals >= 0):
+        # a non-negative loss logged as exactly 0 (rounded logs, a memorised
+        # batch) is below the logging resolution, not a reason for a linear
+        # scale that flattens everything under a spike to the axis
+        vals = vals[vals > 0]
     if vals.size < 2 or np.any(vals <= 0):
         return False
     lo, hi = np.quantile(vals, [0.01, 0.99])
@@ -119,14 +128,18 @@ def _draw_series(ax: "Axes", series: list[Series], *, smooth: bool) -> dict[str,
     colours: dict[str, str] = {}
     for i, s in enumerate(series):
         c = _SERIES_COLOURS[i % len(_SERIES_COLOURS)]
+        # past the palette (ten per-class recalls), the marker and line style
+        # tell the series apart in the legend
+        cycle = i // len(_SERIES_COLOURS)
+        marker, ls = _MARKERS[cycle % len(_MARKERS)], _LINESTYLES[cycle % len(_LINESTYLES)]
         colours[s.name] = c
         x, y = s.steps, s.values
         dense = smooth and s.n_finite > 30
         if dense:
-            ax.plot(x, y, color=c, alpha=0.25, lw=0.8)
-            ax.plot(x, ema(y), color=c, lw=1.8, label=s.name)
+            ax.plot(x, y, color=c, alpha=0.25, lw=0.8, ls=ls)
+            ax.plot(x, ema(y), color=c, lw=1.8, ls=ls, label=s.name)
         else:
-            ax.plot(x, y, color=c, lw=1.6, marker="o" if s.n_finite <= 60 else None, ms=3, label=s.name)
+            ax.plot(x, y, color=c, lw=1.6, ls=ls, marker=marker if s.n_finite <= 60 else None, ms=3, label=s.name)
     return colours
 
 

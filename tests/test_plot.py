@@ -92,7 +92,20 @@ def test_ema_is_tensorboards_debiased_average():
     s1 = (1 - w) * 1.0
     s2 = w * s1 + (1 - w) * 2.0
     s4 = w * s2 + (1 - w) * 4.0
-    np.testing.assert_allclose(ema(x, w), [s1 / (1 - w), s2 / (1 - w**2), s2 / (1 - w**2), s4 / (1 - w**3)])
+    # TensorBoard: a non-finite value is a gap; the average carries on over it
+    np.testing.assert_allclose(ema(x, w), [s1 / (1 - w), s2 / (1 - w**2), np.nan, s4 / (1 - w**3)])
+
+
+def test_a_loss_that_went_nan_is_not_drawn_at_its_last_level():
+    report = curvestat.analyze(example_path("explosion"))
+    nan_from = next(f.onset_step for f in report.findings if f.kind == "non_finite")
+    fig = report.plot()
+    try:
+        smooth = [line for line in fig.axes[0].get_lines() if line.get_label() == "train_loss"][0]
+        x, y = np.asarray(smooth.get_xdata(), float), np.asarray(smooth.get_ydata(), float)
+        assert np.isfinite(y[x < nan_from]).all() and not np.isfinite(y[x >= nan_from]).any()
+    finally:
+        plt.close(fig)
 
 
 def test_report_without_its_run_cannot_plot():
@@ -109,3 +122,35 @@ def test_cli_writes_figures(tmp_path):
     main(["analyze", "--examples", "--plot", str(many)])
     assert sorted(p.name for p in tmp_path.glob("all-*.png")) == sorted(f"all-{n}.png" for n in EXAMPLES)
     assert main(["plot", str(example_path("healthy")), "-o", str(tmp_path / "no_such_dir" / "f.png")]) == 2
+
+
+def test_a_loss_logged_as_exact_zeros_still_gets_a_log_scale():
+    # rounded logs write a memorised loss as 0.0; a spike to 1e3 on a loss of
+    # 0.05 must not be drawn on a linear scale that hides the run before it
+    rng = np.random.default_rng(1)
+    loss = 0.05 * np.exp(0.1 * rng.standard_normal(800))
+    loss[::7] = 0.0
+    loss[400:420] = 1e3
+    fig = curvestat.plot({"loss": loss})
+    try:
+        ax = fig.axes[0]
+        assert ax.get_yscale() == "log"
+        lo, hi = ax.get_ylim()
+        assert 0 < lo < 0.05 < 1e3 <= hi * 1.01
+    finally:
+        plt.close(fig)
+
+
+def test_series_beyond_the_palette_stay_distinguishable():
+    ev = np.arange(9, 600, 10)
+    data = {"loss": 0.1 + np.exp(-np.arange(600) / 150), "val_loss": (ev, 0.15 + np.exp(-ev / 150))}
+    for k in range(11):
+        data[f"val_recall_class{k}"] = (ev, np.full(ev.size, 0.0) if k > 7 else 1 - np.exp(-ev / (50 * (k + 1))))
+    fig = curvestat.plot(data)
+    try:
+        metrics = fig.axes[1]
+        styles = [(line.get_color(), line.get_marker(), str(line.get_linestyle())) for line in metrics.get_lines()
+                  if not line.get_label().startswith("_")]
+        assert len(styles) == 11 and len(set(styles)) == 11
+    finally:
+        plt.close(fig)
