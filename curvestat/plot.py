@@ -190,6 +190,14 @@ def _draw_finding(f: Any, panels: dict[str, "Axes"], run: Run, last_step: int) -
             if after.sum() >= 2:
                 tr = align_to_steps(train.steps, train.values, val.steps)[after]
                 ax.fill_between(val.steps[after], tr, val.values[after], color=c, alpha=0.18, lw=0)
+    elif f.pathology is Pathology.NON_CONVERGENCE and "trend_start_step" in eff:
+        # Sen's trend line, straight on the axis scale the detector judged
+        # (log for a positive loss: geometric interpolation)
+        xs = np.linspace(eff["trend_start_step"], eff["trend_end_step"], 50)
+        a, b = eff["trend_start_level"], eff["trend_end_level"]
+        u = (xs - xs[0]) / max(xs[-1] - xs[0], 1e-12)
+        ys = a * (b / a) ** u if a > 0 and b > 0 else a + (b - a) * u
+        ax.plot(xs, ys, color=c, ls="-.", lw=2.0, alpha=0.95, zorder=5, label="_sen_trend")
     elif f.pathology is Pathology.METRIC_CONTRADICTION:
         start = f.onset_step if f.onset_step is not None else 0
         ax.axvspan(start, last_step, color=c, alpha=0.08)

@@ -66,6 +66,25 @@ def test_overfitting_shades_the_gap_after_the_early_stopping_step():
         plt.close(fig)
 
 
+def test_non_convergence_draws_sens_trend_line_through_the_loss():
+    report = curvestat.analyze(example_path("non_convergence"))
+    finding = next(f for f in report.findings if f.pathology.value == "non_convergence")
+    eff = finding.effect
+    fig = report.plot()
+    try:
+        (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "_sen_trend"]
+        x, y = line.get_xdata(), line.get_ydata()
+        assert x[0] == pytest.approx(eff["trend_start_step"]) and x[-1] == pytest.approx(eff["trend_end_step"])
+        assert y[0] == pytest.approx(eff["trend_start_level"]) and y[-1] == pytest.approx(eff["trend_end_level"])
+        # the line runs through the curve, not beside it: its ends lie within
+        # the loss's own start and end levels' scatter
+        series = report.run[finding.series] if report.run is not None else None
+        lo, hi = np.nanpercentile(series.values, [5, 95])
+        assert lo <= y[0] <= hi and lo <= y[-1] <= hi
+    finally:
+        plt.close(fig)
+
+
 def test_a_healthy_run_says_so_and_has_no_finding_lines():
     rng = np.random.default_rng(0)
     loss = 0.2 + np.exp(-np.arange(500) / 80) * np.exp(0.02 * rng.standard_normal(500))

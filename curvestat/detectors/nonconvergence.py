@@ -383,6 +383,15 @@ class NonConvergenceDetector:
             # the opposite one-sided p-value from the same continuity-corrected z
             p_dec, p_inc, tau = float(down.pvalue), 0.5 * math.erfc(float(down.z) / math.sqrt(2.0)), float(down.tau)
             slope = float(sens_slope(zb).slope)
+        # Sen's line through the blocks (intercept: the median of zb - slope i),
+        # its ends placed at the steps of the first and last block centres and
+        # returned on the loss's own scale, for the figure's trend line
+        i_b = np.arange(zb.size, dtype=np.float64)
+        icpt = float(np.median(zb - slope * i_b))
+        centre = (np.arange(zb.size) + 0.5) * (z.size / zb.size) - 0.5
+        line_steps = np.interp(centre[[0, -1]], np.arange(z.size), steps.astype(np.float64))
+        line_z = np.array([icpt, icpt + slope * (zb.size - 1)])
+        line_levels = np.exp(line_z) if positive else line_z * scale
         # H0 (healthy) is rejected by either of: a shortfall of the decrease,
         # an end at chance level. (A rising loss falls short of the decrease
         # too; the Mann-Kendall test only names the kind: as a third test it
@@ -455,6 +464,10 @@ class NonConvergenceDetector:
             "n_points": float(y.size),
             "start_level": first,
             "end_level": last,
+            "trend_start_step": float(line_steps[0]),
+            "trend_start_level": float(line_levels[0]),
+            "trend_end_step": float(line_steps[1]),
+            "trend_end_level": float(line_levels[1]),
         }
         if chance is not None:
             effect["chance_level"] = chance[0]
