@@ -169,7 +169,9 @@ def _analyze(args: argparse.Namespace) -> int:
     reports = [analyze(s, roles=roles, steps_per_epoch=args.steps_per_epoch, alpha=args.alpha) for s in sources]
     if args.json:
         payload: Any = [r.to_dict() for r in reports] if len(reports) > 1 else reports[0].to_dict()
-        print(json.dumps(payload, indent=2))
+        from .report import _json_safe
+
+        print(json.dumps(_json_safe(payload), indent=2, allow_nan=False))
     else:
         print("\n\n".join(r.summary() for r in reports))
     if args.plot:

@@ -269,7 +269,7 @@ def plot_report(report: Report, run: Run, *, ax: "Axes | None" = None, thumbnail
             panels["lr"].set_yscale("log")
     last_step = int(max(int(s.steps[-1]) for s in run))
     spe = run.steps_per_epoch
-    if spe and last_step // spe <= _MAX_EPOCH_LINES:
+    if spe and spe > 1 and last_step // spe <= _MAX_EPOCH_LINES:  # spe == 1: the x-axis is the epoch
         for e in range(spe, last_step + 1, spe):
             for a in {id(p): p for p in panels.values()}.values():
                 a.axvline(e, color="#bbbbbb", lw=0.5, alpha=0.6, zorder=0)
@@ -284,7 +284,7 @@ def plot_report(report: Report, run: Run, *, ax: "Axes | None" = None, thumbnail
     if not thumbnail:
         main.legend(handles, labels, loc="best", fontsize=7, framealpha=0.8)
     bottom = list(panels.values())[-1]
-    bottom.set_xlabel("step")
+    bottom.set_xlabel("epoch" if spe == 1 else "step")
     title = f"run {report.run_id}" if report.run_id and not thumbnail else "run"
     if report.healthy:
         notes = sum(f.severity is Severity.INFO for f in report.findings)
