@@ -7,8 +7,8 @@ Exit codes
    or at least one run could not be read; it is listed as an error row)
 2  bad input or bad arguments (one clear line on stderr; ``--debug`` for the
    traceback); ``scan``: no run at all could be read
-3  ``analyze``/``plot``: no run was flagged, but some run could not be judged
-   (too little data for every test, or a file that holds no training curve)
+3  no run was flagged (``scan``: and no error row), but some run could not be
+   judged (too little data for every test, or a file that holds no training curve)
 130  interrupted (Ctrl-C); ``scan --out FILE`` keeps the rows done in FILE and
    ``--resume`` finishes the scan
 
@@ -338,7 +338,9 @@ def _scan(args: argparse.Namespace) -> int:
     st = result.stats
     if st.n_runs and st.n_errors == st.n_runs:
         return EXIT_ERROR
-    return EXIT_FINDINGS if (st.n_flagged or st.n_errors) else EXIT_HEALTHY
+    if st.n_flagged or st.n_errors:
+        return EXIT_FINDINGS
+    return EXIT_NOT_JUDGED if st.n_not_judged else EXIT_HEALTHY
 
 
 def _isatty(stream: Any) -> bool:

@@ -211,3 +211,13 @@ def test_wild_logs_give_strict_json_and_pathology_names(shared_data, tmp_path, c
         assert {s["detector"] for s in row["skipped"]} <= PATHOLOGIES
     summary = capsys.readouterr().out
     assert "nonconvergence" not in summary
+
+
+def test_scan_takes_roles_in_cli_syntax(tmp_path, capsys):
+    # the hint the readers give ("--role NAME=train_loss") works for scan too
+    for i in range(2):
+        (tmp_path / f"r{i}.csv").write_text("step,objective\n" + "".join(f"{s},{'nan' if s > 40 else 1 / (s + 1)}\n" for s in range(60)))
+    assert main(["scan", str(tmp_path), "--jobs", "1", "--no-progress"]) == 3  # not judged is not healthy
+    assert "2 not judged" in capsys.readouterr().out
+    assert main(["scan", str(tmp_path), "--jobs", "1", "--no-progress", "--role", "objective=train_loss"]) == 1
+    assert "flagged per pathology: explosion 2" in capsys.readouterr().out
