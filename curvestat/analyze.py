@@ -174,5 +174,13 @@ def run_detectors(run: Run, config: Config, detectors: list[Detector]) -> Report
                 if key not in found:
                     found.add(key)
                     findings.append(f)
+    if run.steps_per_epoch == 1:
+        # the readers' convention: the log's x-axis is the epoch (Keras CSVLogger
+        # and History); the messages then say "epoch 12", not "step 12"
+        from dataclasses import replace as _replace
+
+        from ._format import in_epochs
+
+        findings = [_replace(f, message=in_epochs(f.message)) for f in findings]
     series = {s.name: {"role": s.role.value, "n": len(s), "first_step": int(s.steps[0]), "last_step": int(s.steps[-1])} for s in run}
     return Report(findings=findings, skipped=skipped, run_id=run.run_id, source=run.source, detectors=ran, series=series, run=run)

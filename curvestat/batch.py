@@ -51,7 +51,7 @@ from .analyze import _resolve_config, _resolve_detectors, run_detectors
 from .config import Config
 from .errors import CurvestatError, ParameterError, UnreadableSourceError
 from .io import expand_sources, read
-from .report import Report
+from .report import Report, _json_safe
 
 __all__ = [
     "analyze_many",
@@ -930,7 +930,7 @@ def _flat(row: BatchRow) -> dict[str, Any]:
         "fdr_q": row.fdr_q,
         "index": row.index,
         "detectors": ";".join(row.detectors),
-        "findings": json.dumps(list(row.findings), separators=(",", ":")),
+        "findings": json.dumps(_json_safe(list(row.findings)), separators=(",", ":"), allow_nan=False),
         "skipped": json.dumps(list(row.skipped), separators=(",", ":")),
         "warnings": json.dumps(list(row.warnings), separators=(",", ":")),
     }
@@ -989,7 +989,7 @@ def _encode(row: BatchRow, fmt: str) -> bytes:
     if fmt == "csv":
         flat = _flat(row)
         return _csv_line([flat[k] for k in _FLAT])
-    return (json.dumps(row.to_dict(), separators=(",", ":")) + "\n").encode()
+    return (json.dumps(_json_safe(row.to_dict()), separators=(",", ":"), allow_nan=False) + "\n").encode()
 
 
 def _decode(line: bytes, fmt: str) -> BatchRow:
@@ -1237,13 +1237,21 @@ class BatchResult:
 
     def to_json(self, path: str | Path | None = None) -> str:
         """JSON text of all rows (written to ``path`` when given)."""
-        text = json.dumps({"fdr": self.fdr, "rows": [r.to_dict() for r in self]}, indent=2)
+        text = json.dumps(_json_safe({"fdr": self.fdr, "rows": [r.to_dict() for r in self]}), indent=2, allow_nan=False)
         if path is not None:
             Path(path).write_text(text)
         return text
 
     def table_rows(self) -> list[dict[str, Any]]:
-        """Flat rows (one per run) for CSV or DataFrame export."""
+        """Flat rows (one per run) for CSV or DataFrame export.
+
+        ``n_findings`` counts the findings that make the run flagged: severity
+        ``warning`` or ``critical`` and kept by FDR (info notes and suppressed
+        findings are not counted; ``n_suppressed`` counts the latter). The
+        ``top_*`` columns describe the first of those same findings, the most
+        severe (then earliest); they are empty exactly when ``n_findings`` is 0.
+        Non-finite numbers inside ``findings`` are ``null``.
+        """
         return [_flat(r) for r in self]
 
     def to_csv(self, path: str | Path) -> None:
@@ -1280,17 +1288,21 @@ class BatchResult:
 def _run_line(r: BatchRow) -> str:
     if r.status == "error":
         return f"{r.run_id}: ERROR {r.error_type}: {r.error}"
-    parts = []
+    labels: Counter[str] = Counter()
     for f in r.findings:
         if f["severity"] == "info" or not f.get("fdr_rejected", True):
             continue
         at = f" @ step {f['onset_step']}" if f["onset_step"] is not None else ""
-        parts.append(f"{f['pathology']}/{f['kind']}{at}")
+        labels[f"{f['pathology']}/{f['kind']}{at}"] += 1
+    # the same finding on several series (the evaluation sets of one run) is one entry
+    parts = [label if n == 1 else f"{label} in {n} series" for label, n in labels.items()]
     sup = [f for f in r.findings if f.get("fdr") == "suppressed"]
     note = ""
     if sup:
         note = " [" + "; ".join(f"{f['pathology']}/{f['kind']} {f['fdr_note']}" for f in sup) + "]"
-    verdict = ", ".join(parts) if parts else ("healthy" if r.detectors else "not judged (no detector could run)")
+    notes = sum(1 for f in r.findings if f["severity"] == "info")
+    healthy = "healthy" + (f" ({notes} note{'s' if notes != 1 else ''})" if notes else "")
+    verdict = ", ".join(parts) if parts else (healthy if r.detectors else "not judged (no detector could run)")
     return f"{r.run_id}: {verdict}{note}"
 
 

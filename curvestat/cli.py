@@ -7,8 +7,8 @@ Exit codes
    or at least one run could not be read; it is listed as an error row)
 2  bad input or bad arguments (one clear line on stderr; ``--debug`` for the
    traceback); ``scan``: no run at all could be read
-3  ``analyze``/``plot``: no run was flagged, but some run could not be judged
-   (too little data for every test, or a file that holds no training curve)
+3  no run was flagged (``scan``: and no error row), but some run could not be
+   judged (too little data for every test, or a file that holds no training curve)
 130  interrupted (Ctrl-C); ``scan --out FILE`` keeps the rows done in FILE and
    ``--resume`` finishes the scan
 
@@ -129,6 +129,11 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sc.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI for mlflow: sources")
     sc.add_argument("--csv", metavar="OUT", help="write one row per run to this CSV file at the end")
     sc.add_argument("--json", metavar="OUT", help="write every row with its findings to this JSON file at the end")
+    sc.add_argument("--report", metavar="HTML", help="write one self-contained HTML page: summary, sortable table, "
+                    "a figure per flagged run (needs matplotlib for the figures)")
+    sc.add_argument("--report-thumbnails", type=int, default=None, metavar="N",
+                    help="with --report: draw figures for at most N flagged runs, the worst first (default 20; 0: none)")
+    sc.add_argument("--role", action="append", metavar="NAME=ROLE", help="set a series' role in every run (repeatable)")
     sc.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     # The benchmark pulls in its generators (scipy.signal: over a second);
@@ -164,7 +169,9 @@ def _analyze(args: argparse.Namespace) -> int:
     reports = [analyze(s, roles=roles, steps_per_epoch=args.steps_per_epoch, alpha=args.alpha) for s in sources]
     if args.json:
         payload: Any = [r.to_dict() for r in reports] if len(reports) > 1 else reports[0].to_dict()
-        print(json.dumps(payload, indent=2))
+        from .report import _json_safe
+
+        print(json.dumps(_json_safe(payload), indent=2, allow_nan=False))
     else:
         print("\n\n".join(r.summary() for r in reports))
     if args.plot:
@@ -256,9 +263,19 @@ def _scan(args: argparse.Namespace) -> int:
 
     if args.resume and not args.out:
         raise _UsageError("--resume needs --out FILE (the file to resume)")
-    for out in (args.out, args.csv, args.json):
+    for out in (args.out, args.csv, args.json, args.report):
         if out:
             check_writable(out)
+    from .html_report import DEFAULT_MAX_THUMBNAILS, require_matplotlib
+
+    n_thumbs = DEFAULT_MAX_THUMBNAILS if args.report_thumbnails is None else args.report_thumbnails
+    if args.report_thumbnails is not None and not args.report:
+        raise _UsageError("--report-thumbnails needs --report FILE.html")
+    if n_thumbs < 0:
+        raise _UsageError(f"--report-thumbnails must be 0 or more, got {n_thumbs}")
+    if args.report and n_thumbs:
+        require_matplotlib()  # before the scan, not after it
+    roles = _parse_roles(args.role)
     _check_scan_sources(args.sources)
     fdr: float | bool = False if args.no_fdr else (args.fdr if args.fdr is not None else True)
     client = None
@@ -285,6 +302,7 @@ def _scan(args: argparse.Namespace) -> int:
             progress=progress,
             steps_per_epoch=args.steps_per_epoch,
             tracking_uri=args.tracking_uri,
+            roles=roles,
         )
     except ScanInterrupted as exc:
         if progress is not None:
@@ -310,10 +328,19 @@ def _scan(args: argparse.Namespace) -> int:
             export.to_csv(args.csv)
         if args.json:
             export.to_json(args.json)
+    if args.report:
+        from .html_report import write_html_report
+
+        write_html_report(result, args.report, max_thumbnails=n_thumbs, roles=roles,
+                          steps_per_epoch=args.steps_per_epoch, tracking_uri=args.tracking_uri,
+                          n_jobs=1 if client is not None else args.jobs)
+        print(f"report written to {args.report}")
     st = result.stats
     if st.n_runs and st.n_errors == st.n_runs:
         return EXIT_ERROR
-    return EXIT_FINDINGS if (st.n_flagged or st.n_errors) else EXIT_HEALTHY
+    if st.n_flagged or st.n_errors:
+        return EXIT_FINDINGS
+    return EXIT_NOT_JUDGED if st.n_not_judged else EXIT_HEALTHY
 
 
 def _isatty(stream: Any) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from ._format import p_text
 from .errors import ParameterError
 
 __all__ = ["Pathology", "Severity", "Finding", "Skipped", "Report"]
@@ -55,14 +56,17 @@ def format_pvalue(p: float | None, *, prefix: str = "", suffix: str = "") -> str
     >>> format_pvalue(0.00312), format_pvalue(0.0), format_pvalue(None)
     ('p = 0.0031', 'p < 1e-16', '')
     """
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return ""
-    text = "p < 1e-16" if p < 1e-16 else f"p = {p:.2g}"
-    return f"{prefix}{text}{suffix}"
+    text = p_text(p)
+    return f"{prefix}{text}{suffix}" if text else ""
 
 
 def _json_number(x: Any) -> Any:
-    """Map non-finite floats to strings so that ``json.dumps`` stays standard JSON."""
+    """A JSON number, or None (``null``) for NaN and infinities: the output stays strict JSON.
+
+    A non-finite effect size or statistic (a ratio whose denominator is 0) has
+    no JSON number; ``null`` says "no finite value", and the finding's
+    message carries the words.
+    """
     if x is None:
         return None
     if isinstance(x, bool):
@@ -73,13 +77,22 @@ def _json_number(x: Any) -> Any:
         f = float(x)
     except (TypeError, ValueError):
         return x
-    if math.isnan(f):
-        return "nan"
-    if math.isinf(f):
-        return "inf" if f > 0 else "-inf"
+    if not math.isfinite(f):
+        return None
     if float(f).is_integer() and hasattr(x, "dtype") and getattr(x.dtype, "kind", "") in "iu":
         return int(f)
     return f
+
+
+def _json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None, recursively (dicts, lists, tuples)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +281,11 @@ class Report:
             "status": self.status,
         }
 
+    @property
+    def step_unit(self) -> str:
+        """``"epoch"`` when the run's x-axis is the epoch (``steps_per_epoch == 1``, as the Keras readers set it), else ``"step"``."""
+        return "epoch" if getattr(self.run, "steps_per_epoch", None) == 1 else "step"
+
     def _series_line(self) -> str:
         if not self.series:
             return ""
@@ -292,16 +310,21 @@ class Report:
             names = ", ".join(p.value for p in self.pathologies)
             head = f"{title}: flagged, {len(flagged)} finding{'s' if len(flagged) != 1 else ''}: {names}"
         elif status == "healthy":
-            notes = len(self.findings)
-            head = f"{title}: healthy" + (f" ({notes} note{'s' if notes != 1 else ''})" if notes else "")
+            notes = len(self.findings)  # only info notes: they never make a run unhealthy
+            extra = [f"{notes} note{'s' if notes != 1 else ''}"] if notes else []
+            if self.skipped:
+                ran = len(self.detectors)
+                extra.append(f"{ran} of {ran + len(self.skipped)} detectors could run")
+            head = f"{title}: healthy" + (f" ({'; '.join(extra)})" if extra else "")
         else:
             head = f"{title}: not judged (no detector could run on it)"
         lines = [head]
         series = self._series_line()
         if series:
             lines.append(series)
+        unit = self.step_unit
         for f in self.findings:
-            where = f" from step {f.onset_step}" if f.onset_step is not None else ""
+            where = f" from {unit} {f.onset_step}" if f.onset_step is not None else ""
             lines.append(f"  [{f.severity.value}] {f.pathology.value}/{f.kind} in {f.series}{where}{format_pvalue(f.p_value, prefix=' (', suffix=')')}")
             lines.append(f"      {f.message}")
             for r in f.remedies:

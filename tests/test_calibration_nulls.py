@@ -125,7 +125,7 @@ def test_script_runs_on_tiny_n(tmp_path, capsys):
     assert "False-positive rates on 12 healthy runs" in text and "wall time" in text
     doc = json.loads(out.read_text())
     assert doc["summary"]["n"] == 12 and len(doc["runs"]) == 12
-    for d in ("explosion", "nonconvergence", "periodic", "overfitting", "contradiction"):
+    for d in ("explosion", "non_convergence", "periodic", "overfitting", "metric_contradiction"):
         row = doc["summary"]["detectors"][d]
         assert 0.0 <= row["fpr_ci"][0] <= row["fpr_ci"][1] <= 1.0
     assert (flagged / "labels.json").is_file()

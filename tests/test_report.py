@@ -59,7 +59,8 @@ def test_report_to_dict_is_json_with_stable_keys():
     f = d["findings"][0]
     assert list(f) == ["pathology", "kind", "series", "p_value", "statistic", "effect", "onset_step",
                        "period_steps", "severity", "message", "remedies", "detector"]
-    assert f["statistic"] == "inf" and f["effect"]["ratio"] == "nan"
+    # non-finite numbers are null: strict JSON, and no "inf"/"nan" strings
+    assert f["statistic"] is None and f["effect"]["ratio"] is None
     assert d["skipped"] == [{"detector": "overfitting", "reason": "no validation-loss series"}]
 
 

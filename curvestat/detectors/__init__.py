@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..report import Finding, Skipped
     from ..run import Run
 
-__all__ = ["Detector", "REGISTRY", "PATHOLOGY_OF", "get_detector", "available_detectors"]
+__all__ = ["Detector", "REGISTRY", "ALIASES", "PATHOLOGY_OF", "get_detector", "available_detectors"]
 
 
 @runtime_checkable
@@ -36,6 +36,8 @@ class Detector(Protocol):
 
 
 #: Built-in detectors: name -> "module:attribute", in the order analyze() runs them.
+#: Each is named after the pathology it tests, so that text, JSON and CSV
+#: outputs use one name per pathology.
 #: Explosion runs first because the others restrict themselves to the part of
 #: the run before an explosion's onset; periodic runs before non-convergence,
 #: which then judges the loss averaged over whole periods (one root cause,
@@ -43,16 +45,19 @@ class Detector(Protocol):
 REGISTRY: dict[str, str] = {
     "explosion": ".explosion:detector",
     "periodic": ".periodic:detector",
-    "nonconvergence": ".nonconvergence:detector",
+    "non_convergence": ".nonconvergence:detector",
     "overfitting": ".overfitting:detector",
-    "contradiction": ".contradiction:detector",
+    "metric_contradiction": ".contradiction:detector",
 }
+
+#: Earlier names of built-in detectors, still accepted on input (``detectors=``, ``get_detector``).
+ALIASES: dict[str, str] = {"nonconvergence": "non_convergence", "contradiction": "metric_contradiction"}
 
 #: The pathology each built-in detector tests (used for FDR control across runs).
 PATHOLOGY_OF: dict[str, str] = {
     "explosion": "explosion",
-    "nonconvergence": "non_convergence",
-    "contradiction": "metric_contradiction",
+    "non_convergence": "non_convergence",
+    "metric_contradiction": "metric_contradiction",
     "overfitting": "overfitting",
     "periodic": "periodic",
 }
@@ -66,7 +71,7 @@ def available_detectors() -> list[str]:
 
 
 def get_detector(name: str) -> Detector:
-    """Load a built-in detector by name.
+    """Load a built-in detector by name (a pathology name; the earlier names in :data:`ALIASES` also work).
 
     Raises
     ------
@@ -75,6 +80,7 @@ def get_detector(name: str) -> Detector:
     """
     from ..errors import ParameterError
 
+    name = ALIASES.get(name, name)
     if name not in REGISTRY:
         raise ParameterError(f"unknown detector {name!r}; available: {available_detectors()}")
     if name not in _LOADED:

@@ -203,10 +203,10 @@ class ContradictionDetector:
     Attributes
     ----------
     name : str
-        ``"contradiction"``.
+        ``"metric_contradiction"`` (the pathology it tests).
     """
 
-    name = "contradiction"
+    name = "metric_contradiction"
     #: reads the explosion detector's findings: metrics are judged before a
     #: sustained explosion
     uses_context = True

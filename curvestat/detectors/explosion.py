@@ -66,6 +66,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _format as _fmt
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Role, Run, Series
@@ -458,8 +459,8 @@ class ExplosionDetector:
                         onset_step=onset_step,
                         severity=Severity.INFO,
                         message=(
-                            f"{series.name} jumps x{ratio:.3g} at step {onset_step}, right after the logged "
-                            f"learning rate rose x{lr_rise:.3g} (warm-up or warm restart): expected, not an explosion."
+                            f"{series.name} jumps {_fmt.ratio(ratio)} at step {onset_step}, right after the logged "
+                            f"learning rate rose {_fmt.ratio(lr_rise)} (warm-up or warm restart): expected, not an explosion."
                         ),
                         remedies=(),
                         detector=self.name,
@@ -489,8 +490,8 @@ class ExplosionDetector:
                 # minibatch noise makes (one hard batch): a note, not a sick run
                 blip = seen <= cfg.max_blip_points
                 message = (
-                    f"{series.name} spikes x{peak_ratio:.3g} at step {onset_step} and recovers at step "
-                    f"{int(steps[recovery_idx])} (jump of {jump / sigma:.1f} noise scales, p = {p:.2g})"
+                    f"{series.name} spikes {_fmt.ratio(peak_ratio)} at step {onset_step} and recovers at step "
+                    f"{int(steps[recovery_idx])} (jump of {jump / sigma:.1f} noise scales, {_fmt.p_text(p)})"
                     + ("; a single-step blip, as one hard batch makes." if blip else ".")
                 )
                 severity = Severity.INFO if blip else Severity.WARNING
@@ -501,8 +502,8 @@ class ExplosionDetector:
                     continue
                 kind = "divergence"
                 message = (
-                    f"{series.name} jumps x{ratio:.3g} at step {onset_step} and does not come back near its "
-                    f"earlier level (peak x{peak_ratio:.3g}; {jump / sigma:.1f} noise scales, p = {p:.2g})."
+                    f"{series.name} jumps {_fmt.ratio(ratio)} at step {onset_step} and does not come back near its "
+                    f"earlier level (peak {_fmt.ratio(peak_ratio)}; {jump / sigma:.1f} noise scales, {_fmt.p_text(p)})."
                 )
                 severity = Severity.CRITICAL
             # practical magnitude on the loss's own scale: an excursion that
@@ -626,7 +627,7 @@ def _data_order_finding(series: Series, steps: np.ndarray, block: int, teeth: di
         onset_step=int(steps[min(first, steps.size - 1)]),
         severity=Severity.INFO,
         message=(
-            f"{series.name} jumps x{ratio:.3g} {teeth['onsets'].size} times, about every {step_every:.3g} steps, "
+            f"{series.name} jumps {_fmt.ratio(ratio)} {teeth['onsets'].size} times, about every {step_every:.3g} steps, "
             "and falls back after each: the order of the data (e.g. sorted by class, not shuffled), not an "
             "explosion; see the periodic detector."
         ),

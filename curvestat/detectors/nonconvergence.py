@@ -69,6 +69,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _format as _fmt
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
@@ -290,7 +291,7 @@ class NonConvergenceDetector:
     Attributes
     ----------
     name : str
-        ``"nonconvergence"``.
+        ``"non_convergence"`` (the pathology it tests).
 
     Notes
     -----
@@ -298,7 +299,7 @@ class NonConvergenceDetector:
     thresholds are in :class:`curvestat.config.NonConvergenceConfig`.
     """
 
-    name = "nonconvergence"
+    name = "non_convergence"
     pathology = Pathology.NON_CONVERGENCE
     uses_context = True
 
@@ -426,28 +427,28 @@ class NonConvergenceDetector:
             # with a significant upward trend; a smaller one is flat
             kind = "rising"
             what = (
-                f"{name} drifts upward{note}: {abs(improvement):.1%} higher at the end than at the start "
-                f"(p = {p:.2g} for an improvement of at least {cfg.min_improvement:.0%}; Mann-Kendall p = {p_inc:.2g} for a rising trend)."
+                f"{name} drifts upward{note}: {_fmt.change(improvement)} "
+                f"({_fmt.p_text(p)} for an improvement of at least {cfg.min_improvement:.0%}; Mann-Kendall {_fmt.p_text(p_inc)} for a rising trend)."
             )
         elif chance is not None and p_chance <= config.alpha:
             kind = "chance_level"
             what = (
                 f"{name} ends at chance level{note}: {last:.4g} against {chance[0]:.4g} = {chance[1]}, "
-                f"less than {cfg.chance_margin:.0%} below it (improvement {improvement:.1%} over {span} steps, p = {p:.2g}): "
+                f"less than {cfg.chance_margin:.0%} below it ({_fmt.change(improvement)}, over {span} steps; {_fmt.p_text(p)}): "
                 f"the model learned no more than the label prior."
             )
         elif noisy and noise >= cfg.bouncing_ratio * max(decrease, 0.0):
             kind = "bouncing"
             what = (
-                f"{name} bounces around instead of decreasing{note}: step-to-step noise {noise:.2g} {unit} "
-                f"against a total decrease of {max(decrease, 0.0):.2g} (improvement {improvement:.1%}, "
-                f"p = {p:.2g} for a decrease of at least {margin:.2g})."
+                f"{name} bounces around instead of decreasing{note}: step-to-step noise {noise:.2g} {unit} against "
+                + (f"a total decrease of only {decrease:.2g}" if decrease > 0 else "no decrease overall")
+                + f" ({_fmt.change(improvement)}; {_fmt.p_text(p)} for a decrease of at least {margin:.2g})."
             )
         else:
             kind = "flat"
             what = (
-                f"{name} does not decrease{note}: improvement {improvement:.1%} over {span} steps "
-                f"(p = {p:.2g} for an improvement of at least {cfg.min_improvement:.0%})."
+                f"{name} does not decrease{note}: {_fmt.change(improvement)}, over {span} steps "
+                f"({_fmt.p_text(p)} for an improvement of at least {cfg.min_improvement:.0%})."
             )
         effect = {
             "improvement": improvement,

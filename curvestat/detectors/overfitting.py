@@ -59,6 +59,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
+from .. import _format as _fmt
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, align_to_steps
@@ -198,6 +199,13 @@ def _level_u_turn(lv: NDArray[np.float64]) -> tuple[float, float, float, int] | 
     d = float(end.mean() - block.mean())
     z = (d - bias) / math.sqrt(var_block + var_end)
     return float(ndtr(-z)), z, _expm1(d), k3
+
+def _end_gap(val: str, train: str, final_gap: float, log_scale: bool) -> str:
+    """The gap at the end in words: a ratio of the losses on the log scale, else their difference."""
+    if log_scale:
+        return f"at the end {val} is {_fmt.ratio(1.0 + final_gap)} {train}"
+    return f"at the end {val} is {final_gap:.3g} above {train}"
+
 
 def _rise_severity(rise: float, cfg: Any) -> Severity:
     """Severity of a significant rise of the validation loss from its practical size.
@@ -471,7 +479,7 @@ class OverfittingDetector:
         where = "the first" if j == 0 else f"evaluation {j + 1}"
         best = "the first evaluated" if j == 0 else f"the one evaluated at step {onset}"
         msg = (
-            f"{val.name} is lowest at {where} of its {whole.size} evaluations and {100 * rise:.1f} % above it "
+            f"{val.name} is lowest at {where} of its {whole.size} evaluations and {_fmt.pct(rise)} above it "
             f"after (median), while {train.name} kept falling: the best model was {best}; "
             f"stop (or save) at step {onset}."
         )
@@ -634,9 +642,9 @@ class OverfittingDetector:
                     p = max(p_rise, p_gap)
                     sev = _rise_severity(rise, cfg)
                     msg = (
-                        f"{val.name} turned up after its minimum at step {onset}: it rose {100 * rise:.1f} % above "
+                        f"{val.name} turned up after its minimum at step {onset}: it rose {_fmt.pct(rise)} above "
                         f"the minimum over the last {m} evaluations while {train.name} did not follow "
-                        f"(the gap grew {100 * growth:.1f} %, final gap {100 * final_gap:.1f} %); stop early at step {onset}."
+                        f"(the gap grew {_fmt.growth(growth)}; {_end_gap(val.name, train.name, final_gap, a.log_scale)}); stop early at step {onset}."
                     )
                     # a validation loss that was worse than the held-out train
                     # loss from the first epoch on is a split mismatch first
@@ -682,10 +690,10 @@ class OverfittingDetector:
                     onset = int(a.steps[k])
                     sev = Severity(cfg.growing_gap_severity)
                     msg = (
-                        f"{val.name} has stayed within {100 * max(rise, 0.0):.1f} % of its minimum since step {onset} "
+                        f"{val.name} has stayed within {_fmt.pct(max(rise, 0.0))} of its minimum since step {onset} "
                         f"while {train.name} kept falling: the model memorises the training data (the "
-                        f"validation/train gap grew {100 * growth:.1f} % over the last {m} evaluations, final gap "
-                        f"{100 * final_gap:.1f} %); the validation loss did not get worse, but the epochs after "
+                        f"validation/train gap grew {_fmt.growth(growth)} over the last {m} evaluations; "
+                        f"{_end_gap(val.name, train.name, final_gap, a.log_scale)}); the validation loss did not get worse, but the epochs after "
                         f"step {onset} were not needed."
                     )
                     # a validation loss that never got below what the train

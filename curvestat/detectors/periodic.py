@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .. import _format as _fmt
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
@@ -726,10 +727,6 @@ def _fmt_steps(x: float) -> str:
     return f"{x:.0f}" if x >= 20 else f"{x:.3g}"
 
 
-def _fmt_p(p: float) -> str:
-    return f"{p:.2g}" if p >= 1e-300 else "< 1e-300"
-
-
 class PeriodicDetector:
     """Detect periodic / step-like train loss (data ordered, not shuffled).
 
@@ -859,7 +856,7 @@ class PeriodicDetector:
                 memo_note = False
         msg = (
             f"{s.name} repeats every {_fmt_steps(period_steps)} steps{epoch_txt}, explaining {100 * share:.0f}% of the "
-            f"residual variance (Fisher's g = {g:.3g}, p = {_fmt_p(p)})"
+            f"residual variance (Fisher's g = {g:.3g}, {_fmt.p_text(p)})"
         )
         if kind == "explained_by_lr":
             msg += f"; the logged learning rate {run.lr.name} repeats with the same period and explains it"

@@ -157,7 +157,7 @@ def test_skipped_reasons():
 
 def test_wired_into_analyze():
     rep = analyze(_run(val_recall=np.zeros(EV.size)))
-    assert "contradiction" in rep.detectors
+    assert "metric_contradiction" in rep.detectors
     assert Pathology.METRIC_CONTRADICTION in rep.pathologies
 
 
