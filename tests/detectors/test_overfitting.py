@@ -500,6 +500,31 @@ def test_real_whisper_finetune_rising_from_the_first_evaluation(shared_data):
     assert f.p_value <= CFG.alpha
 
 
+def test_real_rise_still_going_at_the_end_is_measured_to_the_end(shared_data):
+    # a public Keras log: val_loss 0.457 at epoch 3, then 0.469 0.498 0.534
+    # while the train loss halves. The running median's last value lags a
+    # rising tail (9 %: a note); Tukey's end-point rule follows it (12 %)
+    path = shared_data / "wild" / "keras_csv" / "Dantusaikamal__Deepfake-detection__training_log.csv"
+    (f,) = analyze(path, detectors=["overfitting"]).findings
+    assert f.kind == "u_turn" and f.severity is Severity.WARNING
+    assert 0.10 <= f.effect["relative_rise"] <= 0.17
+    assert f.p_value <= CFG.alpha
+
+
+def test_end_point_rule_follows_a_trend_and_outvotes_one_outlier():
+    from curvestat.detectors.overfitting import _end_level
+
+    x = np.arange(8, dtype=float)
+    assert _end_level(x, x) == pytest.approx(7.0)  # a line: the extrapolation
+    y = x.copy()
+    y[-1] = 30.0  # one outlying last point: the trend's extrapolation, not the outlier
+    assert _end_level(y, x) == pytest.approx(8.0)
+    flat = np.zeros(8)
+    z = flat.copy()
+    z[-1] = 5.0
+    assert _end_level(z, flat) == 0.0  # a level: the smoothed value
+
+
 def test_real_first_epoch_validation_glitch_is_not_a_split_mismatch(shared_data):
     # a public Keras CNN log: the validation loss after the first epoch is 3.64
     # (ten times the epoch's train loss), then 0.05 and below -- an
