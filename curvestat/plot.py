@@ -214,8 +214,10 @@ def _draw_finding(f: Any, panels: dict[str, "Axes"], run: Run, last_step: int) -
 
 
 def _legend_label(f: Any) -> str:
-    p = "" if f.p_value is None else (" (p < 1e-16)" if f.p_value < 1e-16 else f" (p = {f.p_value:.2g})")
-    return f"[{f.severity.value}] {f.pathology.value}/{f.kind} in {f.series}{p}"
+    from ._format import p_text
+
+    p = p_text(f.p_value)
+    return f"[{f.severity.value}] {f.pathology.value}/{f.kind} in {f.series}" + (f" ({p})" if p else "")
 
 
 def _lighten_ticks(fig: "Figure") -> None:
