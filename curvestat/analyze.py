@@ -183,4 +183,8 @@ def run_detectors(run: Run, config: Config, detectors: list[Detector]) -> Report
 
         findings = [_replace(f, message=in_epochs(f.message)) for f in findings]
     series = {s.name: {"role": s.role.value, "n": len(s), "first_step": int(s.steps[0]), "last_step": int(s.steps[-1])} for s in run}
+    # the series a detector of one role reads when several share it
+    for s in (run.train_loss, run.val_loss, run.lr):
+        if s is not None and sum(1 for t in run if t.role is s.role) > 1:
+            series[s.name]["primary"] = True
     return Report(findings=findings, skipped=skipped, run_id=run.run_id, source=run.source, detectors=ran, series=series, run=run)

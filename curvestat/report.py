@@ -293,7 +293,8 @@ class Report:
         ignored: list[str] = []
         for name, info in self.series.items():
             role = info.get("role", "other")
-            (ignored if role == "other" else used).append(f"{name} ({role.replace('_', ' ')}, {info.get('n', '?')} points)"
+            primary = ", primary" if info.get("primary") else ""
+            (ignored if role == "other" else used).append(f"{name} ({role.replace('_', ' ')}{primary}, {info.get('n', '?')} points)"
                                                          if role != "other" else name)
         line = "  series: " + ", ".join(used) if used else "  series: none with a known role"
         if ignored:

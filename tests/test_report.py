@@ -81,3 +81,24 @@ def test_config_replace_and_validation():
     with pytest.raises(ParameterError, match="explosion"):
         Config().replace(explosion={"nope": 1})
     assert json.dumps(Config().to_dict())
+
+
+def test_series_line_names_the_primary_of_several_train_losses():
+    import numpy as np
+
+    from curvestat import Run, analyze
+
+    rng = np.random.default_rng(0)
+    y = np.exp(-np.arange(200) / 60) + 0.05 * rng.random(200)
+    run = Run.from_dict(
+        {"loss": y, "aux_loss": (np.arange(0, 200, 10), y[::10])},
+        roles={"loss": "train_loss", "aux_loss": "train_loss"},
+    )
+    report = analyze(run)
+    assert report.series["loss"].get("primary") is True  # the densest of the two
+    assert "primary" not in report.series["aux_loss"]
+    line = [ln for ln in str(report).splitlines() if ln.strip().startswith("series:")][0]
+    assert "loss (train loss, primary, 200 points)" in line
+    # one series of a role needs no mark
+    single = analyze(Run.from_dict({"loss": y}))
+    assert "primary" not in str(single)
