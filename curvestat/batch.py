@@ -47,7 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from .analyze import _resolve_config, _resolve_detectors, run_detectors
+from .analyze import _resolve_config, run_detectors
+from .detectors.pipeline import resolve_detectors
 from .config import Config
 from .errors import CurvestatError, ParameterError, UnreadableSourceError
 from .io import expand_sources, read
@@ -516,7 +517,7 @@ def _worker_main(conn: Any, payload: _Payload) -> None:  # pragma: no cover - ru
     # Ctrl-C goes to the whole process group: the parent decides, workers go on
     # until it stops them
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    detectors = _resolve_detectors(payload.detectors)
+    detectors = resolve_detectors(payload.detectors)
     while True:
         try:
             msg = conn.recv()
@@ -530,7 +531,7 @@ def _worker_main(conn: Any, payload: _Payload) -> None:  # pragma: no cover - ru
 
 def _analyze_chunk(tasks: list[tuple[int, Any, str | None]], payload: _Payload) -> list[BatchRow]:
     """A Dask task: a chunk of runs."""
-    detectors = _resolve_detectors(payload.detectors)
+    detectors = resolve_detectors(payload.detectors)
     return [_analyze_one(t, payload, detectors) for t in tasks]
 
 
@@ -602,7 +603,7 @@ def _warm_up(payload: _Payload) -> None:
     from .detectors import _LOADED, available_detectors, get_detector
 
     builtin = {id(get_detector(n)) for n in available_detectors()} | {id(d) for d in _LOADED.values()}
-    chosen = [d for d in _resolve_detectors(payload.detectors) if id(d) in builtin]
+    chosen = [d for d in resolve_detectors(payload.detectors) if id(d) in builtin]
     if not chosen:
         return
     rng = np.random.default_rng(0)
@@ -841,14 +842,12 @@ def iter_analyze(
 def _prepare(sources, roles, steps_per_epoch, alpha, config, detectors, n_jobs, client, timeout, tracking_uri):  # type: ignore[no-untyped-def]
     cfg = _resolve_config(config, alpha)
     det_list = list(detectors) if detectors is not None else None
-    resolved = _resolve_detectors(det_list)  # validate early, in the caller's process
-    from .detectors import PATHOLOGY_OF
-
-    pathology_of: dict[str, str] = {}
+    resolved = resolve_detectors(det_list)  # validate early, in the caller's process
+    pathologies: dict[str, str] = {}
     for d in resolved:
-        declared = getattr(d, "pathology", None) or PATHOLOGY_OF.get(d.name)
+        declared = getattr(d, "pathology", None)
         if declared is not None:
-            pathology_of[d.name] = str(getattr(declared, "value", declared))
+            pathologies[d.name] = str(getattr(declared, "value", declared))
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or (n_jobs < 1 and n_jobs != -1):
         raise ParameterError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
     n_workers = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
@@ -864,7 +863,7 @@ def _prepare(sources, roles, steps_per_epoch, alpha, config, detectors, n_jobs, 
     read_kw: dict[str, Any] = {"roles": roles, "steps_per_epoch": steps_per_epoch}
     if tracking_uri is not None:
         read_kw["tracking_uri"] = tracking_uri
-    return items, ids, _Payload(read_kw, cfg, det_list, pathology_of), n_workers
+    return items, ids, _Payload(read_kw, cfg, det_list, pathologies), n_workers
 
 
 def _run_tasks(tasks, payload, n_workers, client, timeout, chunk_size):  # type: ignore[no-untyped-def]
@@ -873,7 +872,7 @@ def _run_tasks(tasks, payload, n_workers, client, timeout, chunk_size):  # type:
     if client is not None:
         yield from _dask_rows(client, tasks, payload, chunk_size)
     elif n_workers == 1 and timeout is None:
-        detectors = _resolve_detectors(payload.detectors)
+        detectors = resolve_detectors(payload.detectors)
         for t in tasks:
             yield _analyze_one(t, payload, detectors)
     else:

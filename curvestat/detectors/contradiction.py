@@ -63,7 +63,7 @@ from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Role, Run, Series, _tokens, align_to_steps, metric_direction, task_of
 from ..stats import block_means, diff_noise_scale, robust_smooth
 from ..stats._util import _median
-from ._context import explosion_onset
+from .pipeline import Prior, explosion_onset
 from ._trend import trend_test
 
 __all__ = ["ContradictionDetector", "detector", "REMEDIES_CONTRADICTION"]
@@ -207,11 +207,11 @@ class ContradictionDetector:
     """
 
     name = "contradiction"
-    #: reads the explosion detector's findings: metrics are judged before a
-    #: sustained explosion
-    uses_context = True
+    pathology = Pathology.METRIC_CONTRADICTION
+    #: metrics are judged before a sustained explosion
+    requires = ("explosion",)
 
-    def detect(self, run: Run, config: Config, context: dict | None = None, **_: Any) -> Sequence[Finding] | Skipped:
+    def detect(self, run: Run, config: Config, prior: Prior | None = None) -> Sequence[Finding] | Skipped:
         """Test every metric of ``run``; return findings or a Skipped with the reason."""
         cfg = config.contradiction
         metrics = [s for s in run.metrics if metric_direction(s.name) != 0]
@@ -222,7 +222,7 @@ class ContradictionDetector:
             loss = run.train_loss
         if loss is None:
             return Skipped(self.name, "no loss series to compare the metrics with")
-        cut = explosion_onset(context)
+        cut = explosion_onset(prior)
         # per-call state stays local: the registry's detector instance may
         # be called from several threads at once (a Dask worker runs tasks
         # on a thread pool)

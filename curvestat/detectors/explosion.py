@@ -265,8 +265,9 @@ class ExplosionDetector:
 
     name = "explosion"
     pathology = Pathology.EXPLOSION
+    requires: tuple[str, ...] = ()
 
-    def detect(self, run: Run, config: Config, **_: Any) -> Sequence[Finding] | Skipped:
+    def detect(self, run: Run, config: Config) -> Sequence[Finding] | Skipped:
         """Scan the loss series of ``run``; return findings or a Skipped with the reason."""
         losses = run.by_role(Role.TRAIN_LOSS) + run.by_role(Role.VAL_LOSS)
         if not losses:

@@ -65,14 +65,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
-from ._context import explosion_onset
+from .pipeline import Prior, explosion_onset
 
 __all__ = ["NonConvergenceDetector", "detector", "REMEDIES"]
 
@@ -109,10 +108,10 @@ _INIT_BELOW_CHANCE = 0.05
 _MAX_CLASSES = 100_000
 
 
-def _periodic_period(context: dict[str, Any] | None, series_name: str) -> float | None:
-    if not context:
+def _periodic_period(prior: Prior | None, series_name: str) -> float | None:
+    if prior is None:
         return None
-    for f in context.get("periodic", []):
+    for f in prior.of("periodic"):
         if f.series == series_name and f.period_steps and f.severity is not Severity.INFO:
             return float(f.period_steps)
     return None
@@ -300,15 +299,17 @@ class NonConvergenceDetector:
 
     name = "nonconvergence"
     pathology = Pathology.NON_CONVERGENCE
-    uses_context = True
+    #: the run is judged before a sustained explosion, and a periodic loss by
+    #: its means over whole periods
+    requires = ("explosion", "periodic")
 
-    def detect(self, run: Run, config: Config, context: dict[str, Any] | None = None, **_: Any) -> Sequence[Finding] | Skipped:
+    def detect(self, run: Run, config: Config, prior: Prior | None = None) -> Sequence[Finding] | Skipped:
         """Test whether the loss of ``run`` decreased; return findings or a Skipped."""
         cfg = config.nonconvergence
         series: Series | None = run.train_loss or run.val_loss
         if series is None:
             return Skipped(self.name, "no loss series (give one its role: --role NAME=train_loss, or roles={NAME: 'train_loss'} in Python)")
-        onset = explosion_onset(context)
+        onset = explosion_onset(prior)
         keep = np.isfinite(series.values)
         note = ""
         if onset is not None:
@@ -316,7 +317,7 @@ class NonConvergenceDetector:
             note = f" before the explosion at step {onset}"
         y = series.values[keep]
         steps = series.steps[keep]
-        period = _periodic_period(context, series.name)
+        period = _periodic_period(prior, series.name)
         if period is not None and y.size:
             # A loss that repeats a pattern every `period` steps (unshuffled
             # data) is judged on its means over whole periods: the pattern is

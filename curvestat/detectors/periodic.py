@@ -740,8 +740,10 @@ class PeriodicDetector:
     """
 
     name = "periodic"
+    pathology = Pathology.PERIODIC
+    requires: tuple[str, ...] = ()
 
-    def detect(self, run: Run, config: Config, **_: Any) -> Sequence[Finding] | Skipped:
+    def detect(self, run: Run, config: Config) -> Sequence[Finding] | Skipped:
         """Test the train loss of ``run`` for a periodic component; return findings or a Skipped."""
         s = run.train_loss
         if s is None:
