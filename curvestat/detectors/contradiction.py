@@ -51,8 +51,9 @@ first) only the points before its onset are judged.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -197,6 +198,161 @@ def _holm(p: list[float]) -> list[float]:
     return adj.tolist()
 
 
+@dataclass(frozen=True, slots=True)
+class _PreparedMetric:
+    """A metric's finite points before ``cut`` where the loss is finite too, on [0, 1] when in percent."""
+
+    name: str
+    steps: NDArray[np.int64]
+    m: NDArray[np.float64]
+    lv: NDArray[np.float64]  # the loss aligned to the metric's steps
+    n: int
+    direction: int  # +1: larger is better, -1: smaller is better
+    scale: float  # 100 for a metric logged in percent, else 1
+    bounded: bool
+    invariant: bool  # threshold-invariant (AUC)
+    thresholded: bool  # computed from thresholded decisions (recall, F1)
+    plateau: bool  # ends in the upper part of its range: learned
+    short: str  # the reason when too short to judge
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Candidate:
+    """A metric that contradicts its loss, before multiple-testing control."""
+
+    name: str
+    loss: str
+    invariant: bool
+    thresholded: bool
+    n: int
+    p: float
+    z: float
+    onset: int
+    loss_improvement: float
+    grid: float = 0.0
+    kind: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Stuck(_Candidate):
+    """Exactly constant at a trivial level over a sustained window."""
+
+    value: float
+    level: str
+    until: int
+    length: int
+    every: bool
+    from_start: bool
+    kind: ClassVar[str] = "degenerate"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Worse(_Candidate):
+    """Gets worse while the loss improves."""
+
+    gain: float
+    tau: float
+    kind: ClassVar[str] = "opposite_direction"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Flat(_Candidate):
+    """Does not improve while the loss improves."""
+
+    gain: float
+    p_metric: float
+    value: float
+    kind: ClassVar[str] = "not_improving"
+
+
+def _prepare_metric(s: Series, loss: Series, cut: int | None, cfg: Any) -> _PreparedMetric | str:
+    """The points of metric ``s`` to judge, or why there are too few."""
+    fin = np.isfinite(s.values)
+    if cut is not None:
+        # only the points before a sustained explosion: what the metrics do
+        # after it is a symptom of the explosion, not a contradiction --
+        # even when too few points are left to judge
+        fin &= s.steps < cut
+    steps, m = s.steps[fin], s.values[fin]
+    lv = align_to_steps(loss.steps, loss.values, steps)
+    ok = np.isfinite(lv)
+    steps, m, lv = steps[ok], m[ok], lv[ok]
+    n = m.shape[0]
+    before = f" before the explosion at step {cut}" if cut is not None else ""
+    short = f"{s.name}: only {n} points with a finite loss{before}; need {cfg.min_points}"
+    if n < min(cfg.min_points, cfg.min_degenerate_points):
+        return short
+    if n > _MAX_POINTS:
+        bm = block_means(m, _MAX_POINTS)
+        steps = steps[bm.starts]
+        m, lv = bm.means, block_means(lv, _MAX_POINTS).means
+        n = m.shape[0]
+    d = metric_direction(s.name)
+    toks = set(_tokens(s.name))
+    invariant = bool(toks & _THRESHOLD_INVARIANT)
+    thresholded = bool(toks & _THRESHOLD_DEPENDENT) and not invariant
+    # metrics logged in percent (accuracy 97.5) are judged on [0, 1]
+    scale = 100.0 if (m.min() >= 0.0 and 1.0 < m.max() <= 100.0 and d != 0) else 1.0
+    m = m / scale
+    bounded = bool(m.min() >= 0.0 and m.max() <= 1.0)
+    # a metric that ends in the upper part of its range (worst -> best)
+    # has learned: if it stops improving while the loss goes on, it has
+    # plateaued (the loss improves confidence after the decisions
+    # converged), which practitioners call healthy
+    tail = _median(m[-max(1, n // 5):])
+    # (an AUC's range starts at chance, 0.5)
+    share = (tail if d > 0 else 1.0 - tail) if not invariant else 2.0 * tail - 1.0
+    plateau = bool(bounded and d != 0 and share >= cfg.plateau_level)
+    return _PreparedMetric(s.name, steps, m, lv, n, d, scale, bounded, invariant, thresholded, plateau, short)
+
+
+def _stuck_window(prep: _PreparedMetric, cfg: Any) -> tuple[int, int, str | None] | None:
+    """``(start, length, level)`` of a window where the metric is exactly constant at a trivial level.
+
+    ``level`` is None when the metric is stuck at its best value (perfect:
+    nothing to report). None when no such window: an exactly constant run at
+    a non-trivial value (a quantised metric whose decisions stopped
+    changing, a plateau near its best) is judged as a flat metric.
+    """
+    m, n, d = prep.m, prep.n, prep.direction
+    start, length = _longest_constant_run(m)
+    # a window shorter than min_points only when it is every evaluation
+    # (the fine-tune's 3-6): recall 0, 0, 0, 0.2, 0.5, 0.7 is a minority
+    # class learned after a slow start, not a stuck metric
+    if not (length >= max(cfg.min_degenerate_points, math.ceil(cfg.min_degenerate_fraction * n))
+            and (length >= cfg.min_points or length == n)):
+        return None
+    value = float(m[start])
+    best = (1.0 if d > 0 else 0.0) if prep.bounded else None
+    if best is not None and value == best:
+        return start, length, None
+    level = _trivial_level(value, d, prep.bounded, prep.invariant, prep.thresholded)
+    worst = (0.0 if d > 0 else 1.0) if prep.bounded else None
+    if level is not None and start > 0 and value != worst:
+        # the metric moved with the loss before it froze: it improved to
+        # this value and the model's decisions on a finite validation set
+        # stopped changing (a plateau, not a metric that never responds to
+        # learning)
+        if float(np.max(d * (value - m[:start]))) >= cfg.min_metric_gain:
+            level = None
+    return None if level is None else (start, length, level)
+
+
+def _change_kind(gain: float, g_min: float, edge_noise: Callable[[], float]) -> str | None:
+    """Decide from the metric's edge gain: ``"not_improving"``, ``"opposite_direction"`` or None (improved).
+
+    A loss of at least ``g_min`` that the noise of the edge medians explains
+    (a short noisy series) is no evidence that the metric moved at all: it
+    is judged as not improving, not as worsening. ``edge_noise`` is only
+    evaluated then (cost).
+    """
+    if -g_min < gain < g_min:
+        return "not_improving"
+    if gain <= -g_min:
+        return "not_improving" if -gain <= edge_noise() else "opposite_direction"
+    return None
+
+
 class ContradictionDetector:
     """Detect metrics that contradict an improving loss.
 
@@ -227,7 +383,7 @@ class ContradictionDetector:
         # be called from several threads at once (a Dask worker runs tasks
         # on a thread pool)
         cache: dict = {}
-        cands = []
+        cands: list[_Candidate] = []
         reasons = []
         for s in metrics:
             # a multi-task run logs one loss per head: a metric is judged
@@ -251,7 +407,7 @@ class ContradictionDetector:
         if not cands:
             return []
         groups = _group(cands)
-        adj = _holm([max(c["p"] for c in g) for g in groups])
+        adj = _holm([max(c.p for c in g) for g in groups])
         out = []
         for g, pa in zip(groups, adj):
             if pa <= config.alpha:
@@ -260,88 +416,40 @@ class ContradictionDetector:
 
     # ------------------------------------------------------------------
     def _one(self, s: Series, loss: Series, train: Series | None, cache: dict, cfg: Any, alpha: float,
-             cut: int | None) -> dict | str | None:
-        fin = np.isfinite(s.values)
-        if cut is not None:
-            # only the points before a sustained explosion: what the metrics do
-            # after it is a symptom of the explosion, not a contradiction --
-            # even when too few points are left to judge
-            fin &= s.steps < cut
-        steps, m = s.steps[fin], s.values[fin]
-        lv = align_to_steps(loss.steps, loss.values, steps)
-        ok = np.isfinite(lv)
-        steps, m, lv = steps[ok], m[ok], lv[ok]
-        n = m.shape[0]
-        before = f" before the explosion at step {cut}" if cut is not None else ""
-        short = f"{s.name}: only {n} points with a finite loss{before}; need {cfg.min_points}"
-        if n < min(cfg.min_points, cfg.min_degenerate_points):
-            return short
-        if n > _MAX_POINTS:
-            bm = block_means(m, _MAX_POINTS)
-            steps = steps[bm.starts]
-            m, lv = bm.means, block_means(lv, _MAX_POINTS).means
-            n = m.shape[0]
-        d = metric_direction(s.name)
-        toks = set(_tokens(s.name))
-        invariant = bool(toks & _THRESHOLD_INVARIANT)
-        thresholded = bool(toks & _THRESHOLD_DEPENDENT) and not invariant
-        # metrics logged in percent (accuracy 97.5) are judged on [0, 1]
-        scale = 100.0 if (m.min() >= 0.0 and 1.0 < m.max() <= 100.0 and d != 0) else 1.0
-        m = m / scale
-        bounded = bool(m.min() >= 0.0 and m.max() <= 1.0)
-        best = (1.0 if d > 0 else 0.0) if bounded else None
-        # a metric that ends in the upper part of its range (worst -> best)
-        # has learned: if it stops improving while the loss goes on, it has
-        # plateaued (the loss improves confidence after the decisions
-        # converged), which practitioners call healthy
-        tail = _median(m[-max(1, n // 5):])
-        # (an AUC's range starts at chance, 0.5)
-        share = (tail if d > 0 else 1.0 - tail) if not invariant else 2.0 * tail - 1.0
-        plateau = bool(bounded and d != 0 and share >= cfg.plateau_level)
-        base = {"name": s.name, "loss": loss.name, "invariant": invariant, "thresholded": thresholded, "n": n,
-                "saturated": plateau}
-        # -- degenerate: exactly constant at a trivial level over a sustained window
-        start, length = _longest_constant_run(m)
-        # a window shorter than min_points only when it is every evaluation
-        # (the fine-tune's 3-6): recall 0, 0, 0, 0.2, 0.5, 0.7 is a minority
-        # class learned after a slow start, not a stuck metric
-        if (length >= max(cfg.min_degenerate_points, math.ceil(cfg.min_degenerate_fraction * n))
-                and (length >= cfg.min_points or length == n)):
-            value = float(m[start])
-            if best is not None and value == best:
+             cut: int | None) -> _Candidate | str | None:
+        """The candidate contradiction of metric ``s`` (None: consistent; a str: why it cannot be judged)."""
+        prep = _prepare_metric(s, loss, cut, cfg)
+        if isinstance(prep, str):
+            return prep
+        stuck = _stuck_window(prep, cfg)
+        if stuck is not None:
+            start, length, level = stuck
+            if level is None:
                 return None  # perfect: nothing left to improve
-            level = _trivial_level(value, d, bounded, invariant, thresholded)
-            worst = (0.0 if d > 0 else 1.0) if bounded else None
-            if level is not None and start > 0 and value != worst:
-                # the metric moved with the loss before it froze: it improved
-                # to this value and the model's decisions on a finite
-                # validation set stopped changing (a plateau, not a metric
-                # that never responds to learning)
-                if float(np.max(d * (value - m[:start]))) >= cfg.min_metric_gain:
-                    level = None
-            if level is not None:
-                win = slice(start, start + length)
-                ev = self._loss_evidence(steps, lv, win, loss, train, cache, cfg, alpha)
-                if ev is None:
-                    return None
-                p, z, impr, lname = ev
-                return {**base, "kind": "degenerate", "p": p, "z": z, "value": value * scale, "level": level,
-                        "onset": int(steps[start]), "until": int(steps[start + length - 1]), "length": length,
-                        "every": bool(start == 0 and length == n), "from_start": start == 0,
-                        "loss_improvement": impr, "loss": lname}
-            # exactly constant at a non-trivial value (a quantised metric
-            # whose decisions stopped changing, a plateau near its best):
-            # judged as a flat metric below
-        if n < cfg.min_points:
-            return short
-        signed = m * d  # larger = better
+            ev = self._loss_evidence(prep.steps, prep.lv, slice(start, start + length), loss, train, cache, cfg, alpha)
+            if ev is None:
+                return None
+            p, z, impr, lname = ev
+            return _Stuck(name=s.name, loss=lname, invariant=prep.invariant, thresholded=prep.thresholded,
+                          n=prep.n, p=p, z=z, onset=int(prep.steps[start]), loss_improvement=impr,
+                          value=float(prep.m[start]) * prep.scale, level=level,
+                          until=int(prep.steps[start + length - 1]), length=length,
+                          every=bool(start == 0 and length == prep.n), from_start=start == 0)
+        if prep.n < cfg.min_points:
+            return prep.short
+        return self._trend_candidate(prep, loss, cache, cfg, alpha)
+
+    def _trend_candidate(self, prep: _PreparedMetric, loss: Series, cache: dict, cfg: Any,
+                         alpha: float) -> _Candidate | None:
+        """A metric that does not improve, or gets worse, while the loss improves."""
+        m, lv, steps = prep.m, prep.lv, prep.steps
+        signed = m * prep.direction  # larger = better
         gain = _edge_gain(signed)
         # the metric's grid: counts / n_val on a finite validation set (or
         # the rounding of the log); a change of one grid step is no evidence
         # (not needed for a gain or loss of 0.1 or more: far beyond the grid
         # of any validation set of 10 or more examples; cost)
-        step = _grid_step(m) if bounded and abs(gain) < 0.1 else 0.0
-        base["grid"] = step
+        step = _grid_step(m) if prep.bounded and abs(gain) < 0.1 else 0.0
         # one grid step (one example of a small validation set) is no change
         g_min = max(cfg.min_metric_gain, step * (1.0 + 1e-9))
         if _rose_from_start(signed, g_min, alpha, step):
@@ -350,18 +458,10 @@ class ContradictionDetector:
             # on improving confidence): the edge medians of 20 % would miss a
             # rise within the first one or two evaluations
             return None
-        if -g_min < gain < g_min:
-            kind = "not_improving"
-        elif gain <= -g_min and -gain <= _edge_noise(signed, alpha, step):
-            # a loss of min_metric_gain that the noise of the edge medians
-            # explains (a short noisy series): no evidence that the metric
-            # moved at all -- judged as not improving, not as worsening
-            kind = "not_improving"
-        elif gain <= -g_min:
-            kind = "opposite_direction"
-        else:
+        kind = _change_kind(gain, g_min, lambda: _edge_noise(signed, alpha, step))
+        if kind is None:
             return None  # the metric improved by a practical amount
-        if kind == "not_improving" and plateau:
+        if kind == "not_improving" and prep.plateau:
             # learned, then plateaued: healthy, nothing to report (a note
             # here would carry the loss trend's small p-value on a healthy run)
             return None
@@ -374,18 +474,17 @@ class ContradictionDetector:
         p_loss, z_loss = cache[key]
         if p_loss > alpha:
             return None
+        common = dict(name=prep.name, loss=loss.name, invariant=prep.invariant, thresholded=prep.thresholded,
+                      n=prep.n, onset=int(steps[0]), loss_improvement=impr, grid=step, gain=gain)
         if kind == "opposite_direction":
             p_worse, z_worse = _mk(signed, "decreasing")
             if p_worse > alpha:
                 return None
-            tau = _kendall_tau(lv, m)
-            return {**base, "kind": kind, "p": max(p_loss, p_worse), "z": min(z_worse, -z_loss),
-                    "gain": gain, "loss_improvement": impr, "tau": tau, "onset": int(steps[0])}
+            return _Worse(p=max(p_loss, p_worse), z=min(z_worse, -z_loss), tau=_kendall_tau(lv, m), **common)
         p_up, _ = _mk(signed, "increasing")
         if p_up <= alpha:
             return None  # a small but significant improvement: consistent
-        return {**base, "kind": kind, "p": p_loss, "z": -z_loss, "gain": gain, "p_metric": p_up,
-                "loss_improvement": impr, "onset": int(steps[0]), "value": _median(m) * scale}
+        return _Flat(p=p_loss, z=-z_loss, p_metric=p_up, value=_median(m) * prep.scale, **common)
 
     def _loss_evidence(self, steps, lv, win, loss, train, cache, cfg, alpha):
         """(p, z, improvement, loss name) for "the loss improved over ``win``", or None.
@@ -453,77 +552,78 @@ class ContradictionDetector:
             return None
         return (min(1.0, k * best[0]),) + best[1:]
 
-    def _finding(self, g: list[dict], p_adj: float, n_tests: int) -> Finding:
+    def _finding(self, g: list[_Candidate], p_adj: float, n_tests: int) -> Finding:
         c = g[0]
-        kind, name, loss = c["kind"], c["name"], c["loss"]
-        impr = 100 * c["loss_improvement"]
-        effect = {"loss_improvement": c["loss_improvement"], "points": float(c["n"]), "p_unadjusted": c["p"],
+        kind, name, loss = c.kind, c.name, c.loss
+        impr = 100 * c.loss_improvement
+        effect = {"loss_improvement": c.loss_improvement, "points": float(c.n), "p_unadjusted": c.p,
                   "metrics_tested": float(n_tests)}
-        if c.get("grid"):
-            effect["metric_grid"] = c["grid"]
+        if c.grid:
+            effect["metric_grid"] = c.grid
         remedies = REMEDIES_CONTRADICTION
-        if kind == "degenerate":
-            v, level = c["value"], c["level"]
-            effect.update(stuck_value=v, stuck_points=float(c["length"]), stuck_until=float(c["until"]))
+        if isinstance(c, _Stuck):
+            v, level = c.value, c.level
+            effect.update(stuck_value=v, stuck_points=float(c.length), stuck_until=float(c.until))
             what = {"zero": "", "worst": " (its worst value)",
                     "chance": " (chance level: constant scores or a single predicted class)"}[level]
             classes: list[str] = []
             if len(g) > 1:
-                names = [x["name"] for x in g]
+                names = [x.name for x in g]
                 classes = sorted({"_".join(sorted(task_of(x))) for x in names} - {""})
                 shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
                 effect["metrics_stuck"] = float(len(g))
                 cls = f" ({len(classes)} classes: {', '.join(classes[:12])}{', ...' if len(classes) > 12 else ''})" \
                     if len(classes) > 1 else ""
-                effect["p_members_max"] = max(x["p"] for x in g)
-                since = "" if len({x["onset"] for x in g}) == 1 else " (the others from later steps on)"
+                effect["p_members_max"] = max(x.p for x in g)
+                since = "" if len({x.onset for x in g}) == 1 else " (the others from later steps on)"
                 msg = (f"{len(g)} metrics{cls} are stuck at exactly {v:.4g}{what}; the longest from step "
-                       f"{c['onset']} to step {c['until']} ({c['length']} of {c['n']} evaluations){since}, while "
+                       f"{c.onset} to step {c.until} ({c.length} of {c.n} evaluations){since}, while "
                        f"{loss} improved by {impr:.1f} % meanwhile: {shown}.")
             else:
-                when = "since the start of the run" if c["from_start"] else "meanwhile"
-                msg = (f"{name} is stuck at exactly {v:.4g}{what} from step {c['onset']} to step {c['until']} "
-                       f"({c['length']} of {c['n']} evaluations) while {loss} improved by {impr:.1f} % {when}.")
+                when = "since the start of the run" if c.from_start else "meanwhile"
+                msg = (f"{name} is stuck at exactly {v:.4g}{what} from step {c.onset} to step {c.until} "
+                       f"({c.length} of {c.n} evaluations) while {loss} improved by {impr:.1f} % {when}.")
             # practical magnitude: a metric that never counts a single hit
             # while the loss improves is the seed's "recall is stuck at 0";
             # chance level, a worst error rate and a constant AUC are warnings
-            sev = Severity.CRITICAL if level == "zero" and not c["invariant"] else Severity.WARNING
+            sev = Severity.CRITICAL if level == "zero" and not c.invariant else Severity.WARNING
             if len(g) > 1 and len(classes) > 1:
                 # some classes are never predicted while the model learns the
                 # others: a problem to look at, not a model that learns nothing
                 sev = Severity.WARNING
             if level == "chance":
                 remedies = REMEDIES_CHANCE
-            elif not c["thresholded"]:
+            elif not c.thresholded:
                 # an accuracy (or error rate) that never counts a hit: the
                 # threshold cannot explain it
                 remedies = (REMEDY_BROKEN_METRIC, REMEDY_BY_HAND)
-            elif c["every"]:
+            elif c.every:
                 remedies = (REMEDY_BROKEN_METRIC,) + REMEDIES_CONTRADICTION
-        elif kind == "opposite_direction":
-            effect.update(metric_change=c["gain"], kendall_tau_loss_metric=c["tau"])
-            msg = (f"{name} got worse by {abs(c['gain']):.3g} while {loss} improved by {impr:.1f} %: the loss and "
-                   f"the metric move in opposite directions (Kendall tau between them {c['tau']:+.2f}).")
+        elif isinstance(c, _Worse):
+            effect.update(metric_change=c.gain, kendall_tau_loss_metric=c.tau)
+            msg = (f"{name} got worse by {abs(c.gain):.3g} while {loss} improved by {impr:.1f} %: the loss and "
+                   f"the metric move in opposite directions (Kendall tau between them {c.tau:+.2f}).")
             sev = Severity.WARNING
-            if c.get("grid") and abs(c["gain"]) < 2.0 * c["grid"]:
+            if c.grid and abs(c.gain) < 2.0 * c.grid:
                 # significant but marginal: one example of a small validation set
                 sev = Severity.INFO
-                msg += f" The change is about one example (grid {c['grid']:.3g}): marginal."
+                msg += f" The change is about one example (grid {c.grid:.3g}): marginal."
         else:
-            effect.update(metric_change=c["gain"], p_metric_trend=c["p_metric"], metric_median=c["value"])
-            msg = (f"{name} does not improve (change {c['gain']:+.3g}, around {c['value']:.3g}) while {loss} "
+            assert isinstance(c, _Flat)
+            effect.update(metric_change=c.gain, p_metric_trend=c.p_metric, metric_median=c.value)
+            msg = (f"{name} does not improve (change {c.gain:+.3g}, around {c.value:.3g}) while {loss} "
                    f"improved by {impr:.1f} %.")
-            sev = Severity.INFO if c["invariant"] else Severity.WARNING
-            if c["invariant"]:
+            sev = Severity.INFO if c.invariant else Severity.WARNING
+            if c.invariant:
                 remedies = REMEDIES_AUC
         return Finding(
             pathology=Pathology.METRIC_CONTRADICTION,
             kind=kind,
             series=name,
             p_value=float(min(1.0, max(0.0, p_adj))),
-            statistic=float(c["z"]),
+            statistic=float(c.z),
             effect=effect,
-            onset_step=int(c["onset"]),
+            onset_step=int(c.onset),
             severity=sev,
             message=msg,
             remedies=remedies,
@@ -534,7 +634,7 @@ class ContradictionDetector:
 _PARTNER = {"precision": "recall", "recall": "precision"}
 
 
-def _trade_off(c: dict, run: Run, cfg: Any, alpha: float, cut: int | None) -> bool:
+def _trade_off(c: _Candidate, run: Run, cfg: Any, alpha: float, cut: int | None) -> bool:
     """Is ``c`` a precision that falls while its recall rises (or the reverse)?
 
     A classifier that starts predicting the minority class as it learns
@@ -545,9 +645,9 @@ def _trade_off(c: dict, run: Run, cfg: Any, alpha: float, cut: int | None) -> bo
     gained ``min_metric_gain`` (edge medians, or from its first value,
     :func:`_rose_from_start`) over the points before ``cut``.
     """
-    if c["kind"] != "opposite_direction":
+    if not isinstance(c, _Worse):
         return False
-    name = c["name"]
+    name = c.name
     for a, b in _PARTNER.items():
         if a in name.lower():
             i = name.lower().index(a)
@@ -564,7 +664,7 @@ def _trade_off(c: dict, run: Run, cfg: Any, alpha: float, cut: int | None) -> bo
     return False
 
 
-def _group(cands: list[dict]) -> list[list[dict]]:
+def _group(cands: list[_Candidate]) -> list[list[_Candidate]]:
     """Candidates grouped into hypotheses, in order of first appearance.
 
     Metrics stuck at the same trivial value over the same window against the
@@ -577,13 +677,13 @@ def _group(cands: list[dict]) -> list[list[dict]]:
     then the largest of its members' (intersection-union: every member's
     window shows the loss improving). Every other candidate is its own.
     """
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[tuple, list[_Candidate]] = {}
     for i, c in enumerate(cands):
-        key = ((c["kind"], c["value"], c["level"], c["loss"], c["thresholded"], c["invariant"])
-               if c["kind"] == "degenerate" else (i,))
+        key = ((c.kind, c.value, c.level, c.loss, c.thresholded, c.invariant)
+               if isinstance(c, _Stuck) else (i,))
         groups.setdefault(key, []).append(c)
     # the longest window first: it names the group's onset and its evidence
-    return [sorted(g, key=lambda c: -c.get("length", 0)) for g in groups.values()]
+    return [sorted(g, key=lambda c: -getattr(c, "length", 0)) for g in groups.values()]
 
 
 def _task_losses(run: Run, metric: str, min_points: int) -> tuple[Series | None, Series | None]:

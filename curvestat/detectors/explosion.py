@@ -61,10 +61,12 @@ explosions.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
@@ -287,249 +289,34 @@ class ExplosionDetector:
 
     # ------------------------------------------------------------------------------------
     def _level_shifts(self, series: Series, lr: Series | None, config: Config, nll: bool = False) -> list[Finding]:
-        from ..stats import local_shift_test, pelt
+        """Upward level shifts of the log loss: prepare, segment, then test and judge each rise."""
+        from ..stats import pelt
 
         cfg = config.explosion
-        alpha = config.alpha
-        stop = _first_non_finite(series)
-        values = series.values[: stop if stop is not None else len(series)]
-        steps = series.steps[: values.size]
-        if values.size < cfg.min_points:
+        lev = _prepare_levels(series, cfg)
+        if lev is None:
             return []
-        z = _log_loss(values)
-        if z is None:
-            return []  # losses below zero have no ratio scale; only the non-finite scan applies
-        n = z.size
-        # the loss's own scale: its level at the start of the run
-        initial = float(np.median(values[: max(3, n // 20)]))
-        # Long series: segment block *maxima* of at most cfg.max_segment_points
-        # blocks. Maxima keep every upward excursion, a one-point spike
-        # included, at full height (block means would dilute it), and keep
-        # PELT fast on long smooth trends, where its pruning is weak. The
-        # onset is refined on the full-resolution series.
-        block = max(1, math.ceil(n / cfg.max_segment_points))
-        if block > 1:
-            m = n // block
-            head = z[: m * block].reshape(m, block).max(axis=1)
-            zb = np.append(head, z[m * block :].max()) if n > m * block else head
-        else:
-            zb = z
-        window = int(min(max(5, (zb.size // 20) | 1), 101))
-        resid = _residuals(zb, window)
-        sigma_all = _noise_scale(resid)
-        penalty = cfg.penalty_factor * sigma_all**2 * math.log(max(zb.size, 3))
+        zb = lev.zb
+        penalty = cfg.penalty_factor * lev.sigma_all**2 * math.log(max(zb.size, 3))
         cp = pelt(zb, model="l2", penalty=penalty, min_size=1)
-        min_ratio_log = math.log(cfg.min_ratio)
-        out: list[Finding] = []
         starts = [int(v) for v in cp.segment_starts] + [zb.size]
-        means = cp.segment_means
-        # the recovery test reads a 5-point running mean of the loss at full
-        # resolution, so that a noisy point or two back down (or the exact
-        # zeros of a broken network between its huge losses) are not taken
-        # for a recovery
-        level5 = _running_level(z, 5)
-        teeth = _sawtooth_teeth(zb, starts, means, cfg, sigma_all)
+        teeth = _sawtooth_teeth(zb, starts, cp.segment_means, cfg, lev.sigma_all)
         data_order = False
-        # A rise is often a ramp that PELT cuts into a staircase: merge runs of
-        # consecutive upward changes separated by short segments into one
-        # episode, measured from the level before its first change to the
-        # level after its last one. A downward change ends an episode, so a
-        # spike (up, then down) stays a short excursion.
-        gap = max(cfg.local_window, zb.size // 50)
-        # a short epoch-level log (Keras: one point per epoch) has a level
-        # after a quarter of its points; the warm-up noise that needs ten
-        # points of baseline is that of per-step logs
-        min_baseline = min(cfg.min_baseline_points, max(3, zb.size // 4))
-        k = 1
-        while k < len(starts) - 1:
-            if means[k] <= means[k - 1]:
-                k += 1
-                continue
-            first = k
-            while k + 1 < len(starts) - 1 and means[k + 1] > means[k] and starts[k + 1] - starts[k] <= gap:
-                k += 1
-            last = k
-            k += 1
-            b = starts[first]
-            # the level before: the median of the local_window points before
-            # the change, across segment boundaries, so that a short dip
-            # (a downward outlier PELT isolated) is not taken for the level
-            w_before = min(b, cfg.local_window)
-            if b < min_baseline:
-                continue  # no level to jump from yet (the first few logged points)
-            b_end = starts[last]
-            w_after = min(starts[last + 1] - b_end, cfg.local_window)
-            before = float(np.median(zb[b - w_before : b]))
-            after = float(np.median(zb[b_end : b_end + w_after]))
-            jump = after - before
-            # practical minimum: the loss ratio, or for a negative
-            # log-likelihood the additive jump in nats (x e^nats in perplexity)
-            jump_nats = _exp(after) - _exp(before)
-            # (in nats the top of the rise counts: an LLM spike decays over
-            # hundreds of steps, its segment's median is below its peak)
-            top_nats = _exp(float(np.max(zb[b_end : b_end + w_after]))) - _exp(before)
-            if jump < min_ratio_log and not (nll and top_nats >= cfg.min_jump_nats):
+        out: list[Finding] = []
+        for ep in _rises(zb, starts, cp.segment_means, cfg):
+            if not _practical(ep, cfg, nll):
                 continue
             # the noise the jump must clear is that of the run before it
-            prior = resid[: max(b, 3)]
-            sigma = _noise_scale(prior) if b >= 20 else sigma_all
-            if jump < cfg.min_jump_sigmas * sigma:
+            sigma = _noise_scale(lev.resid[: max(ep.b, 3)]) if ep.b >= 20 else lev.sigma_all
+            if ep.jump < cfg.min_jump_sigmas * sigma:
                 continue
-            # p-value: the local shift against the null distribution of the
-            # same statistic along the run's own healthy stretch, with a
-            # Pareto tail (valid under heavy tails and autocorrelation),
-            # Bonferroni over the positions searched
-            # the null: the run's own residuals before the jump and its
-            # baseline window (precursors, such as the rising gradient norm's
-            # first loss blips, belong to the event, and one of them would
-            # dominate the tail estimate); the whole run, the jump's own
-            # windows left out, when that is too short
-            if b - w_before >= 30:
-                null_resid = resid[: b - w_before]
-            else:
-                null_resid = np.concatenate((resid[: b - w_before], resid[b_end + w_after :]))
-                if null_resid.size < 3:
-                    null_resid = resid
-            # the window after: the segment after the (last stair of the)
-            # rise, or, for a decaying spike that PELT cuts into short
-            # segments, the run of points that stay above half the
-            # jump (so a spike is tested on all the points it lasts)
-            above = zb[b_end : b_end + cfg.local_window] > before + 0.5 * jump
-            run_len = int(np.argmin(above)) if not above.all() else int(above.size)
-            wa2 = max(w_after, run_len)
-            test = local_shift_test(
-                zb, b, w_before, wa2, resid=null_resid, sigma=sigma, n_tests=zb.size, after_start=b_end
-            )
-            p = test.pvalue
-            zstat = jump / test.se
-            # Onset: the first point of the rise at full resolution (PELT puts
-            # the first stair of a ramp at its start; step back over points of
-            # a block that already rose).
-            i = b * block
-            half = before + 0.5 * jump
-            while i > 0 and i > (b - w_before) * block and z[i - 1] > half:
-                i -= 1
-            if i == b * block:  # the rise may sit later in its block (block maxima)
-                while i < min(n, (b + 1) * block) - 1 and z[i] <= half:
-                    i += 1
-            # Recovery: back near the level *before* the jump, not merely
-            # below half of it: within recovery_ratio of it (for a negative
-            # log-likelihood also within half the minimum jump in nats), or
-            # within three noise scales when the noise is larger; never
-            # further than half the jump. A loss that falls back from x1000
-            # to x30 has not recovered: it diverged.
-            tol = math.log(cfg.recovery_ratio)
-            if nll:
-                tol = min(tol, math.log1p(0.5 * cfg.min_jump_nats / _exp(before)))
-            back = before + min(0.5 * jump, max(tol, 3.0 * sigma))
-            top = i if b_end == b else b_end * block
-            if b_end == b:  # the top of a one-stair rise: its highest point in the rise's block
-                hi = min(n, max(i + 1, (b + 1) * block))
-                top = i + int(np.argmax(z[i:hi]))
-            rec = np.flatnonzero(level5[top + 1 :] <= back)
-            recovery_idx = int(top + 1 + rec[0]) if rec.size else None
-            recovered = recovery_idx is not None and (recovery_idx - i) <= cfg.recovery_window * block
-            ratio = _exp(jump)
-            peak_log = float(np.max(z[i : (recovery_idx if recovered else n)]))
-            peak_ratio = _exp(peak_log - before)
-            peak_nats = _exp(peak_log) - _exp(before)
-            onset_step = int(steps[i])
-            lr_rise = _lr_explanation(lr, int(steps[max(0, i - max(1, cfg.local_window * block))]), onset_step)
-            effect = {
-                "ratio": ratio,
-                "peak_ratio": peak_ratio,
-                "jump_log": jump,
-                "jump_sigmas": jump / sigma,
-                "level_before": _exp(before),
-            }
-            if nll:
-                effect["jump_nats"] = jump_nats
-                effect["peak_nats"] = peak_nats
-            if lr_rise >= cfg.lr_explains_ratio:
-                out.append(
-                    Finding(
-                        pathology=Pathology.EXPLOSION,
-                        kind="explained_by_lr",
-                        series=series.name,
-                        # H0 = healthy: a jump the schedule explains is no
-                        # evidence against it, so no p-value
-                        p_value=None,
-                        statistic=zstat,
-                        effect={**effect, "lr_ratio": lr_rise, "jump_p": p},
-                        onset_step=onset_step,
-                        severity=Severity.INFO,
-                        message=(
-                            f"{series.name} jumps x{ratio:.3g} at step {onset_step}, right after the logged "
-                            f"learning rate rose x{lr_rise:.3g} (warm-up or warm restart): expected, not an explosion."
-                        ),
-                        remedies=(),
-                        detector=self.name,
-                    )
-                )
-                continue
-            if p > alpha:
-                continue  # within what the run's own noise produces
-            big_peak = peak_ratio >= cfg.min_spike_ratio or (nll and peak_nats >= cfg.min_jump_nats)
-            if recovered and not big_peak:
-                continue  # a short bump of this size is within what healthy runs show
-            # points the excursion was seen on (above half the jump): until
-            # its recovery, or until the end of the run (whether it would
-            # have stayed up is then unknown; a last, partial batch logs one)
-            end_idx = recovery_idx if recovered and recovery_idx is not None else n
-            seen = int(np.count_nonzero(z[i:end_idx] > half))
-            if teeth is not None and _in_sawtooth(b, jump, teeth, cfg):
-                data_order = True
-                continue  # one tooth of a data-order sawtooth: reported once below
-            if recovered:
-                assert recovery_idx is not None
-                kind = "spike"
-                effect["recovery_step"] = float(steps[recovery_idx])
-                effect["duration_steps"] = float(steps[recovery_idx] - steps[i])
-                effect["points_above_half"] = float(seen)
-                # a one-step blip that recovers at once is what heavy-tailed
-                # minibatch noise makes (one hard batch): a note, not a sick run
-                blip = seen <= cfg.max_blip_points
-                message = (
-                    f"{series.name} spikes x{peak_ratio:.3g} at step {onset_step} and recovers at step "
-                    f"{int(steps[recovery_idx])} (jump of {jump / sigma:.1f} noise scales, p = {p:.2g})"
-                    + ("; a single-step blip, as one hard batch makes." if blip else ".")
-                )
-                severity = Severity.INFO if blip else Severity.WARNING
-            else:
-                if seen <= cfg.max_blip_points and n - i <= cfg.max_blip_points and jump < cfg.single_point_sigmas * sigma:
-                    # only the last logged point is up (often a partial batch
-                    # of a few samples): nothing shows that it stays up
-                    continue
-                kind = "divergence"
-                message = (
-                    f"{series.name} jumps x{ratio:.3g} at step {onset_step} and does not come back near its "
-                    f"earlier level (peak x{peak_ratio:.3g}; {jump / sigma:.1f} noise scales, p = {p:.2g})."
-                )
-                severity = Severity.CRITICAL
-            # practical magnitude on the loss's own scale: an excursion that
-            # stays below min_peak_share of the run's initial loss (an Adam
-            # spike from a memorised 0.02 to 0.5 in a run that started at
-            # 2.3) has not undone the training: a note
-            reached = _exp(peak_log if kind == "spike" else after)
-            effect["share_of_initial"] = reached / initial if initial > 0 else math.inf
-            if reached < cfg.min_peak_share * initial and severity is not Severity.INFO:
-                severity = Severity.INFO
-                message = message[:-1] + f"; it stays below {cfg.min_peak_share:.0%} of the initial loss ({initial:.3g})."
-            out.append(
-                Finding(
-                    pathology=Pathology.EXPLOSION,
-                    kind=kind,
-                    series=series.name,
-                    p_value=p,
-                    statistic=zstat,
-                    effect=effect,
-                    onset_step=onset_step,
-                    severity=severity,
-                    message=message,
-                    remedies=REMEDIES_JUMP,
-                    detector=self.name,
-                )
-            )
+            ev = _jump_evidence(lev, ep, sigma, lr, cfg, nll)
+            tooth = teeth is not None and _in_sawtooth(ep.b, ep.jump, teeth, cfg)
+            kind = _decide_jump(ev, cfg, config.alpha, nll, tooth)
+            if kind == "tooth":
+                data_order = True  # one tooth of a data-order sawtooth: reported once below
+            elif kind is not None:
+                out.append(_jump_finding(series, lev, ev, kind, cfg, nll, self.name))
         # one root cause, one finding: once the loss has diverged (never came
         # back near its earlier level) later jumps are part of the same event
         div = [f.onset_step or 0 for f in out if f.kind == "divergence"]
@@ -537,8 +324,316 @@ class ExplosionDetector:
             out = [f for f in out if (f.onset_step or 0) <= min(div)]
         if data_order:
             assert teeth is not None
-            out.append(_data_order_finding(series, steps, block, teeth, self.name))
+            out.append(_data_order_finding(series, lev.steps, lev.block, teeth, self.name))
         return _drop_regular_recurrences(out, cfg.min_recurrences)
+
+
+@dataclass(frozen=True, slots=True)
+class _LogLevels:
+    """The finite head of a loss on the log scale, as the level-shift test reads it."""
+
+    steps: NDArray[np.int64]
+    z: NDArray[np.float64]  # log loss at full resolution
+    zb: NDArray[np.float64]  # block maxima of z (z itself when short)
+    block: int
+    resid: NDArray[np.float64]  # zb around its running median
+    sigma_all: float  # noise scale of resid over the whole run
+    level5: NDArray[np.float64]  # 5-point running level of z (recoveries)
+    initial: float  # the loss's own scale: its level at the start
+
+
+def _prepare_levels(series: Series, cfg: Any) -> _LogLevels | None:
+    """The series up to its first non-finite value on the log scale; None when too short or not positive."""
+    stop = _first_non_finite(series)
+    values = series.values[: stop if stop is not None else len(series)]
+    steps = series.steps[: values.size]
+    if values.size < cfg.min_points:
+        return None
+    z = _log_loss(values)
+    if z is None:
+        return None  # losses below zero have no ratio scale; only the non-finite scan applies
+    n = z.size
+    initial = float(np.median(values[: max(3, n // 20)]))
+    # Long series: segment block *maxima* of at most cfg.max_segment_points
+    # blocks. Maxima keep every upward excursion, a one-point spike
+    # included, at full height (block means would dilute it), and keep
+    # PELT fast on long smooth trends, where its pruning is weak. The
+    # onset is refined on the full-resolution series.
+    block = max(1, math.ceil(n / cfg.max_segment_points))
+    if block > 1:
+        m = n // block
+        head = z[: m * block].reshape(m, block).max(axis=1)
+        zb = np.append(head, z[m * block :].max()) if n > m * block else head
+    else:
+        zb = z
+    window = int(min(max(5, (zb.size // 20) | 1), 101))
+    resid = _residuals(zb, window)
+    # the recovery test reads a 5-point running mean of the loss at full
+    # resolution, so that a noisy point or two back down (or the exact
+    # zeros of a broken network between its huge losses) are not taken
+    # for a recovery
+    return _LogLevels(steps, z, zb, block, resid, _noise_scale(resid), _running_level(z, 5), initial)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rise:
+    """A candidate: a run of upward changes of the segmentation (block indices)."""
+
+    b: int  # first block of the rise
+    b_end: int  # first block of its last stair
+    w_before: int
+    w_after: int
+    before: float  # log level before
+    after: float  # log level after
+    top: float  # highest log level in the window after
+
+    @property
+    def jump(self) -> float:
+        return self.after - self.before
+
+
+def _rises(zb: NDArray[np.float64], starts: list[int], means: NDArray[np.float64], cfg: Any) -> Iterator[_Rise]:
+    """The upward episodes of a segmentation of ``zb`` (``starts`` ends with ``zb.size``).
+
+    A rise is often a ramp that PELT cuts into a staircase: runs of
+    consecutive upward changes separated by short segments are merged into
+    one episode, measured from the level before its first change to the
+    level after its last one. A downward change ends an episode, so a spike
+    (up, then down) stays a short excursion.
+    """
+    gap = max(cfg.local_window, zb.size // 50)
+    # a short epoch-level log (Keras: one point per epoch) has a level
+    # after a quarter of its points; the warm-up noise that needs ten
+    # points of baseline is that of per-step logs
+    min_baseline = min(cfg.min_baseline_points, max(3, zb.size // 4))
+    k = 1
+    while k < len(starts) - 1:
+        if means[k] <= means[k - 1]:
+            k += 1
+            continue
+        first = k
+        while k + 1 < len(starts) - 1 and means[k + 1] > means[k] and starts[k + 1] - starts[k] <= gap:
+            k += 1
+        last = k
+        k += 1
+        b = starts[first]
+        # the level before: the median of the local_window points before
+        # the change, across segment boundaries, so that a short dip
+        # (a downward outlier PELT isolated) is not taken for the level
+        w_before = min(b, cfg.local_window)
+        if b < min_baseline:
+            continue  # no level to jump from yet (the first few logged points)
+        b_end = starts[last]
+        w_after = min(starts[last + 1] - b_end, cfg.local_window)
+        yield _Rise(
+            b, b_end, w_before, w_after,
+            before=float(np.median(zb[b - w_before : b])),
+            after=float(np.median(zb[b_end : b_end + w_after])),
+            top=float(np.max(zb[b_end : b_end + w_after])),
+        )
+
+
+def _practical(ep: _Rise, cfg: Any, nll: bool) -> bool:
+    """The practical minimum: the loss ratio, or for a negative log-likelihood the additive jump in nats
+    (x e^nats in perplexity) at the top of the rise (an LLM spike decays over hundreds of steps, its
+    segment's median is below its peak)."""
+    top_nats = _exp(ep.top) - _exp(ep.before)
+    return ep.jump >= math.log(cfg.min_ratio) or (nll and top_nats >= cfg.min_jump_nats)
+
+
+@dataclass(frozen=True, slots=True)
+class _JumpEvidence:
+    """The test of one rise and what the decision reads (indices at full resolution)."""
+
+    rise: _Rise
+    sigma: float
+    p: float
+    zstat: float
+    i: int  # onset index
+    recovery_idx: int | None
+    recovered: bool
+    peak_log: float
+    lr_rise: float
+    seen: int  # points above half the jump until the recovery (or the end)
+    n_after: int  # points from the onset to the end of the series
+
+    @property
+    def jump(self) -> float:
+        return self.rise.jump
+
+
+def _jump_evidence(lev: _LogLevels, ep: _Rise, sigma: float, lr: Series | None, cfg: Any, nll: bool) -> _JumpEvidence:
+    """Test a rise against the run's own noise; locate its onset, recovery and peak."""
+    from ..stats import local_shift_test
+
+    zb, z, resid, block = lev.zb, lev.z, lev.resid, lev.block
+    b, b_end, w_before, w_after, before, jump = ep.b, ep.b_end, ep.w_before, ep.w_after, ep.before, ep.jump
+    n = z.size
+    # p-value: the local shift against the null distribution of the
+    # same statistic along the run's own healthy stretch, with a
+    # Pareto tail (valid under heavy tails and autocorrelation),
+    # Bonferroni over the positions searched
+    # the null: the run's own residuals before the jump and its
+    # baseline window (precursors, such as the rising gradient norm's
+    # first loss blips, belong to the event, and one of them would
+    # dominate the tail estimate); the whole run, the jump's own
+    # windows left out, when that is too short
+    if b - w_before >= 30:
+        null_resid = resid[: b - w_before]
+    else:
+        null_resid = np.concatenate((resid[: b - w_before], resid[b_end + w_after :]))
+        if null_resid.size < 3:
+            null_resid = resid
+    # the window after: the segment after the (last stair of the)
+    # rise, or, for a decaying spike that PELT cuts into short
+    # segments, the run of points that stay above half the
+    # jump (so a spike is tested on all the points it lasts)
+    above = zb[b_end : b_end + cfg.local_window] > before + 0.5 * jump
+    run_len = int(np.argmin(above)) if not above.all() else int(above.size)
+    wa2 = max(w_after, run_len)
+    test = local_shift_test(zb, b, w_before, wa2, resid=null_resid, sigma=sigma, n_tests=zb.size, after_start=b_end)
+    # Onset: the first point of the rise at full resolution (PELT puts
+    # the first stair of a ramp at its start; step back over points of
+    # a block that already rose).
+    i = b * block
+    half = before + 0.5 * jump
+    while i > 0 and i > (b - w_before) * block and z[i - 1] > half:
+        i -= 1
+    if i == b * block:  # the rise may sit later in its block (block maxima)
+        while i < min(n, (b + 1) * block) - 1 and z[i] <= half:
+            i += 1
+    # Recovery: back near the level *before* the jump, not merely
+    # below half of it: within recovery_ratio of it (for a negative
+    # log-likelihood also within half the minimum jump in nats), or
+    # within three noise scales when the noise is larger; never
+    # further than half the jump. A loss that falls back from x1000
+    # to x30 has not recovered: it diverged.
+    tol = math.log(cfg.recovery_ratio)
+    if nll:
+        tol = min(tol, math.log1p(0.5 * cfg.min_jump_nats / _exp(before)))
+    back = before + min(0.5 * jump, max(tol, 3.0 * sigma))
+    top = i if b_end == b else b_end * block
+    if b_end == b:  # the top of a one-stair rise: its highest point in the rise's block
+        hi = min(n, max(i + 1, (b + 1) * block))
+        top = i + int(np.argmax(z[i:hi]))
+    rec = np.flatnonzero(lev.level5[top + 1 :] <= back)
+    recovery_idx = int(top + 1 + rec[0]) if rec.size else None
+    recovered = recovery_idx is not None and (recovery_idx - i) <= cfg.recovery_window * block
+    peak_log = float(np.max(z[i : (recovery_idx if recovered else n)]))
+    steps = lev.steps
+    lr_rise = _lr_explanation(lr, int(steps[max(0, i - max(1, cfg.local_window * block))]), int(steps[i]))
+    # points the excursion was seen on (above half the jump): until
+    # its recovery, or until the end of the run (whether it would
+    # have stayed up is then unknown; a last, partial batch logs one)
+    end_idx = recovery_idx if recovered and recovery_idx is not None else n
+    seen = int(np.count_nonzero(z[i:end_idx] > half))
+    return _JumpEvidence(ep, sigma, test.pvalue, jump / test.se, i, recovery_idx, recovered, peak_log, lr_rise,
+                         seen, n - i)
+
+
+def _decide_jump(ev: _JumpEvidence, cfg: Any, alpha: float, nll: bool, tooth: bool) -> str | None:
+    """The kind of finding a tested rise gives: ``"explained_by_lr"``, ``"spike"``, ``"divergence"``,
+    ``"tooth"`` (of a data-order sawtooth), or None (nothing to report)."""
+    if ev.lr_rise >= cfg.lr_explains_ratio:
+        return "explained_by_lr"
+    if ev.p > alpha:
+        return None  # within what the run's own noise produces
+    peak_ratio = _exp(ev.peak_log - ev.rise.before)
+    peak_nats = _exp(ev.peak_log) - _exp(ev.rise.before)
+    big_peak = peak_ratio >= cfg.min_spike_ratio or (nll and peak_nats >= cfg.min_jump_nats)
+    if ev.recovered and not big_peak:
+        return None  # a short bump of this size is within what healthy runs show
+    if tooth:
+        return "tooth"
+    if ev.recovered:
+        return "spike"
+    if ev.seen <= cfg.max_blip_points and ev.n_after <= cfg.max_blip_points and ev.jump < cfg.single_point_sigmas * ev.sigma:
+        # only the last logged point is up (often a partial batch
+        # of a few samples): nothing shows that it stays up
+        return None
+    return "divergence"
+
+
+def _jump_finding(series: Series, lev: _LogLevels, ev: _JumpEvidence, kind: str, cfg: Any, nll: bool,
+                  detector_name: str) -> Finding:
+    """The finding of a rise judged ``kind`` (not ``"tooth"``)."""
+    steps = lev.steps
+    before, jump, sigma, p = ev.rise.before, ev.jump, ev.sigma, ev.p
+    onset_step = int(steps[ev.i])
+    ratio = _exp(jump)
+    peak_ratio = _exp(ev.peak_log - before)
+    effect = {
+        "ratio": ratio,
+        "peak_ratio": peak_ratio,
+        "jump_log": jump,
+        "jump_sigmas": jump / sigma,
+        "level_before": _exp(before),
+    }
+    if nll:
+        effect["jump_nats"] = _exp(ev.rise.after) - _exp(before)
+        effect["peak_nats"] = _exp(ev.peak_log) - _exp(before)
+    if kind == "explained_by_lr":
+        return Finding(
+            pathology=Pathology.EXPLOSION,
+            kind="explained_by_lr",
+            series=series.name,
+            # H0 = healthy: a jump the schedule explains is no
+            # evidence against it, so no p-value
+            p_value=None,
+            statistic=ev.zstat,
+            effect={**effect, "lr_ratio": ev.lr_rise, "jump_p": p},
+            onset_step=onset_step,
+            severity=Severity.INFO,
+            message=(
+                f"{series.name} jumps x{ratio:.3g} at step {onset_step}, right after the logged "
+                f"learning rate rose x{ev.lr_rise:.3g} (warm-up or warm restart): expected, not an explosion."
+            ),
+            remedies=(),
+            detector=detector_name,
+        )
+    if kind == "spike":
+        assert ev.recovery_idx is not None
+        effect["recovery_step"] = float(steps[ev.recovery_idx])
+        effect["duration_steps"] = float(steps[ev.recovery_idx] - steps[ev.i])
+        effect["points_above_half"] = float(ev.seen)
+        # a one-step blip that recovers at once is what heavy-tailed
+        # minibatch noise makes (one hard batch): a note, not a sick run
+        blip = ev.seen <= cfg.max_blip_points
+        message = (
+            f"{series.name} spikes x{peak_ratio:.3g} at step {onset_step} and recovers at step "
+            f"{int(steps[ev.recovery_idx])} (jump of {jump / sigma:.1f} noise scales, p = {p:.2g})"
+            + ("; a single-step blip, as one hard batch makes." if blip else ".")
+        )
+        severity = Severity.INFO if blip else Severity.WARNING
+    else:
+        message = (
+            f"{series.name} jumps x{ratio:.3g} at step {onset_step} and does not come back near its "
+            f"earlier level (peak x{peak_ratio:.3g}; {jump / sigma:.1f} noise scales, p = {p:.2g})."
+        )
+        severity = Severity.CRITICAL
+    # practical magnitude on the loss's own scale: an excursion that
+    # stays below min_peak_share of the run's initial loss (an Adam
+    # spike from a memorised 0.02 to 0.5 in a run that started at
+    # 2.3) has not undone the training: a note
+    initial = lev.initial
+    reached = _exp(ev.peak_log if kind == "spike" else ev.rise.after)
+    effect["share_of_initial"] = reached / initial if initial > 0 else math.inf
+    if reached < cfg.min_peak_share * initial and severity is not Severity.INFO:
+        severity = Severity.INFO
+        message = message[:-1] + f"; it stays below {cfg.min_peak_share:.0%} of the initial loss ({initial:.3g})."
+    return Finding(
+        pathology=Pathology.EXPLOSION,
+        kind=kind,
+        series=series.name,
+        p_value=p,
+        statistic=ev.zstat,
+        effect=effect,
+        onset_step=onset_step,
+        severity=severity,
+        message=message,
+        remedies=REMEDIES_JUMP,
+        detector=detector_name,
+    )
 
 
 def _running_level(z: np.ndarray, width: int = 5) -> np.ndarray:

@@ -758,142 +758,228 @@ class PeriodicDetector:
             return Skipped(self.name, f"{s.name} is too short for {pc.min_cycles:g} cycles")
         r = _detrend(y, pc.min_cycles)
         spec = _spectrum(y, pc.min_cycles)
-        g, p_g, p_f, k_peak, m = _fisher(spec)
-        p_search = p_f if math.isnan(p_g) else max(p_g, p_f)
-
-        spe = run.steps_per_epoch
-        p_ep, J, t_ep, ep_period = 1.0, 0, 0.0, None
-        if spe is not None:
-            ep_period = spe / prep.dt
-            p_ep, J, t_ep = _harmonic_test(y, ep_period, pc.min_cycles)
-            if J == 0:
-                ep_period = None
-        n_tests = 2 if ep_period is not None else 1
-        p = min(1.0, n_tests * min(p_search, p_ep))
-        if not (p <= config.alpha):
+        test = _periodicity_test(y, spec, run.steps_per_epoch, prep.dt, pc.min_cycles)
+        if not (test.pvalue <= config.alpha):
             return []
-
-        # period: the fundamental of the pattern, searched from the epoch when
-        # its own test is significant (a pre-specified candidate: the blind
-        # peak is often a harmonic of it whose climb back the line tests alone
-        # cannot always confirm), else from the refined blind peak; a period
-        # within 5 % of the epoch or a simple fraction/multiple is snapped to it
-        if ep_period is not None and (p_ep <= p_search or 2 * p_ep <= config.alpha):
-            start = ep_period
-        else:
-            start = spec.n / _refine_k(spec.y, k_peak)
-        period = _fundamental(y, r, spec, start, pc.min_cycles, config.alpha)
-        if ep_period is not None and period != ep_period:
-            period = _snap(period, ep_period, n, pc.min_cycles)
-        period = _integer_period(r, period)
+        period = _estimate_period(y, r, spec, test, pc.min_cycles, config.alpha)
         share = _profile_share(r, period)
         if share < pc.min_variance_share:
             return []
-        period_steps = period * prep.dt
-        onset = int(s.steps[0])
-        lb = ljung_box(r, lags=int(min(max(10, round(period)), n - 1, 200)))
-        effect: dict[str, float] = {
-            "variance_share": share,
-            "fisher_g": g,
-            "fisher_g_pvalue": fisher_g_pvalue(g, m) if math.isnan(p_g) else p_g,
-            "peak_f_pvalue": p_f,
-            "ljung_box_q": lb.statistic,
-            "ljung_box_pvalue": lb.pvalue,
-            "cycles": n / period,
-        }
-        epoch_txt = ""
-        if spe is not None:
-            ratio = period_steps / spe
-            effect["epoch_ratio"] = ratio
-            effect["epoch_pvalue"] = p_ep
-            epoch_txt = _epoch_words(ratio)
-        lr_share = _lr_share(run, period_steps, pc.min_cycles, config)
-        kind = "step_like" if _step_like(r, period) else "oscillation"
-        severity = Severity.WARNING
-        remedies = REMEDIES
-        if lr_share is not None:
-            effect["lr_variance_share"] = lr_share
-            if lr_share >= _LR_EXPLAINS:
-                kind, severity, remedies = "explained_by_lr", Severity.INFO, REMEDIES_LR
-        memo_note = False
-        at_epoch = spe is None or abs(period_steps / spe - 1.0) <= 0.02
-        if kind != "explained_by_lr" and at_epoch:
-            # epoch boundaries from the step numbering when the epoch is known
-            off = None if spe is None else ((-prep.first_step) % spe) / prep.dt
-            st = _staircase(y, r, period, off)
-            if st is not None:
-                effect.update(st)
-                repeats = st["within_epoch_share"] >= pc.min_variance_share and st["shape_pvalue"] <= config.alpha
-                stairs = (
-                    st["declining_epochs"] >= _STAIRCASE_DECLINING
-                    and st["boundary_drop"] > 0
-                    and st["boundary_drop"] >= abs(st["within_epoch_change"])
-                    # the drop is progress, not the reset of a ramp: a data-order
-                    # sawtooth climbs back within the epoch, memorisation keeps
-                    # most of each drop (its forgetting ramp undoes a part)
-                    and st["epoch_decline"] >= _STAIRCASE_NET * st["boundary_drop"]
-                )
-                if stairs:
-                    gen = _generalisation_ratio(run, prep, period)
-                    if gen is not None:
-                        effect["val_share_of_train_decline"] = gen
-                    # with a validation loss, memorisation also means the
-                    # train loss's drops do not generalise
-                    memorised = gen is None or gen < _MEMORISED
-                    if memorised and not repeats:
-                        # a repeating within-epoch shape needs significance and
-                        # magnitude; without it the staircase is the whole story
-                        kind, severity, remedies = "epoch_staircase", Severity.INFO, REMEDIES_STAIRCASE
-                    elif memorised:
-                        # both: the shape repeats (data order) and the drops
-                        # at the boundaries are memorisation
-                        memo_note = True
-                        remedies = REMEDIES + REMEDIES_MEMORISED_TOO
-        if kind not in ("explained_by_lr", "epoch_staircase") and period >= _ONE_STEP_MIN_PERIOD:
-            # one logged step per cycle differs and the rest of the cycle is
-            # flat: not data order (a sorted or unshuffled epoch moves the
-            # loss across the cycle) but one odd batch per epoch -- in
-            # practice the last, partial one
-            rest = _profile_share(r, period, drop_top=True)
-            effect["variance_share_without_top_step"] = rest
-            if rest < min(pc.min_variance_share, _ONE_STEP_REST * share):
-                kind, severity, remedies = "one_step_per_cycle", Severity.INFO, REMEDIES_ONE_STEP
-                memo_note = False
-        msg = (
-            f"{s.name} repeats every {_fmt_steps(period_steps)} steps{epoch_txt}, explaining {100 * share:.0f}% of the "
-            f"residual variance (Fisher's g = {g:.3g}, p = {_fmt_p(p)})"
+        shape = _shape_evidence(run, prep, r, period, config)
+        verdict = _decide(shape, share, period, pc, config.alpha)
+        return [_periodic_finding(s, run, prep, r, test, period, share, shape, verdict, self.name)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Periodicity:
+    """The periodicity tests: the blind spectral search and the epoch's harmonic test."""
+
+    g: float  # Fisher's g of the highest ordinate
+    p_g: float  # its exact p-value (NaN when not computed)
+    p_f: float  # the peak's F p-value
+    k_peak: int
+    m: int  # ordinates searched
+    p_search: float
+    p_ep: float  # the epoch's harmonic test (1 without an epoch length)
+    ep_period: float | None  # the epoch in points, when it was tested
+    steps_per_epoch: int | None
+    pvalue: float  # Bonferroni over the two tests
+
+
+def _periodicity_test(y: NDArray[np.float64], spec: _Spectrum, spe: int | None, dt: float,
+                      min_cycles: float) -> _Periodicity:
+    g, p_g, p_f, k_peak, m = _fisher(spec)
+    p_search = p_f if math.isnan(p_g) else max(p_g, p_f)
+    p_ep, ep_period = 1.0, None
+    if spe is not None:
+        ep_period = spe / dt
+        p_ep, J, _ = _harmonic_test(y, ep_period, min_cycles)
+        if J == 0:
+            ep_period = None
+    n_tests = 2 if ep_period is not None else 1
+    p = min(1.0, n_tests * min(p_search, p_ep))
+    return _Periodicity(g, p_g, p_f, k_peak, m, p_search, p_ep, ep_period, spe, p)
+
+
+def _estimate_period(y: NDArray[np.float64], r: NDArray[np.float64], spec: _Spectrum, test: _Periodicity,
+                     min_cycles: float, alpha: float) -> float:
+    """The fundamental of the pattern, in points.
+
+    Searched from the epoch when its own test is significant (a
+    pre-specified candidate: the blind peak is often a harmonic of it whose
+    climb back the line tests alone cannot always confirm), else from the
+    refined blind peak; a period within 5 % of the epoch or a simple
+    fraction/multiple is snapped to it.
+    """
+    ep_period = test.ep_period
+    if ep_period is not None and (test.p_ep <= test.p_search or 2 * test.p_ep <= alpha):
+        start = ep_period
+    else:
+        start = spec.n / _refine_k(spec.y, test.k_peak)
+    period = _fundamental(y, r, spec, start, min_cycles, alpha)
+    if ep_period is not None and period != ep_period:
+        period = _snap(period, ep_period, y.size, min_cycles)
+    return _integer_period(r, period)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the pattern looks like: the evidence the kind of finding is decided on."""
+
+    step_like: bool
+    lr_share: float | None  # variance share of the logged learning rate at the period
+    staircase: dict[str, float] | None  # :func:`_staircase`, when tested (at the epoch)
+    stairs: bool  # each epoch lower than the last, the drop at the boundary
+    gen: float | None  # validation share of the train decline (stairs only)
+    rest: float | None  # variance share without the top step (when tested)
+
+
+def _is_stairs(st: dict[str, float]) -> bool:
+    return bool(
+        st["declining_epochs"] >= _STAIRCASE_DECLINING
+        and st["boundary_drop"] > 0
+        and st["boundary_drop"] >= abs(st["within_epoch_change"])
+        # the drop is progress, not the reset of a ramp: a data-order
+        # sawtooth climbs back within the epoch, memorisation keeps
+        # most of each drop (its forgetting ramp undoes a part)
+        and st["epoch_decline"] >= _STAIRCASE_NET * st["boundary_drop"]
+    )
+
+
+def _staircase_verdict(st: dict[str, float] | None, stairs: bool, gen: float | None, pc: Any,
+                       alpha: float) -> str | None:
+    """``"staircase"`` (memorisation only), ``"both"`` (a repeating shape and memorisation) or None."""
+    if st is None or not stairs:
+        return None
+    repeats = st["within_epoch_share"] >= pc.min_variance_share and st["shape_pvalue"] <= alpha
+    # with a validation loss, memorisation also means the train loss's
+    # drops do not generalise
+    memorised = gen is None or gen < _MEMORISED
+    if not memorised:
+        return None
+    # a repeating within-epoch shape needs significance and magnitude;
+    # without it the staircase is the whole story
+    return "both" if repeats else "staircase"
+
+
+def _shape_evidence(run: Run, prep: _Prepared, r: NDArray[np.float64], period: float, config: Config) -> _Shape:
+    pc = config.periodic
+    period_steps = period * prep.dt
+    spe = run.steps_per_epoch
+    lr_share = _lr_share(run, period_steps, pc.min_cycles, config)
+    explained = lr_share is not None and lr_share >= _LR_EXPLAINS
+    at_epoch = spe is None or abs(period_steps / spe - 1.0) <= 0.02
+    st, stairs, gen = None, False, None
+    if not explained and at_epoch:
+        # epoch boundaries from the step numbering when the epoch is known
+        off = None if spe is None else ((-prep.first_step) % spe) / prep.dt
+        st = _staircase(prep.y, r, period, off)
+        if st is not None:
+            stairs = _is_stairs(st)
+            if stairs:
+                gen = _generalisation_ratio(run, prep, period)
+    rest = None
+    if not explained and _staircase_verdict(st, stairs, gen, pc, config.alpha) != "staircase" \
+            and period >= _ONE_STEP_MIN_PERIOD:
+        rest = _profile_share(r, period, drop_top=True)
+    return _Shape(_step_like(r, period), lr_share, st, stairs, gen, rest)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    kind: str
+    severity: Severity
+    remedies: tuple[str, ...]
+    memo_note: bool  # a repeating shape *and* multi-epoch memorisation
+
+
+def _decide(shape: _Shape, share: float, period: float, pc: Any, alpha: float) -> _Verdict:
+    """The kind of a significant pattern, from its shape (a pure function of the evidence)."""
+    if shape.lr_share is not None and shape.lr_share >= _LR_EXPLAINS:
+        return _Verdict("explained_by_lr", Severity.INFO, REMEDIES_LR, False)
+    kind = "step_like" if shape.step_like else "oscillation"
+    severity, remedies, memo = Severity.WARNING, REMEDIES, False
+    stair = _staircase_verdict(shape.staircase, shape.stairs, shape.gen, pc, alpha)
+    if stair == "staircase":
+        return _Verdict("epoch_staircase", Severity.INFO, REMEDIES_STAIRCASE, False)
+    if stair == "both":
+        # both: the shape repeats (data order) and the drops at the
+        # boundaries are memorisation
+        memo, remedies = True, REMEDIES + REMEDIES_MEMORISED_TOO
+    # one logged step per cycle differs and the rest of the cycle is
+    # flat: not data order (a sorted or unshuffled epoch moves the
+    # loss across the cycle) but one odd batch per epoch -- in
+    # practice the last, partial one
+    if shape.rest is not None and shape.rest < min(pc.min_variance_share, _ONE_STEP_REST * share):
+        return _Verdict("one_step_per_cycle", Severity.INFO, REMEDIES_ONE_STEP, False)
+    return _Verdict(kind, severity, remedies, memo)
+
+
+def _periodic_finding(s: Series, run: Run, prep: _Prepared, r: NDArray[np.float64], test: _Periodicity,
+                      period: float, share: float, shape: _Shape, verdict: _Verdict, detector_name: str) -> Finding:
+    n = prep.y.size
+    period_steps = period * prep.dt
+    spe = test.steps_per_epoch
+    g, p = test.g, test.pvalue
+    lb = ljung_box(r, lags=int(min(max(10, round(period)), n - 1, 200)))
+    effect: dict[str, float] = {
+        "variance_share": share,
+        "fisher_g": g,
+        "fisher_g_pvalue": fisher_g_pvalue(g, test.m) if math.isnan(test.p_g) else test.p_g,
+        "peak_f_pvalue": test.p_f,
+        "ljung_box_q": lb.statistic,
+        "ljung_box_pvalue": lb.pvalue,
+        "cycles": n / period,
+    }
+    epoch_txt = ""
+    if spe is not None:
+        ratio = period_steps / spe
+        effect["epoch_ratio"] = ratio
+        effect["epoch_pvalue"] = test.p_ep
+        epoch_txt = _epoch_words(ratio)
+    if shape.lr_share is not None:
+        effect["lr_variance_share"] = shape.lr_share
+    if shape.staircase is not None:
+        effect.update(shape.staircase)
+        if shape.gen is not None:
+            effect["val_share_of_train_decline"] = shape.gen
+    if shape.rest is not None:
+        effect["variance_share_without_top_step"] = shape.rest
+    kind = verdict.kind
+    msg = (
+        f"{s.name} repeats every {_fmt_steps(period_steps)} steps{epoch_txt}, explaining {100 * share:.0f}% of the "
+        f"residual variance (Fisher's g = {g:.3g}, p = {_fmt_p(p)})"
+    )
+    if kind == "explained_by_lr":
+        assert run.lr is not None
+        msg += f"; the logged learning rate {run.lr.name} repeats with the same period and explains it"
+    elif kind == "epoch_staircase":
+        msg += (
+            "; it is a staircase (each epoch lower than the last, the drop at the epoch boundary, no repeating "
+            "shape within the epoch): multi-epoch memorisation, not the data order"
         )
-        if kind == "explained_by_lr":
-            msg += f"; the logged learning rate {run.lr.name} repeats with the same period and explains it"
-        elif kind == "epoch_staircase":
-            msg += (
-                "; it is a staircase (each epoch lower than the last, the drop at the epoch boundary, no repeating "
-                "shape within the epoch): multi-epoch memorisation, not the data order"
-            )
-        elif memo_note:
-            msg += (
-                "; besides the shape that repeats within each epoch, the loss drops at every epoch boundary while the "
-                "validation loss does not follow (multi-epoch memorisation)"
-            )
-        elif kind == "one_step_per_cycle":
-            msg += "; one step per cycle carries it (the rest of the cycle is flat): an odd batch per epoch, not the data order"
-        msg += "."
-        return [
-            Finding(
-                pathology=Pathology.PERIODIC,
-                kind=kind,
-                series=s.name,
-                p_value=p,
-                statistic=g,
-                effect=effect,
-                onset_step=onset,
-                period_steps=period_steps,
-                severity=severity,
-                message=msg,
-                remedies=remedies,
-                detector=self.name,
-            )
-        ]
+    elif verdict.memo_note:
+        msg += (
+            "; besides the shape that repeats within each epoch, the loss drops at every epoch boundary while the "
+            "validation loss does not follow (multi-epoch memorisation)"
+        )
+    elif kind == "one_step_per_cycle":
+        msg += "; one step per cycle carries it (the rest of the cycle is flat): an odd batch per epoch, not the data order"
+    msg += "."
+    return Finding(
+        pathology=Pathology.PERIODIC,
+        kind=kind,
+        series=s.name,
+        p_value=p,
+        statistic=g,
+        effect=effect,
+        onset_step=int(s.steps[0]),
+        period_steps=period_steps,
+        severity=verdict.severity,
+        message=msg,
+        remedies=verdict.remedies,
+        detector=detector_name,
+    )
 
 
 def _integer_period(r: NDArray[np.float64], period: float) -> float:
