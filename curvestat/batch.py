@@ -49,6 +49,7 @@ import numpy as np
 
 from .analyze import _resolve_config, run_detectors
 from .detectors.pipeline import resolve_detectors
+from .stats.multitest import benjamini_hochberg
 from .config import Config
 from .errors import CurvestatError, ParameterError, UnreadableSourceError
 from .io import expand_sources, read
@@ -72,53 +73,6 @@ __all__ = [
 DEFAULT_FDR = 0.05
 
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
-
-
-def benjamini_hochberg(pvalues: Sequence[float] | np.ndarray, *, m: int | None = None) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values).
-
-    Parameters
-    ----------
-    pvalues : array_like of float
-        p-values in [0, 1].
-    m : int, optional
-        Total number of tests, when only the smallest p-values are given
-        (defaults to ``len(pvalues)``). Must be at least ``len(pvalues)``.
-        The missing ``m - len(pvalues)`` tests are taken as ``p = 1``, which
-        leaves the q-values of the given p-values exact.
-
-    Returns
-    -------
-    ndarray
-        ``q[i] = min_{j : p_j >= p_i} min(1, m p_j / rank_j)``, in input order.
-
-    Raises
-    ------
-    ParameterError
-        If a p-value lies outside [0, 1] or ``m < len(pvalues)``.
-
-    Examples
-    --------
-    >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.2]).round(3).tolist()
-    [0.04, 0.053, 0.053, 0.2]
-    """
-    p = np.asarray(pvalues, dtype=np.float64)
-    if p.ndim != 1:
-        raise ParameterError("pvalues must be 1-D")
-    if np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
-        raise ParameterError("p-values must lie in [0, 1]")
-    n = p.size
-    m = n if m is None else int(m)
-    if m < n:
-        raise ParameterError(f"m ({m}) must be at least the number of p-values ({n})")
-    if n == 0:
-        return p.copy()
-    order = np.argsort(p, kind="mergesort")
-    ranked = p[order] * m / np.arange(1, n + 1)
-    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(n)
-    q[order] = np.minimum(q_sorted, 1.0)
-    return q
 
 
 # ---------------------------------------------------------------------------- rows

@@ -318,7 +318,7 @@ class Monitor:
 
 
 def _is_eval(name: str) -> bool:
-    from .run import _tokens
+    from .run import name_tokens
 
-    return any(t in {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout"} for t in _tokens(name))
+    return any(t in {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout"} for t in name_tokens(name))
 

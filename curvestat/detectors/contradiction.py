@@ -59,11 +59,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
+from .._numeric import ULP_TOL
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
-from ..run import Role, Run, Series, _tokens, align_to_steps, metric_direction, task_of
-from ..stats import block_means, diff_noise_scale, robust_smooth
-from ..stats._util import _median
+from ..run import Role, Run, Series, name_tokens, align_to_steps, metric_direction, task_of
+from ..stats import block_means, diff_noise_scale, median1d, robust_smooth
+from ..stats.multitest import holm, simes
 from .pipeline import Prior, explosion_onset
 from ._trend import trend_test
 
@@ -121,6 +122,34 @@ _MAX_POINTS = 400
 #: a loss that drops early and then flattens leaves a residual whose long-lag
 #: rank autocorrelation would otherwise swamp the test
 _LAGS = 3
+#: the loss's improving phase is tested on its own from _PHASE_MIN_SERIES
+#: points on, when it has at least _PHASE_MIN_POINTS (0ab3611, with the detector)
+_PHASE_MIN_SERIES = 8
+_PHASE_MIN_POINTS = 5
+#: edge medians: the loss improvement over the first and last
+#: 1/_LOSS_EDGE_SHARE of the points, a metric's gain over 1/_EDGE_SHARE (0ab3611)
+_LOSS_EDGE_SHARE = 10
+_EDGE_SHARE = 5
+#: a metric's grid is inferred only for gains below this (a104828: a change
+#: of 0.1 is far beyond the grid of any validation set of 10+ examples; cost)
+_GRID_GAIN = 0.1
+#: the train-loss witness is skipped when the compared loss alone gives
+#: k p <= alpha / _CLEAR_FACTOR (e2bfb79: cost back under 2 ms)
+_CLEAR_FACTOR = 10
+#: a dense loss is block-averaged only from _DECORRELATE_MIN points on and
+#: when its residual lag-1 correlation exceeds _DECORRELATE_R1, with at
+#: least _MIN_BLOCKS blocks; the correlation read is clipped below 1 (1a0048b)
+_DECORRELATE_MIN = 20
+_DECORRELATE_R1 = 0.2
+_MIN_BLOCKS = 5
+_MAX_R1 = 0.999
+#: the grid is inferred from at most this many distinct values (a104828: a
+#: dozen pin it down as well as all of them; cost)
+_GRID_VALUES = 12
+#: a value is an exact fraction k / n within this tolerance (7eba9f7); a
+#: grid finer than 1 / _GRID_FINEST rounding units (~5) is not told from the rounding
+_FRACTION_TOL = 1e-6
+_GRID_FINEST = 0.2
 
 
 def _mk(x: NDArray[np.float64], alternative: str) -> tuple[float, float]:
@@ -155,23 +184,22 @@ def _loss_trend(lv: NDArray[np.float64]) -> tuple[float, float]:
     """
     p, z = _mk(lv, "decreasing")
     n = lv.shape[0]
-    if n >= 8 and lv.min() > 0:
+    if n >= _PHASE_MIN_SERIES and lv.min() > 0:
         y = np.log(lv)
         sm = robust_smooth(y, 3)
         k = int(np.flatnonzero(sm <= sm.min() + diff_noise_scale(y))[0])
-        if k + 1 >= 5 and k + 1 < n:
+        if k + 1 >= _PHASE_MIN_POINTS and k + 1 < n:
             p2, z2 = _mk(lv[: k + 1], "decreasing")
-            lo, hi = min(p, p2), max(p, p2)
             if p2 < p:
                 z = z2
-            p = min(1.0, 2.0 * lo, hi)
+            p = simes([p, p2])
     return p, z
 
 
 def _improvement(loss: NDArray[np.float64]) -> float:
     """``1 - median(last 10 %) / median(first 10 %)`` (difference over |first| for non-positive losses)."""
-    q = max(1, loss.shape[0] // 10)
-    first, last = _median(loss[:q]), _median(loss[-q:])
+    q = max(1, loss.shape[0] // _LOSS_EDGE_SHARE)
+    first, last = median1d(loss[:q]), median1d(loss[-q:])
     if first > 0 and last > 0:
         return 1.0 - last / first
     return (first - last) / (abs(first) or 1.0)
@@ -185,17 +213,6 @@ def _longest_constant_run(m: NDArray[np.float64]) -> tuple[int, int]:
     lens = ends - starts
     i = int(len(lens) - 1 - np.argmax(lens[::-1]))
     return int(starts[i]), int(lens[i])
-
-
-def _holm(p: list[float]) -> list[float]:
-    m = len(p)
-    order = np.argsort(p)
-    adj = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        adj[i] = running
-    return adj.tolist()
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +305,7 @@ def _prepare_metric(s: Series, loss: Series, cut: int | None, cfg: Any) -> _Prep
         m, lv = bm.means, block_means(lv, _MAX_POINTS).means
         n = m.shape[0]
     d = metric_direction(s.name)
-    toks = set(_tokens(s.name))
+    toks = set(name_tokens(s.name))
     invariant = bool(toks & _THRESHOLD_INVARIANT)
     thresholded = bool(toks & _THRESHOLD_DEPENDENT) and not invariant
     # metrics logged in percent (accuracy 97.5) are judged on [0, 1]
@@ -299,7 +316,7 @@ def _prepare_metric(s: Series, loss: Series, cut: int | None, cfg: Any) -> _Prep
     # has learned: if it stops improving while the loss goes on, it has
     # plateaued (the loss improves confidence after the decisions
     # converged), which practitioners call healthy
-    tail = _median(m[-max(1, n // 5):])
+    tail = median1d(m[-max(1, n // 5):])
     # (an AUC's range starts at chance, 0.5)
     share = (tail if d > 0 else 1.0 - tail) if not invariant else 2.0 * tail - 1.0
     plateau = bool(bounded and d != 0 and share >= cfg.plateau_level)
@@ -407,7 +424,7 @@ class ContradictionDetector:
         if not cands:
             return []
         groups = _group(cands)
-        adj = _holm([max(c.p for c in g) for g in groups])
+        adj = holm([max(c.p for c in g) for g in groups]).tolist()
         out = []
         for g, pa in zip(groups, adj):
             if pa <= config.alpha:
@@ -449,9 +466,9 @@ class ContradictionDetector:
         # the rounding of the log); a change of one grid step is no evidence
         # (not needed for a gain or loss of 0.1 or more: far beyond the grid
         # of any validation set of 10 or more examples; cost)
-        step = _grid_step(m) if prep.bounded and abs(gain) < 0.1 else 0.0
+        step = _grid_step(m) if prep.bounded and abs(gain) < _GRID_GAIN else 0.0
         # one grid step (one example of a small validation set) is no change
-        g_min = max(cfg.min_metric_gain, step * (1.0 + 1e-9))
+        g_min = max(cfg.min_metric_gain, step * (1.0 + ULP_TOL))
         if _rose_from_start(signed, g_min, alpha, step):
             # the metric moved with the loss from its first evaluation and
             # then plateaued (it converges faster than the loss, which goes
@@ -484,7 +501,7 @@ class ContradictionDetector:
         p_up, _ = _mk(signed, "increasing")
         if p_up <= alpha:
             return None  # a small but significant improvement: consistent
-        return _Flat(p=p_loss, z=-z_loss, p_metric=p_up, value=_median(m) * prep.scale, **common)
+        return _Flat(p=p_loss, z=-z_loss, p_metric=p_up, value=median1d(m) * prep.scale, **common)
 
     def _loss_evidence(self, steps, lv, win, loss, train, cache, cfg, alpha):
         """(p, z, improvement, loss name) for "the loss improved over ``win``", or None.
@@ -516,7 +533,7 @@ class ContradictionDetector:
                 # the train loss only when the compared loss does not already
                 # show the improvement clearly (the reported p is then k times
                 # the smaller p: Bonferroni either way)
-                if best is not None and k * best[0] <= alpha / 10:
+                if best is not None and k * best[0] <= alpha / _CLEAR_FACTOR:
                     break
                 # not while the validation loss gets worse over the window:
                 # a train loss that improves while the validation loss rises
@@ -705,8 +722,8 @@ def _task_losses(run: Run, metric: str, min_points: int) -> tuple[Series | None,
 
 def _edge_gain(x: NDArray[np.float64]) -> float:
     """median(last 20 %) - median(first 20 %)."""
-    q = max(1, x.shape[0] // 5)
-    return _median(x[-q:]) - _median(x[:q])
+    q = max(1, x.shape[0] // _EDGE_SHARE)
+    return median1d(x[-q:]) - median1d(x[:q])
 
 
 def _edge_noise(x: NDArray[np.float64], alpha: float, step: float = 0.0) -> float:
@@ -720,7 +737,7 @@ def _edge_noise(x: NDArray[np.float64], alpha: float, step: float = 0.0) -> floa
     a metric that flips between two neighbouring counts has mostly zero
     differences, whose MAD would claim no noise at all.
     """
-    q = max(1, x.shape[0] // 5)
+    q = max(1, x.shape[0] // _EDGE_SHARE)
     sigma = max(diff_noise_scale(x), 0.5 * step)
     return float(ndtri(1.0 - alpha / 2.0) * sigma * math.sqrt(math.pi / q))
 
@@ -738,7 +755,7 @@ def _decorrelated(x: NDArray[np.float64]) -> NDArray[np.float64]:
     then runs on the block means.
     """
     n = x.shape[0]
-    if n < 20:
+    if n < _DECORRELATE_MIN:
         return x
     y = np.log(x) if x.min() > 0 else x
     t = np.linspace(-1.0, 1.0, n)
@@ -747,12 +764,12 @@ def _decorrelated(x: NDArray[np.float64]) -> NDArray[np.float64]:
     if den <= 0.0:
         return x
     r1 = float(np.dot(r[1:], r[:-1]) / den)
-    if r1 <= 0.2:
+    if r1 <= _DECORRELATE_R1:
         return x
-    b = min(n // 5, int(math.ceil(math.log(_BLOCK_ACF) / math.log(min(r1, 0.999)))))
+    b = min(n // _MIN_BLOCKS, int(math.ceil(math.log(_BLOCK_ACF) / math.log(min(r1, _MAX_R1)))))
     if b <= 1:
         return x
-    return block_means(x, max(5, n // b)).means
+    return block_means(x, max(_MIN_BLOCKS, n // b)).means
 
 
 def _rose_from_start(x: NDArray[np.float64], g_min: float, alpha: float, step: float) -> bool:
@@ -763,8 +780,8 @@ def _rose_from_start(x: NDArray[np.float64], g_min: float, alpha: float, step: f
     (one point against a median of ``q``; ``sigma`` as in
     :func:`_edge_noise`).
     """
-    q = max(1, x.shape[0] // 5)
-    rise = _median(x[-q:]) - float(x[0])
+    q = max(1, x.shape[0] // _EDGE_SHARE)
+    rise = median1d(x[-q:]) - float(x[0])
     if rise < g_min:
         return False
     sigma = max(diff_noise_scale(x), 0.5 * step)
@@ -785,12 +802,12 @@ def _grid_step(m: NDArray[np.float64]) -> float:
     vals = np.unique(m)
     if vals.shape[0] < 2:
         return 0.0
-    if vals.shape[0] > 12:
+    if vals.shape[0] > _GRID_VALUES:
         # a dozen distinct values pin the grid down as well as all of them (cost)
-        vals = vals[np.linspace(0, vals.shape[0] - 1, 12).round().astype(int)]
+        vals = vals[np.linspace(0, vals.shape[0] - 1, _GRID_VALUES).round().astype(int)]
     dec = 6
     for dd in range(7):
-        if np.all(np.abs(vals * 10.0**dd - np.round(vals * 10.0**dd)) < 1e-6):
+        if np.all(np.abs(vals * 10.0**dd - np.round(vals * 10.0**dd)) < _FRACTION_TOL):
             dec = dd
             break
     u = 10.0**-dec
@@ -798,11 +815,11 @@ def _grid_step(m: NDArray[np.float64]) -> float:
     r = vals[None, :] * ns
     dev = np.abs(r - np.round(r))
     # exact fractions k / n (as float64 computes them) ...
-    fits = np.all(dev <= 1e-6, axis=1)
+    fits = np.all(dev <= _FRACTION_TOL, axis=1)
     if not fits.any():
         # ... or rounded to the log's decimals; a grid finer than ~5 rounding
         # units cannot be told from the rounding
-        fits = np.all(dev <= ns * (u / 2.0) + 1e-9, axis=1) & (ns[:, 0] <= 0.2 / u)
+        fits = np.all(dev <= ns * (u / 2.0) + ULP_TOL, axis=1) & (ns[:, 0] <= _GRID_FINEST / u)
     common = float(ns[int(np.argmax(fits)), 0]) if fits.any() else 0.0
     if dec >= 6:
         # ... or exact ratios with their own denominators (precision = TP /
@@ -812,7 +829,7 @@ def _grid_step(m: NDArray[np.float64]) -> float:
         # a median denominator up to _MAX_RATIO_DEN is evidence of counts
         # (a common grid that is the least common multiple of such
         # denominators -- 1155 for 35 and 33 -- is no validation-set size)
-        each = dev <= 1e-6
+        each = dev <= _FRACTION_TOL
         if each.any(axis=0).all():
             q = np.argmax(each, axis=0) + 1
             q = q[q > 1]
@@ -844,7 +861,7 @@ def _trivial_level(value: float, d: int, bounded: bool, invariant: bool, thresho
     if value == 0.0:
         return "zero"
     if invariant:
-        return "chance" if abs(value - 0.5) <= 1e-9 else None
+        return "chance" if abs(value - 0.5) <= ULP_TOL else None
     if thresholded or value > 0.5 * (1.0 + _CHANCE_TOL):
         return None
     k = int(round(1.0 / value))

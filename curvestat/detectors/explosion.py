@@ -68,7 +68,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._numeric import TINY
 from ..config import Config
+from ..stats.noise import tail_noise_scale
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Role, Run, Series
 
@@ -88,6 +90,59 @@ REMEDIES_JUMP = (
     "Shuffle the data so that outliers are spread evenly across batches.",
 )
 
+
+
+#: the log of an exact-zero loss is floored at this share of its median
+#: positive value (ecb306b, with the detector)
+_ZERO_FLOOR = 1e-3
+#: a scheduled learning-rate rise stays within this factor of the maximum
+#: the schedule visited before (dae6125: a spike to a never-seen rate is the anomaly)
+_LR_RANGE = 1.1
+#: the NLL start heuristic reads the median of the first 1/_NLL_START_SHARE
+#: of at least _NLL_MIN_POINTS points (206de5f)
+_NLL_MIN_POINTS = 10
+_NLL_START_SHARE = 50
+#: the loss's initial level: the median of its first 1/_INITIAL_SHARE points
+#: (f461de8, with min_peak_share)
+_INITIAL_SHARE = 20
+#: the running median the residuals are taken around spans 1/_RESID_SHARE of
+#: the points, _RESID_MIN to _RESID_MAX of them (ecb306b)
+_RESID_SHARE = 20
+_RESID_MIN = 5
+_RESID_MAX = 101
+#: a jump's own noise scale (of the run before it) needs this many points,
+#: else the whole run's is used (dae6125)
+_LOCAL_NOISE_POINTS = 20
+#: stairs of a rise closer than max(local_window, 1/_MERGE_SHARE of the
+#: points) merge into one episode (ecb306b)
+_MERGE_SHARE = 50
+#: a short log's baseline: 1/_BASELINE_SHARE of its points (1fcdbcb: a
+#: 12-epoch Keras log jumping x1e5 at epoch 6)
+_BASELINE_SHARE = 4
+#: the residuals before the baseline window are the null when at least this
+#: many (187db07: a precursor blip no longer dominates the tail index)
+_NULL_POINTS = 30
+#: a recovery comes back within this many noise scales of the level before
+#: the jump when the noise is larger than recovery_ratio (206de5f)
+_RECOVERY_SIGMAS = 3.0
+#: the running level a recovery is judged on spans this many points (206de5f)
+_LEVEL_WIDTH = 5
+#: a data-order sawtooth (206de5f): teeth rise at least _TOOTH_SIGMAS noise
+#: scales and x_TOOTH_MIN_RATIO; regular when _TOOTH_REGULAR of the gaps lie
+#: within _TOOTH_GAP_TOL of the median gap; a jump within max(2 blocks,
+#: _TOOTH_NEAR periods) of a tooth and at most _TOOTH_MAX_SIZE times the
+#: median tooth (in log) is one of them
+_TOOTH_SIGMAS = 3.0
+_TOOTH_MIN_RATIO = 1.2
+_TOOTH_GAP_TOL = 0.25
+_TOOTH_REGULAR = 0.75
+_TOOTH_NEAR = 0.1
+_TOOTH_MAX_SIZE = 3.0
+#: recurring jumps are a periodic pattern when the coefficient of variation
+#: of their spacing is below _RECUR_CV and the loss falls back between
+#: _RECUR_FALLS_BACK of them (ecb306b)
+_RECUR_CV = 0.1
+_RECUR_FALLS_BACK = 0.8
 
 
 def _exp(x: float) -> float:
@@ -145,7 +200,7 @@ def _log_loss(values: np.ndarray) -> np.ndarray | None:
         positive = values[values > 0]
         if positive.size == 0:
             return None
-        return safe_log(values, floor=1e-3 * float(np.median(positive)))
+        return safe_log(values, floor=_ZERO_FLOOR * float(np.median(positive)))
     return None
 
 
@@ -154,37 +209,6 @@ def _residuals(z: np.ndarray, window: int) -> np.ndarray:
     from ..stats import robust_smooth
 
     return z - robust_smooth(z, window=window)
-
-
-def _noise_scale(r: np.ndarray) -> float:
-    """Tail-aware noise scale of residuals ``r``.
-
-    The larger of the MAD scale and a *tail scale*: the median, over ten
-    blocks, of each block's largest absolute residual, divided by the value a
-    Gaussian block maximum has (so that both agree for Gaussian noise).
-    Heavy-tailed noise raises the tail scale, so a jump must clear the noise
-    the curve actually has; a localised excursion lands in one or two blocks
-    and cannot inflate the median of ten. Callers pass the residuals *before*
-    a candidate jump: the chaos after an explosion is not the null's noise.
-    """
-    from scipy.special import ndtri
-
-    from ..stats import mad_scale
-
-    if r.size < 3:
-        return 1e-12
-    dev = np.abs(r - np.median(r))
-    s_mad = mad_scale(r)
-    n_blocks = 10
-    m = dev.size // n_blocks
-    s_tail = 0.0
-    if m >= 10:
-        block_max = dev[: m * n_blocks].reshape(n_blocks, m).max(axis=1)
-        # median of the maximum of m half-normal draws: P(max <= q) = 1/2
-        # (ndtri is the normal quantile without scipy.stats' per-call overhead)
-        gauss_max = float(-ndtri(0.5 * (1 - 0.5 ** (1.0 / m))))
-        s_tail = float(np.median(block_max)) / gauss_max
-    return max(s_mad, s_tail, 1e-12)
 
 
 def _lr_explanation(lr: Series | None, step_lo: int, step_hi: int) -> float:
@@ -217,7 +241,7 @@ def _lr_explanation(lr: Series | None, step_lo: int, step_hi: int) -> float:
     # and had already risen before the window (a constant rate that suddenly
     # spikes is no warm-up)
     warming_up = i0 > 0 and v[i0] > v[0] and bool(np.all(np.diff(v[: i0 + 1]) >= 0))
-    within_range = earlier.size > 0 and float(np.max(seg)) <= 1.1 * float(np.max(earlier))
+    within_range = earlier.size > 0 and float(np.max(seg)) <= _LR_RANGE * float(np.max(earlier))
     return rise if (warming_up or within_range) else 1.0
 
 
@@ -238,16 +262,16 @@ def _is_nll(series: Series, run: Run) -> bool:
     never goes negative starts at the ``ln(V)`` of a language model's
     vocabulary (4 to 12.5 nats).
     """
-    from ..run import _tokens
+    from ..run import name_tokens
 
-    if set(_tokens(series.name)) & _NLL_TOKENS:
+    if set(name_tokens(series.name)) & _NLL_TOKENS:
         return True
-    if any(set(_tokens(name)) & _PPL_TOKENS for name in run.names):
+    if any(set(name_tokens(name)) & _PPL_TOKENS for name in run.names):
         return True
     v = series.values[np.isfinite(series.values)]
-    if v.size < 10 or float(np.min(v)) < 0:
+    if v.size < _NLL_MIN_POINTS or float(np.min(v)) < 0:
         return False
-    start = float(np.median(v[: max(3, v.size // 50)]))
+    start = float(np.median(v[: max(3, v.size // _NLL_START_SHARE)]))
     return _NLL_START_RANGE[0] <= start <= _NLL_START_RANGE[1]
 
 
@@ -307,7 +331,7 @@ class ExplosionDetector:
             if not _practical(ep, cfg, nll):
                 continue
             # the noise the jump must clear is that of the run before it
-            sigma = _noise_scale(lev.resid[: max(ep.b, 3)]) if ep.b >= 20 else lev.sigma_all
+            sigma = tail_noise_scale(lev.resid[: max(ep.b, 3)]) if ep.b >= _LOCAL_NOISE_POINTS else lev.sigma_all
             if ep.jump < cfg.min_jump_sigmas * sigma:
                 continue
             ev = _jump_evidence(lev, ep, sigma, lr, cfg, nll)
@@ -353,7 +377,7 @@ def _prepare_levels(series: Series, cfg: Any) -> _LogLevels | None:
     if z is None:
         return None  # losses below zero have no ratio scale; only the non-finite scan applies
     n = z.size
-    initial = float(np.median(values[: max(3, n // 20)]))
+    initial = float(np.median(values[: max(3, n // _INITIAL_SHARE)]))
     # Long series: segment block *maxima* of at most cfg.max_segment_points
     # blocks. Maxima keep every upward excursion, a one-point spike
     # included, at full height (block means would dilute it), and keep
@@ -366,13 +390,13 @@ def _prepare_levels(series: Series, cfg: Any) -> _LogLevels | None:
         zb = np.append(head, z[m * block :].max()) if n > m * block else head
     else:
         zb = z
-    window = int(min(max(5, (zb.size // 20) | 1), 101))
+    window = int(min(max(_RESID_MIN, (zb.size // _RESID_SHARE) | 1), _RESID_MAX))
     resid = _residuals(zb, window)
     # the recovery test reads a 5-point running mean of the loss at full
     # resolution, so that a noisy point or two back down (or the exact
     # zeros of a broken network between its huge losses) are not taken
     # for a recovery
-    return _LogLevels(steps, z, zb, block, resid, _noise_scale(resid), _running_level(z, 5), initial)
+    return _LogLevels(steps, z, zb, block, resid, tail_noise_scale(resid), _running_level(z, _LEVEL_WIDTH), initial)
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,11 +425,11 @@ def _rises(zb: NDArray[np.float64], starts: list[int], means: NDArray[np.float64
     level after its last one. A downward change ends an episode, so a spike
     (up, then down) stays a short excursion.
     """
-    gap = max(cfg.local_window, zb.size // 50)
+    gap = max(cfg.local_window, zb.size // _MERGE_SHARE)
     # a short epoch-level log (Keras: one point per epoch) has a level
     # after a quarter of its points; the warm-up noise that needs ten
     # points of baseline is that of per-step logs
-    min_baseline = min(cfg.min_baseline_points, max(3, zb.size // 4))
+    min_baseline = min(cfg.min_baseline_points, max(3, zb.size // _BASELINE_SHARE))
     k = 1
     while k < len(starts) - 1:
         if means[k] <= means[k - 1]:
@@ -478,7 +502,7 @@ def _jump_evidence(lev: _LogLevels, ep: _Rise, sigma: float, lr: Series | None, 
     # first loss blips, belong to the event, and one of them would
     # dominate the tail estimate); the whole run, the jump's own
     # windows left out, when that is too short
-    if b - w_before >= 30:
+    if b - w_before >= _NULL_POINTS:
         null_resid = resid[: b - w_before]
     else:
         null_resid = np.concatenate((resid[: b - w_before], resid[b_end + w_after :]))
@@ -511,7 +535,7 @@ def _jump_evidence(lev: _LogLevels, ep: _Rise, sigma: float, lr: Series | None, 
     tol = math.log(cfg.recovery_ratio)
     if nll:
         tol = min(tol, math.log1p(0.5 * cfg.min_jump_nats / _exp(before)))
-    back = before + min(0.5 * jump, max(tol, 3.0 * sigma))
+    back = before + min(0.5 * jump, max(tol, _RECOVERY_SIGMAS * sigma))
     top = i if b_end == b else b_end * block
     if b_end == b:  # the top of a one-stair rise: its highest point in the rise's block
         hi = min(n, max(i + 1, (b + 1) * block))
@@ -636,7 +660,7 @@ def _jump_finding(series: Series, lev: _LogLevels, ev: _JumpEvidence, kind: str,
     )
 
 
-def _running_level(z: np.ndarray, width: int = 5) -> np.ndarray:
+def _running_level(z: np.ndarray, width: int = _LEVEL_WIDTH) -> np.ndarray:
     """log of the centred running mean of ``exp(z)`` over ``width`` points.
 
     The level a recovery is judged on: the mean of the loss itself, so that
@@ -648,7 +672,7 @@ def _running_level(z: np.ndarray, width: int = 5) -> np.ndarray:
     if z.size < width:
         return z.copy()
     top = float(np.max(z))
-    return top + np.log(np.maximum(uniform_filter1d(np.exp(z - top), size=width, mode="nearest"), 1e-300))
+    return top + np.log(np.maximum(uniform_filter1d(np.exp(z - top), size=width, mode="nearest"), TINY))
 
 
 def _sawtooth_teeth(zb: np.ndarray, starts: list[int], means: np.ndarray, cfg: Any, sigma: float) -> dict | None:
@@ -675,7 +699,7 @@ def _sawtooth_teeth(zb: np.ndarray, starts: list[int], means: np.ndarray, cfg: A
         wa = min(starts[k + 1] - b, cfg.local_window)
         before = float(np.median(zb[b - wb : b]))
         jump = float(np.median(zb[b : b + wa])) - before
-        if jump < max(3.0 * sigma, math.log(1.2)):
+        if jump < max(_TOOTH_SIGMAS * sigma, math.log(_TOOTH_MIN_RATIO)):
             continue
         ups.append((b, jump))
     if len(ups) < cfg.min_recurrences:
@@ -692,7 +716,7 @@ def _sawtooth_teeth(zb: np.ndarray, starts: list[int], means: np.ndarray, cfg: A
     onsets = np.array([t[0] for t in teeth], dtype=np.float64)
     gaps = np.diff(onsets)
     med = float(np.median(gaps))
-    if med < 2 or np.mean(np.abs(gaps - med) <= 0.25 * med) < 0.75:
+    if med < 2 or np.mean(np.abs(gaps - med) <= _TOOTH_GAP_TOL * med) < _TOOTH_REGULAR:
         return None
     return {"onsets": onsets, "jumps": np.array([t[1] for t in teeth]), "period_blocks": med}
 
@@ -703,8 +727,8 @@ def _in_sawtooth(b: int, jump: float, teeth: dict, cfg: Any) -> bool:
     A jump far larger than the pattern's typical tooth (3x in log) is an
     explosion on top of the pattern.
     """
-    near = np.abs(teeth["onsets"] - b) <= max(2.0, 0.1 * teeth["period_blocks"])
-    return bool(near.any()) and jump <= 3.0 * float(np.median(teeth["jumps"]))
+    near = np.abs(teeth["onsets"] - b) <= max(2.0, _TOOTH_NEAR * teeth["period_blocks"])
+    return bool(near.any()) and jump <= _TOOTH_MAX_SIZE * float(np.median(teeth["jumps"]))
 
 
 def _data_order_finding(series: Series, steps: np.ndarray, block: int, teeth: dict, detector_name: str) -> Finding:
@@ -748,9 +772,9 @@ def _drop_regular_recurrences(findings: list[Finding], min_recurrences: int) -> 
     gaps = np.diff(onsets)
     levels = np.log([f.effect["level_before"] for f in jumps])
     sizes = np.array([f.effect["jump_log"] for f in jumps])
-    regular = np.mean(gaps) > 0 and np.std(gaps) / np.mean(gaps) < 0.1
+    regular = np.mean(gaps) > 0 and np.std(gaps) / np.mean(gaps) < _RECUR_CV
     # between two recurrences the loss falls back by at least half a jump
-    falls_back = np.mean(levels[1:] <= levels[:-1] + 0.5 * sizes[:-1]) >= 0.8
+    falls_back = np.mean(levels[1:] <= levels[:-1] + 0.5 * sizes[:-1]) >= _RECUR_FALLS_BACK
     if regular and falls_back:
         return [f for f in findings if f.kind not in ("spike", "divergence")]
     return findings
