@@ -32,6 +32,7 @@ import numpy as np
 from curvestat import analyze
 from curvestat.config import Config
 from curvestat.detectors import available_detectors, get_detector
+from curvestat.detectors.pipeline import Prior, call_detector
 from curvestat.run import Run
 
 
@@ -106,11 +107,8 @@ def main() -> None:
             cells = []
             for name in names:
                 det = get_detector(name)
-                ctx = {"explosion": list(get_detector("explosion").detect(run, cfg))}
-                if getattr(det, "uses_context", False):
-                    cells.append(_median_ms(lambda: det.detect(run, cfg, context=ctx), reps))
-                else:
-                    cells.append(_median_ms(lambda: det.detect(run, cfg), reps))
+                prior = Prior({"explosion": get_detector("explosion").detect(run, cfg)})
+                cells.append(_median_ms(lambda: call_detector(det, run, cfg, prior), reps))
             total = _median_ms(lambda: analyze(run), reps)
             label = "explode" if explode else "healthy"
             print(f"{n:>7} {label:>9} " + " ".join(f"{c:9.2f}" for c in cells) + f" {total:9.2f}")

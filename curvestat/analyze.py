@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .config import Config
-from .detectors import PATHOLOGY_OF, Detector, available_detectors, get_detector
-from .errors import InsufficientDataError, ParameterError
+from .detectors import Detector
+from .detectors.pipeline import pathology_of, resolve_detectors, run_chain
+from .errors import ParameterError
 from .io import read
 from .heads import head_run, heads
-from .report import Finding, Pathology, Report, Skipped
+from .report import Pathology, Report
 from .run import Role, Run
 
 __all__ = ["analyze"]
@@ -23,20 +24,6 @@ def _resolve_config(config: Config | None, alpha: float | None) -> Config:
     if alpha is not None:
         cfg = cfg.replace(alpha=float(alpha))
     return cfg
-
-
-def _resolve_detectors(detectors: Iterable[str | Detector] | None) -> list[Detector]:
-    if detectors is None:
-        return [get_detector(n) for n in available_detectors()]
-    out: list[Detector] = []
-    for d in detectors:
-        if isinstance(d, str):
-            out.append(get_detector(d))
-        elif isinstance(d, Detector):
-            out.append(d)
-        else:
-            raise ParameterError(f"a detector must be a name or have .name and .detect(run, config), got {d!r}")
-    return out
 
 
 def analyze(
@@ -92,54 +79,17 @@ def analyze(
     True
     """
     cfg = _resolve_config(config, alpha)
-    chosen = _resolve_detectors(detectors)
+    chosen = resolve_detectors(detectors)
     run = read(source, roles=roles, steps_per_epoch=steps_per_epoch)
     return run_detectors(run, cfg, chosen)
 
 
-def _pathology_of(det: Detector) -> Pathology | None:
-    declared = getattr(det, "pathology", None)
-    if declared is not None:
-        try:
-            return Pathology(declared)
-        except ValueError:
-            return None
-    name = getattr(det, "name", None)
-    return Pathology(PATHOLOGY_OF[name]) if name in PATHOLOGY_OF and get_detector(name) is det else None
-
-
-def _run_chain(run: Run, config: Config, detectors: list[Detector], context: dict[str, Any]) -> tuple[list[Finding], list[Skipped], list[str]]:
-    """Run ``detectors`` in order on ``run``; each may read ``context`` (what earlier ones found)."""
-    findings: list[Finding] = []
-    skipped: list[Skipped] = []
-    ran: list[str] = []
-    for det in detectors:
-        name = getattr(det, "name", type(det).__name__)
-        try:
-            # Built-in detectors may read what earlier ones found (e.g. the
-            # explosion onset) from the run-scoped context; user detectors
-            # take the two-argument protocol.
-            if getattr(det, "uses_context", False):
-                out = det.detect(run, config, context=context)
-            else:
-                out = det.detect(run, config)
-        except InsufficientDataError as exc:
-            skipped.append(Skipped(name, str(exc)))
-            continue
-        if isinstance(out, Skipped):
-            skipped.append(out)
-            continue
-        ran.append(name)
-        for f in out:
-            if not isinstance(f, Finding):
-                raise ParameterError(f"detector {name!r} returned {type(f).__name__}, expected Finding")
-            findings.append(f)
-        context[name] = list(out)
-    return findings, skipped, ran
-
-
-def run_detectors(run: Run, config: Config, detectors: list[Detector]) -> Report:
+def run_detectors(run: Run, config: Config, detectors: Sequence[Detector]) -> Report:
     """Run ``detectors`` on an already-read ``run`` and collect a :class:`Report`.
+
+    The detectors run in the order their requirements give
+    (:func:`curvestat.detectors.pipeline.order_detectors`), whatever the
+    order of ``detectors``.
 
     The detectors see the whole run (its primary train/validation pair).
     A run with further train/validation pairs (the heads of a multi-task
@@ -152,23 +102,23 @@ def run_detectors(run: Run, config: Config, detectors: list[Detector]) -> Report
     detectors that declare no ``pathology`` see the whole run only. Each pair
     is a test at level ``config.alpha`` of its own.
     """
-    context: dict[str, Any] = {}
-    findings, skipped, ran = _run_chain(run, config, detectors, context)
+    findings, skipped, ran, known = run_chain(run, config, detectors)
     found = {(f.pathology, f.kind, f.series, f.onset_step) for f in findings}
     extra = heads(run)[1:]
     if extra:
-        declared = [(d, _pathology_of(d)) for d in detectors]
+        declared = [(d, pathology_of(d)) for d in detectors]
         for head in extra:
             shared = run.train_loss is not None and head.train_loss is run.train_loss
             if shared:
                 chosen = [d for d, p in declared if p is Pathology.OVERFITTING]
-                seed = {k: v for k, v in context.items() if k not in {getattr(d, "name", None) for d in chosen}}
+                names = {getattr(d, "name", None) for d in chosen}
+                seed = {k: v for k, v in known.items() if k not in names}
             else:
                 chosen = [d for d, p in declared if p is not None and p is not Pathology.METRIC_CONTRADICTION]
                 seed = {}
             if not chosen:
                 continue
-            more, _, _ = _run_chain(head_run(run, head), config, chosen, seed)
+            more, _, _, _ = run_chain(head_run(run, head), config, chosen, seed)
             for f in more:
                 key = (f.pathology, f.kind, f.series, f.onset_step)
                 if key not in found:

@@ -47,7 +47,9 @@ from typing import Any
 
 import numpy as np
 
-from .analyze import _resolve_config, _resolve_detectors, run_detectors
+from .analyze import _resolve_config, run_detectors
+from .detectors.pipeline import resolve_detectors
+from .stats.multitest import benjamini_hochberg
 from .config import Config
 from .errors import CurvestatError, ParameterError, UnreadableSourceError
 from .io import expand_sources, read
@@ -71,53 +73,6 @@ __all__ = [
 DEFAULT_FDR = 0.05
 
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
-
-
-def benjamini_hochberg(pvalues: Sequence[float] | np.ndarray, *, m: int | None = None) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values).
-
-    Parameters
-    ----------
-    pvalues : array_like of float
-        p-values in [0, 1].
-    m : int, optional
-        Total number of tests, when only the smallest p-values are given
-        (defaults to ``len(pvalues)``). Must be at least ``len(pvalues)``.
-        The missing ``m - len(pvalues)`` tests are taken as ``p = 1``, which
-        leaves the q-values of the given p-values exact.
-
-    Returns
-    -------
-    ndarray
-        ``q[i] = min_{j : p_j >= p_i} min(1, m p_j / rank_j)``, in input order.
-
-    Raises
-    ------
-    ParameterError
-        If a p-value lies outside [0, 1] or ``m < len(pvalues)``.
-
-    Examples
-    --------
-    >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.2]).round(3).tolist()
-    [0.04, 0.053, 0.053, 0.2]
-    """
-    p = np.asarray(pvalues, dtype=np.float64)
-    if p.ndim != 1:
-        raise ParameterError("pvalues must be 1-D")
-    if np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
-        raise ParameterError("p-values must lie in [0, 1]")
-    n = p.size
-    m = n if m is None else int(m)
-    if m < n:
-        raise ParameterError(f"m ({m}) must be at least the number of p-values ({n})")
-    if n == 0:
-        return p.copy()
-    order = np.argsort(p, kind="mergesort")
-    ranked = p[order] * m / np.arange(1, n + 1)
-    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(n)
-    q[order] = np.minimum(q_sorted, 1.0)
-    return q
 
 
 # ---------------------------------------------------------------------------- rows
@@ -516,7 +471,7 @@ def _worker_main(conn: Any, payload: _Payload) -> None:  # pragma: no cover - ru
     # Ctrl-C goes to the whole process group: the parent decides, workers go on
     # until it stops them
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    detectors = _resolve_detectors(payload.detectors)
+    detectors = resolve_detectors(payload.detectors)
     while True:
         try:
             msg = conn.recv()
@@ -530,7 +485,7 @@ def _worker_main(conn: Any, payload: _Payload) -> None:  # pragma: no cover - ru
 
 def _analyze_chunk(tasks: list[tuple[int, Any, str | None]], payload: _Payload) -> list[BatchRow]:
     """A Dask task: a chunk of runs."""
-    detectors = _resolve_detectors(payload.detectors)
+    detectors = resolve_detectors(payload.detectors)
     return [_analyze_one(t, payload, detectors) for t in tasks]
 
 
@@ -602,7 +557,7 @@ def _warm_up(payload: _Payload) -> None:
     from .detectors import _LOADED, available_detectors, get_detector
 
     builtin = {id(get_detector(n)) for n in available_detectors()} | {id(d) for d in _LOADED.values()}
-    chosen = [d for d in _resolve_detectors(payload.detectors) if id(d) in builtin]
+    chosen = [d for d in resolve_detectors(payload.detectors) if id(d) in builtin]
     if not chosen:
         return
     rng = np.random.default_rng(0)
@@ -841,14 +796,12 @@ def iter_analyze(
 def _prepare(sources, roles, steps_per_epoch, alpha, config, detectors, n_jobs, client, timeout, tracking_uri):  # type: ignore[no-untyped-def]
     cfg = _resolve_config(config, alpha)
     det_list = list(detectors) if detectors is not None else None
-    resolved = _resolve_detectors(det_list)  # validate early, in the caller's process
-    from .detectors import PATHOLOGY_OF
-
-    pathology_of: dict[str, str] = {}
+    resolved = resolve_detectors(det_list)  # validate early, in the caller's process
+    pathologies: dict[str, str] = {}
     for d in resolved:
-        declared = getattr(d, "pathology", None) or PATHOLOGY_OF.get(d.name)
+        declared = getattr(d, "pathology", None)
         if declared is not None:
-            pathology_of[d.name] = str(getattr(declared, "value", declared))
+            pathologies[d.name] = str(getattr(declared, "value", declared))
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or (n_jobs < 1 and n_jobs != -1):
         raise ParameterError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
     n_workers = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
@@ -864,7 +817,7 @@ def _prepare(sources, roles, steps_per_epoch, alpha, config, detectors, n_jobs, 
     read_kw: dict[str, Any] = {"roles": roles, "steps_per_epoch": steps_per_epoch}
     if tracking_uri is not None:
         read_kw["tracking_uri"] = tracking_uri
-    return items, ids, _Payload(read_kw, cfg, det_list, pathology_of), n_workers
+    return items, ids, _Payload(read_kw, cfg, det_list, pathologies), n_workers
 
 
 def _run_tasks(tasks, payload, n_workers, client, timeout, chunk_size):  # type: ignore[no-untyped-def]
@@ -873,7 +826,7 @@ def _run_tasks(tasks, payload, n_workers, client, timeout, chunk_size):  # type:
     if client is not None:
         yield from _dask_rows(client, tasks, payload, chunk_size)
     elif n_workers == 1 and timeout is None:
-        detectors = _resolve_detectors(payload.detectors)
+        detectors = resolve_detectors(payload.detectors)
         for t in tasks:
             yield _analyze_one(t, payload, detectors)
     else:

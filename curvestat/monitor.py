@@ -250,7 +250,8 @@ class Monitor:
             ``info`` notes are reported like the others (they never call for
             stopping a run).
         """
-        from .analyze import _resolve_detectors, run_detectors
+        from .analyze import run_detectors
+        from .detectors.pipeline import resolve_detectors
 
         if not self._buffers:
             return []
@@ -258,7 +259,7 @@ class Monitor:
         self._eval_since_check = False
         self._last_check_step = self._last_step
         self.n_checks += 1
-        report = run_detectors(self.run(), self.config, _resolve_detectors(self._detectors))
+        report = run_detectors(self.run(), self.config, resolve_detectors(self._detectors))
         self.last_report = report
         new: list[Finding] = []
         seen_now = set()
@@ -317,7 +318,7 @@ class Monitor:
 
 
 def _is_eval(name: str) -> bool:
-    from .run import _tokens
+    from .run import name_tokens
 
-    return any(t in {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout"} for t in _tokens(name))
+    return any(t in {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout"} for t in name_tokens(name))
 

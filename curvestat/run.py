@@ -28,7 +28,7 @@ from .errors import (
     ParseError,
 )
 
-__all__ = ["Role", "Series", "Run", "infer_role", "metric_direction", "task_of", "align_to_steps"]
+__all__ = ["Role", "Series", "Run", "infer_role", "metric_direction", "task_of", "align_to_steps", "name_tokens"]
 
 
 class Role(str, Enum):
@@ -67,7 +67,7 @@ _NOT_SERIES = frozenset({"step", "steps", "epoch", "epochs", "globalstep", "iter
 
 
 @functools.lru_cache(maxsize=4096)
-def _tokens(name: str) -> tuple[str, ...]:
+def name_tokens(name: str) -> tuple[str, ...]:
     # cached: the detectors ask about the same few names of every run many
     # times (role, direction, task), and a regex split costs microseconds
     # split camelCase too ("valLoss" -> "val", "loss")
@@ -109,7 +109,7 @@ def infer_role(name: str) -> Role:
     >>> [infer_role(n).value for n in ["loss", "valid/loss", "val_acc", "learning_rate", "grad_norm"]]
     ['train_loss', 'val_loss', 'metric', 'lr', 'other']
     """
-    toks = _tokens(name)
+    toks = name_tokens(name)
     if not toks:
         return Role.OTHER
     tokset = set(toks)
@@ -131,7 +131,7 @@ def metric_direction(name: str) -> int:
     >>> metric_direction("val_recall"), metric_direction("eval_wer"), metric_direction("grad_norm")
     (1, -1, 0)
     """
-    tokset = set(_tokens(name))
+    tokset = set(name_tokens(name))
     if tokset & _METRIC_UP:
         return 1
     if tokset & (_METRIC_DOWN | _LOSS_TOKENS):
@@ -155,12 +155,12 @@ def task_of(name: str) -> frozenset[str]:
     >>> sorted(task_of("cls_val_accuracy")), sorted(task_of("train_domain_loss")), sorted(task_of("val_acc"))
     (['cls'], ['domain'], [])
     """
-    return frozenset(t for t in _tokens(name) if t not in _NOT_TASK and not t.isdigit())
+    return frozenset(t for t in name_tokens(name) if t not in _NOT_TASK and not t.isdigit())
 
 
 def is_axis_name(name: str) -> bool:
     """True for column names that index time (``step``, ``epoch``, ``global_step``, ...)."""
-    return "".join(_tokens(name)) in _NOT_SERIES
+    return "".join(name_tokens(name)) in _NOT_SERIES
 
 
 # --- Series ------------------------------------------------------------------------

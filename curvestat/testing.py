@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import Config
+from .detectors.pipeline import call_detector
 from .errors import CurvestatError, InsufficientDataError
 from .report import Finding, Skipped
 from .run import Run
@@ -57,12 +58,6 @@ def contract_runs(seed: int = 0) -> dict[str, Run]:
         "sparse_steps": Run.from_dict({"loss": (t[::50] * 7, healthy[::50]), "val_loss": ([349, 7000], [2.0, 0.5])}, run_id="sparse_steps"),
         "long": Run.from_dict({"loss": 0.3 + np.exp(-long_t / 5000) + 0.01 * rng.standard_normal(long_n)}, run_id="long"),
     }
-
-
-def _call(detector: Any, run: Run, config: Config) -> Any:
-    if getattr(detector, "uses_context", False):
-        return detector.detect(run, config, context={})
-    return detector.detect(run, config)
 
 
 def _check_finding(f: Any, run: Run, name: str, where: str) -> None:
@@ -139,7 +134,7 @@ def check_detector(detector: Any, *, config: Config | None = None, runs: dict[st
     for run_name, run in (runs or contract_runs()).items():
         where = f"{name} on run {run_name!r}"
         try:
-            out = _call(detector, run, cfg)
+            out = call_detector(detector, run, cfg)
         except InsufficientDataError as exc:
             results[run_name] = Skipped(name, str(exc))
             continue
@@ -162,7 +157,7 @@ def check_detector(detector: Any, *, config: Config | None = None, runs: dict[st
                 _check_finding(f, run, name, where)
             except AssertionError as exc:
                 fail(str(exc))
-        again = _call(detector, run, cfg)
+        again = call_detector(detector, run, cfg)
         if not isinstance(again, (list, tuple)) or [f.to_dict() for f in again] != [f.to_dict() for f in out]:
             fail(f"{where}: a second call on the same run gave a different result")
         results[run_name] = list(out)

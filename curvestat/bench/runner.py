@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Config
+from ..detectors.pipeline import call_detector
 from ..errors import InsufficientDataError, ParameterError
 from ..report import Pathology, Skipped
 from .baselines import BASELINES
@@ -105,12 +106,7 @@ def _span(run) -> float:
 def _detect_one(det, run, config) -> tuple[list[Detection], bool, str | None, float]:
     t0 = time.perf_counter()
     try:
-        try:
-            out = det.detect(run, config)
-        except TypeError as exc:  # baselines and user detectors may take (run) only
-            if "positional" not in str(exc):
-                raise
-            out = det.detect(run)
+        out = call_detector(det, run, config)
     except InsufficientDataError as exc:
         return [], True, None, time.perf_counter() - t0
     except Exception as exc:  # noqa: BLE001 - recorded, see module docstring

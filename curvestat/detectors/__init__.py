@@ -4,7 +4,13 @@ A detector is any object with a ``name`` and a ``detect(run, config)`` method
 returning a list of :class:`~curvestat.report.Finding` (empty when the run
 passed the test) or a :class:`~curvestat.report.Skipped` when the run lacks
 what the test needs. Peer baselines in :mod:`curvestat.bench` and users' own
-detectors implement the same protocol.
+detectors implement the same protocol. A detector may also declare the
+``pathology`` it tests (its findings then take part in per-pathology FDR
+control and in the per-head diagnosis) and the detectors whose findings it
+``requires``; a ``detect(run, config, prior=...)`` then receives them as a
+frozen :class:`~curvestat.detectors.pipeline.Prior`, and
+:func:`~curvestat.detectors.pipeline.order_detectors` runs it after them
+(see :mod:`curvestat.detectors.pipeline`).
 
 The built-in detectors are listed in :data:`REGISTRY` by import path and loaded
 lazily, so that ``import curvestat`` compiles and imports nothing heavy.
@@ -21,12 +27,18 @@ if TYPE_CHECKING:
     from ..report import Finding, Skipped
     from ..run import Run
 
-__all__ = ["Detector", "REGISTRY", "ALIASES", "PATHOLOGY_OF", "get_detector", "available_detectors"]
+__all__ = ["Detector", "REGISTRY", "ALIASES", "get_detector", "available_detectors"]
 
 
 @runtime_checkable
 class Detector(Protocol):
-    """The interface every detector implements."""
+    """The interface every detector implements.
+
+    Optional attributes: ``pathology`` (a :class:`~curvestat.report.Pathology`
+    or its value) and ``requires`` (a tuple of detector names); a ``detect``
+    with a ``prior`` parameter receives a
+    :class:`~curvestat.detectors.pipeline.Prior`.
+    """
 
     name: str
 
@@ -35,13 +47,13 @@ class Detector(Protocol):
         ...
 
 
-#: Built-in detectors: name -> "module:attribute", in the order analyze() runs them.
-#: Each is named after the pathology it tests, so that text, JSON and CSV
-#: outputs use one name per pathology.
-#: Explosion runs first because the others restrict themselves to the part of
-#: the run before an explosion's onset; periodic runs before non-convergence,
+#: Built-in detectors: name -> "module:attribute". Each declares the detectors
+#: it requires (the order they run in follows from those; this order breaks
+#: ties): explosion first, because the others restrict themselves to the part
+#: of the run before an explosion's onset; periodic before non-convergence,
 #: which then judges the loss averaged over whole periods (one root cause,
-#: one finding).
+#: one finding). Each is named after the pathology it tests, so that text,
+#: JSON and CSV outputs use one name per pathology.
 REGISTRY: dict[str, str] = {
     "explosion": ".explosion:detector",
     "periodic": ".periodic:detector",
@@ -52,15 +64,6 @@ REGISTRY: dict[str, str] = {
 
 #: Earlier names of built-in detectors, still accepted on input (``detectors=``, ``get_detector``).
 ALIASES: dict[str, str] = {"nonconvergence": "non_convergence", "contradiction": "metric_contradiction"}
-
-#: The pathology each built-in detector tests (used for FDR control across runs).
-PATHOLOGY_OF: dict[str, str] = {
-    "explosion": "explosion",
-    "non_convergence": "non_convergence",
-    "metric_contradiction": "metric_contradiction",
-    "overfitting": "overfitting",
-    "periodic": "periodic",
-}
 
 _LOADED: dict[str, Detector] = {}
 

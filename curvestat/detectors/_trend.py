@@ -8,8 +8,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from ..stats import mad_scale, mann_kendall
-from ..stats._util import _normal_pvalue
+from ..stats import mann_kendall, normal_pvalue
+# noise_scale: re-exported for the overfitting detector
+from ..stats.noise import smooth_noise_scale as noise_scale  # noqa: F401
 
 #: below this many points the trend tests use the exact null distribution of
 #: the plain Mann-Kendall score: the Hamed-Rao autocorrelation estimate needs
@@ -19,10 +20,6 @@ from ..stats._util import _normal_pvalue
 #: for 5 monotone points)
 EXACT_BELOW = 10
 
-#: the noise scale uses third differences from this many points on: on fewer,
-#: their MAD is too unstable to hold the slope test's level (iid, 6 points:
-#: 1.3 % at a nominal 1 %)
-_THIRD_DIFFERENCES_FROM = 8
 
 
 def trend_test(
@@ -47,33 +44,8 @@ def trend_test(
     if floor_factor and r.variance_factor < 1.0 and r.statistic != 0.0:
         # the plain test: the same score over the uncorrected variance
         z = (r.statistic - math.copysign(1.0, r.statistic)) / math.sqrt(r.var_s / r.variance_factor)
-        return _normal_pvalue(z, r.alternative), z
+        return normal_pvalue(z, r.alternative), z
     return float(r.pvalue), float(r.z)
-
-
-def noise_scale(x: NDArray[np.float64], differences: int = 3) -> tuple[float, float]:
-    """(sd, degrees of freedom) of the noise around a smooth curve.
-
-    From 8 points on: ``MAD(third differences) / sqrt(20)`` with
-    ``0.3 (n - 3)`` degrees of freedom; on 4-7 points, or with
-    ``differences=2``, ``MAD(second differences) / sqrt(6)`` with
-    ``0.37 (n - 2)``. A local line cancels in a
-    second difference and a local parabola in a third, so a steep but smooth
-    descent does not pass for noise; iid noise of sd s gives k-th differences
-    of sd ``s sqrt(C(2k, k))``. The third difference matters on the
-    exponential-like descent of a loss: its curvature changes fast, and the
-    spread of the second differences it leaves behind (on a 10-evaluation run
-    that halves its loss per evaluation) reads several times the real noise.
-    The degrees of freedom are those of a sample variance of the same
-    precision (simulated); with them the slope test below keeps its level on
-    iid normal series of 6-30 points (0.5-0.85 % at a nominal 1 %).
-    """
-    n = x.shape[0]
-    if n < 4:
-        return 0.0, 0.0
-    if differences == 3 and n >= _THIRD_DIFFERENCES_FROM:
-        return mad_scale(np.diff(x, 3)) / math.sqrt(20.0), max(1.0, 0.3 * (n - 3))
-    return mad_scale(np.diff(x, 2)) / math.sqrt(6.0), max(1.0, 0.37 * (n - 2))
 
 
 def slope_test(x: NDArray[np.float64], scale: float, df: float, alternative: str) -> tuple[float, float]:

@@ -51,19 +51,21 @@ first) only the points before its onset are judged.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
+from .._numeric import ULP_TOL
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
-from ..run import Role, Run, Series, _tokens, align_to_steps, metric_direction, task_of
-from ..stats import block_means, diff_noise_scale, robust_smooth
-from ..stats._util import _median
-from ._context import explosion_onset
+from ..run import Role, Run, Series, name_tokens, align_to_steps, metric_direction, task_of
+from ..stats import block_means, diff_noise_scale, median1d, robust_smooth
+from ..stats.multitest import holm, simes
+from .pipeline import Prior, explosion_onset
 from ._trend import trend_test
 
 __all__ = ["ContradictionDetector", "detector", "REMEDIES_CONTRADICTION"]
@@ -120,6 +122,34 @@ _MAX_POINTS = 400
 #: a loss that drops early and then flattens leaves a residual whose long-lag
 #: rank autocorrelation would otherwise swamp the test
 _LAGS = 3
+#: the loss's improving phase is tested on its own from _PHASE_MIN_SERIES
+#: points on, when it has at least _PHASE_MIN_POINTS (0ab3611, with the detector)
+_PHASE_MIN_SERIES = 8
+_PHASE_MIN_POINTS = 5
+#: edge medians: the loss improvement over the first and last
+#: 1/_LOSS_EDGE_SHARE of the points, a metric's gain over 1/_EDGE_SHARE (0ab3611)
+_LOSS_EDGE_SHARE = 10
+_EDGE_SHARE = 5
+#: a metric's grid is inferred only for gains below this (a104828: a change
+#: of 0.1 is far beyond the grid of any validation set of 10+ examples; cost)
+_GRID_GAIN = 0.1
+#: the train-loss witness is skipped when the compared loss alone gives
+#: k p <= alpha / _CLEAR_FACTOR (e2bfb79: cost back under 2 ms)
+_CLEAR_FACTOR = 10
+#: a dense loss is block-averaged only from _DECORRELATE_MIN points on and
+#: when its residual lag-1 correlation exceeds _DECORRELATE_R1, with at
+#: least _MIN_BLOCKS blocks; the correlation read is clipped below 1 (1a0048b)
+_DECORRELATE_MIN = 20
+_DECORRELATE_R1 = 0.2
+_MIN_BLOCKS = 5
+_MAX_R1 = 0.999
+#: the grid is inferred from at most this many distinct values (a104828: a
+#: dozen pin it down as well as all of them; cost)
+_GRID_VALUES = 12
+#: a value is an exact fraction k / n within this tolerance (7eba9f7); a
+#: grid finer than 1 / _GRID_FINEST rounding units (~5) is not told from the rounding
+_FRACTION_TOL = 1e-6
+_GRID_FINEST = 0.2
 
 
 def _mk(x: NDArray[np.float64], alternative: str) -> tuple[float, float]:
@@ -154,23 +184,22 @@ def _loss_trend(lv: NDArray[np.float64]) -> tuple[float, float]:
     """
     p, z = _mk(lv, "decreasing")
     n = lv.shape[0]
-    if n >= 8 and lv.min() > 0:
+    if n >= _PHASE_MIN_SERIES and lv.min() > 0:
         y = np.log(lv)
         sm = robust_smooth(y, 3)
         k = int(np.flatnonzero(sm <= sm.min() + diff_noise_scale(y))[0])
-        if k + 1 >= 5 and k + 1 < n:
+        if k + 1 >= _PHASE_MIN_POINTS and k + 1 < n:
             p2, z2 = _mk(lv[: k + 1], "decreasing")
-            lo, hi = min(p, p2), max(p, p2)
             if p2 < p:
                 z = z2
-            p = min(1.0, 2.0 * lo, hi)
+            p = simes([p, p2])
     return p, z
 
 
 def _improvement(loss: NDArray[np.float64]) -> float:
     """``1 - median(last 10 %) / median(first 10 %)`` (difference over |first| for non-positive losses)."""
-    q = max(1, loss.shape[0] // 10)
-    first, last = _median(loss[:q]), _median(loss[-q:])
+    q = max(1, loss.shape[0] // _LOSS_EDGE_SHARE)
+    first, last = median1d(loss[:q]), median1d(loss[-q:])
     if first > 0 and last > 0:
         return 1.0 - last / first
     return (first - last) / (abs(first) or 1.0)
@@ -186,15 +215,159 @@ def _longest_constant_run(m: NDArray[np.float64]) -> tuple[int, int]:
     return int(starts[i]), int(lens[i])
 
 
-def _holm(p: list[float]) -> list[float]:
-    m = len(p)
-    order = np.argsort(p)
-    adj = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        adj[i] = running
-    return adj.tolist()
+@dataclass(frozen=True, slots=True)
+class _PreparedMetric:
+    """A metric's finite points before ``cut`` where the loss is finite too, on [0, 1] when in percent."""
+
+    name: str
+    steps: NDArray[np.int64]
+    m: NDArray[np.float64]
+    lv: NDArray[np.float64]  # the loss aligned to the metric's steps
+    n: int
+    direction: int  # +1: larger is better, -1: smaller is better
+    scale: float  # 100 for a metric logged in percent, else 1
+    bounded: bool
+    invariant: bool  # threshold-invariant (AUC)
+    thresholded: bool  # computed from thresholded decisions (recall, F1)
+    plateau: bool  # ends in the upper part of its range: learned
+    short: str  # the reason when too short to judge
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Candidate:
+    """A metric that contradicts its loss, before multiple-testing control."""
+
+    name: str
+    loss: str
+    invariant: bool
+    thresholded: bool
+    n: int
+    p: float
+    z: float
+    onset: int
+    loss_improvement: float
+    grid: float = 0.0
+    kind: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Stuck(_Candidate):
+    """Exactly constant at a trivial level over a sustained window."""
+
+    value: float
+    level: str
+    until: int
+    length: int
+    every: bool
+    from_start: bool
+    kind: ClassVar[str] = "degenerate"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Worse(_Candidate):
+    """Gets worse while the loss improves."""
+
+    gain: float
+    tau: float
+    kind: ClassVar[str] = "opposite_direction"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Flat(_Candidate):
+    """Does not improve while the loss improves."""
+
+    gain: float
+    p_metric: float
+    value: float
+    kind: ClassVar[str] = "not_improving"
+
+
+def _prepare_metric(s: Series, loss: Series, cut: int | None, cfg: Any) -> _PreparedMetric | str:
+    """The points of metric ``s`` to judge, or why there are too few."""
+    fin = np.isfinite(s.values)
+    if cut is not None:
+        # only the points before a sustained explosion: what the metrics do
+        # after it is a symptom of the explosion, not a contradiction --
+        # even when too few points are left to judge
+        fin &= s.steps < cut
+    steps, m = s.steps[fin], s.values[fin]
+    lv = align_to_steps(loss.steps, loss.values, steps)
+    ok = np.isfinite(lv)
+    steps, m, lv = steps[ok], m[ok], lv[ok]
+    n = m.shape[0]
+    before = f" before the explosion at step {cut}" if cut is not None else ""
+    short = f"{s.name}: only {n} points with a finite loss{before}; need {cfg.min_points}"
+    if n < min(cfg.min_points, cfg.min_degenerate_points):
+        return short
+    if n > _MAX_POINTS:
+        bm = block_means(m, _MAX_POINTS)
+        steps = steps[bm.starts]
+        m, lv = bm.means, block_means(lv, _MAX_POINTS).means
+        n = m.shape[0]
+    d = metric_direction(s.name)
+    toks = set(name_tokens(s.name))
+    invariant = bool(toks & _THRESHOLD_INVARIANT)
+    thresholded = bool(toks & _THRESHOLD_DEPENDENT) and not invariant
+    # metrics logged in percent (accuracy 97.5) are judged on [0, 1]
+    scale = 100.0 if (m.min() >= 0.0 and 1.0 < m.max() <= 100.0 and d != 0) else 1.0
+    m = m / scale
+    bounded = bool(m.min() >= 0.0 and m.max() <= 1.0)
+    # a metric that ends in the upper part of its range (worst -> best)
+    # has learned: if it stops improving while the loss goes on, it has
+    # plateaued (the loss improves confidence after the decisions
+    # converged), which practitioners call healthy
+    tail = median1d(m[-max(1, n // 5):])
+    # (an AUC's range starts at chance, 0.5)
+    share = (tail if d > 0 else 1.0 - tail) if not invariant else 2.0 * tail - 1.0
+    plateau = bool(bounded and d != 0 and share >= cfg.plateau_level)
+    return _PreparedMetric(s.name, steps, m, lv, n, d, scale, bounded, invariant, thresholded, plateau, short)
+
+
+def _stuck_window(prep: _PreparedMetric, cfg: Any) -> tuple[int, int, str | None] | None:
+    """``(start, length, level)`` of a window where the metric is exactly constant at a trivial level.
+
+    ``level`` is None when the metric is stuck at its best value (perfect:
+    nothing to report). None when no such window: an exactly constant run at
+    a non-trivial value (a quantised metric whose decisions stopped
+    changing, a plateau near its best) is judged as a flat metric.
+    """
+    m, n, d = prep.m, prep.n, prep.direction
+    start, length = _longest_constant_run(m)
+    # a window shorter than min_points only when it is every evaluation
+    # (the fine-tune's 3-6): recall 0, 0, 0, 0.2, 0.5, 0.7 is a minority
+    # class learned after a slow start, not a stuck metric
+    if not (length >= max(cfg.min_degenerate_points, math.ceil(cfg.min_degenerate_fraction * n))
+            and (length >= cfg.min_points or length == n)):
+        return None
+    value = float(m[start])
+    best = (1.0 if d > 0 else 0.0) if prep.bounded else None
+    if best is not None and value == best:
+        return start, length, None
+    level = _trivial_level(value, d, prep.bounded, prep.invariant, prep.thresholded)
+    worst = (0.0 if d > 0 else 1.0) if prep.bounded else None
+    if level is not None and start > 0 and value != worst:
+        # the metric moved with the loss before it froze: it improved to
+        # this value and the model's decisions on a finite validation set
+        # stopped changing (a plateau, not a metric that never responds to
+        # learning)
+        if float(np.max(d * (value - m[:start]))) >= cfg.min_metric_gain:
+            level = None
+    return None if level is None else (start, length, level)
+
+
+def _change_kind(gain: float, g_min: float, edge_noise: Callable[[], float]) -> str | None:
+    """Decide from the metric's edge gain: ``"not_improving"``, ``"opposite_direction"`` or None (improved).
+
+    A loss of at least ``g_min`` that the noise of the edge medians explains
+    (a short noisy series) is no evidence that the metric moved at all: it
+    is judged as not improving, not as worsening. ``edge_noise`` is only
+    evaluated then (cost).
+    """
+    if -g_min < gain < g_min:
+        return "not_improving"
+    if gain <= -g_min:
+        return "not_improving" if -gain <= edge_noise() else "opposite_direction"
+    return None
 
 
 class ContradictionDetector:
@@ -207,11 +380,11 @@ class ContradictionDetector:
     """
 
     name = "metric_contradiction"
-    #: reads the explosion detector's findings: metrics are judged before a
-    #: sustained explosion
-    uses_context = True
+    pathology = Pathology.METRIC_CONTRADICTION
+    #: metrics are judged before a sustained explosion
+    requires = ("explosion",)
 
-    def detect(self, run: Run, config: Config, context: dict | None = None, **_: Any) -> Sequence[Finding] | Skipped:
+    def detect(self, run: Run, config: Config, prior: Prior | None = None) -> Sequence[Finding] | Skipped:
         """Test every metric of ``run``; return findings or a Skipped with the reason."""
         cfg = config.contradiction
         metrics = [s for s in run.metrics if metric_direction(s.name) != 0]
@@ -222,12 +395,12 @@ class ContradictionDetector:
             loss = run.train_loss
         if loss is None:
             return Skipped(self.name, "no loss series to compare the metrics with")
-        cut = explosion_onset(context)
+        cut = explosion_onset(prior)
         # per-call state stays local: the registry's detector instance may
         # be called from several threads at once (a Dask worker runs tasks
         # on a thread pool)
         cache: dict = {}
-        cands = []
+        cands: list[_Candidate] = []
         reasons = []
         for s in metrics:
             # a multi-task run logs one loss per head: a metric is judged
@@ -251,7 +424,7 @@ class ContradictionDetector:
         if not cands:
             return []
         groups = _group(cands)
-        adj = _holm([max(c["p"] for c in g) for g in groups])
+        adj = holm([max(c.p for c in g) for g in groups]).tolist()
         out = []
         for g, pa in zip(groups, adj):
             if pa <= config.alpha:
@@ -260,108 +433,52 @@ class ContradictionDetector:
 
     # ------------------------------------------------------------------
     def _one(self, s: Series, loss: Series, train: Series | None, cache: dict, cfg: Any, alpha: float,
-             cut: int | None) -> dict | str | None:
-        fin = np.isfinite(s.values)
-        if cut is not None:
-            # only the points before a sustained explosion: what the metrics do
-            # after it is a symptom of the explosion, not a contradiction --
-            # even when too few points are left to judge
-            fin &= s.steps < cut
-        steps, m = s.steps[fin], s.values[fin]
-        lv = align_to_steps(loss.steps, loss.values, steps)
-        ok = np.isfinite(lv)
-        steps, m, lv = steps[ok], m[ok], lv[ok]
-        n = m.shape[0]
-        before = f" before the explosion at step {cut}" if cut is not None else ""
-        short = f"{s.name}: only {n} points with a finite loss{before}; need {cfg.min_points}"
-        if n < min(cfg.min_points, cfg.min_degenerate_points):
-            return short
-        if n > _MAX_POINTS:
-            bm = block_means(m, _MAX_POINTS)
-            steps = steps[bm.starts]
-            m, lv = bm.means, block_means(lv, _MAX_POINTS).means
-            n = m.shape[0]
-        d = metric_direction(s.name)
-        toks = set(_tokens(s.name))
-        invariant = bool(toks & _THRESHOLD_INVARIANT)
-        thresholded = bool(toks & _THRESHOLD_DEPENDENT) and not invariant
-        # metrics logged in percent (accuracy 97.5) are judged on [0, 1]
-        scale = 100.0 if (m.min() >= 0.0 and 1.0 < m.max() <= 100.0 and d != 0) else 1.0
-        m = m / scale
-        bounded = bool(m.min() >= 0.0 and m.max() <= 1.0)
-        best = (1.0 if d > 0 else 0.0) if bounded else None
-        # a metric that ends in the upper part of its range (worst -> best)
-        # has learned: if it stops improving while the loss goes on, it has
-        # plateaued (the loss improves confidence after the decisions
-        # converged), which practitioners call healthy
-        tail = _median(m[-max(1, n // 5):])
-        # (an AUC's range starts at chance, 0.5)
-        share = (tail if d > 0 else 1.0 - tail) if not invariant else 2.0 * tail - 1.0
-        plateau = bool(bounded and d != 0 and share >= cfg.plateau_level)
-        base = {"name": s.name, "loss": loss.name, "invariant": invariant, "thresholded": thresholded, "n": n,
-                "saturated": plateau}
-        # -- degenerate: exactly constant at a trivial level over a sustained window
-        start, length = _longest_constant_run(m)
-        # a window shorter than min_points only when it is every evaluation
-        # (the fine-tune's 3-6): recall 0, 0, 0, 0.2, 0.5, 0.7 is a minority
-        # class learned after a slow start, not a stuck metric
-        if (length >= max(cfg.min_degenerate_points, math.ceil(cfg.min_degenerate_fraction * n))
-                and (length >= cfg.min_points or length == n)):
-            value = float(m[start])
-            if best is not None and value == best:
+             cut: int | None) -> _Candidate | str | None:
+        """The candidate contradiction of metric ``s`` (None: consistent; a str: why it cannot be judged)."""
+        prep = _prepare_metric(s, loss, cut, cfg)
+        if isinstance(prep, str):
+            return prep
+        stuck = _stuck_window(prep, cfg)
+        if stuck is not None:
+            start, length, level = stuck
+            if level is None:
                 return None  # perfect: nothing left to improve
-            level = _trivial_level(value, d, bounded, invariant, thresholded)
-            worst = (0.0 if d > 0 else 1.0) if bounded else None
-            if level is not None and start > 0 and value != worst:
-                # the metric moved with the loss before it froze: it improved
-                # to this value and the model's decisions on a finite
-                # validation set stopped changing (a plateau, not a metric
-                # that never responds to learning)
-                if float(np.max(d * (value - m[:start]))) >= cfg.min_metric_gain:
-                    level = None
-            if level is not None:
-                win = slice(start, start + length)
-                ev = self._loss_evidence(steps, lv, win, loss, train, cache, cfg, alpha)
-                if ev is None:
-                    return None
-                p, z, impr, lname = ev
-                return {**base, "kind": "degenerate", "p": p, "z": z, "value": value * scale, "level": level,
-                        "onset": int(steps[start]), "until": int(steps[start + length - 1]), "length": length,
-                        "every": bool(start == 0 and length == n), "from_start": start == 0,
-                        "loss_improvement": impr, "loss": lname}
-            # exactly constant at a non-trivial value (a quantised metric
-            # whose decisions stopped changing, a plateau near its best):
-            # judged as a flat metric below
-        if n < cfg.min_points:
-            return short
-        signed = m * d  # larger = better
+            ev = self._loss_evidence(prep.steps, prep.lv, slice(start, start + length), loss, train, cache, cfg, alpha)
+            if ev is None:
+                return None
+            p, z, impr, lname = ev
+            return _Stuck(name=s.name, loss=lname, invariant=prep.invariant, thresholded=prep.thresholded,
+                          n=prep.n, p=p, z=z, onset=int(prep.steps[start]), loss_improvement=impr,
+                          value=float(prep.m[start]) * prep.scale, level=level,
+                          until=int(prep.steps[start + length - 1]), length=length,
+                          every=bool(start == 0 and length == prep.n), from_start=start == 0)
+        if prep.n < cfg.min_points:
+            return prep.short
+        return self._trend_candidate(prep, loss, cache, cfg, alpha)
+
+    def _trend_candidate(self, prep: _PreparedMetric, loss: Series, cache: dict, cfg: Any,
+                         alpha: float) -> _Candidate | None:
+        """A metric that does not improve, or gets worse, while the loss improves."""
+        m, lv, steps = prep.m, prep.lv, prep.steps
+        signed = m * prep.direction  # larger = better
         gain = _edge_gain(signed)
         # the metric's grid: counts / n_val on a finite validation set (or
         # the rounding of the log); a change of one grid step is no evidence
         # (not needed for a gain or loss of 0.1 or more: far beyond the grid
         # of any validation set of 10 or more examples; cost)
-        step = _grid_step(m) if bounded and abs(gain) < 0.1 else 0.0
-        base["grid"] = step
+        step = _grid_step(m) if prep.bounded and abs(gain) < _GRID_GAIN else 0.0
         # one grid step (one example of a small validation set) is no change
-        g_min = max(cfg.min_metric_gain, step * (1.0 + 1e-9))
+        g_min = max(cfg.min_metric_gain, step * (1.0 + ULP_TOL))
         if _rose_from_start(signed, g_min, alpha, step):
             # the metric moved with the loss from its first evaluation and
             # then plateaued (it converges faster than the loss, which goes
             # on improving confidence): the edge medians of 20 % would miss a
             # rise within the first one or two evaluations
             return None
-        if -g_min < gain < g_min:
-            kind = "not_improving"
-        elif gain <= -g_min and -gain <= _edge_noise(signed, alpha, step):
-            # a loss of min_metric_gain that the noise of the edge medians
-            # explains (a short noisy series): no evidence that the metric
-            # moved at all -- judged as not improving, not as worsening
-            kind = "not_improving"
-        elif gain <= -g_min:
-            kind = "opposite_direction"
-        else:
+        kind = _change_kind(gain, g_min, lambda: _edge_noise(signed, alpha, step))
+        if kind is None:
             return None  # the metric improved by a practical amount
-        if kind == "not_improving" and plateau:
+        if kind == "not_improving" and prep.plateau:
             # learned, then plateaued: healthy, nothing to report (a note
             # here would carry the loss trend's small p-value on a healthy run)
             return None
@@ -374,18 +491,17 @@ class ContradictionDetector:
         p_loss, z_loss = cache[key]
         if p_loss > alpha:
             return None
+        common = dict(name=prep.name, loss=loss.name, invariant=prep.invariant, thresholded=prep.thresholded,
+                      n=prep.n, onset=int(steps[0]), loss_improvement=impr, grid=step, gain=gain)
         if kind == "opposite_direction":
             p_worse, z_worse = _mk(signed, "decreasing")
             if p_worse > alpha:
                 return None
-            tau = _kendall_tau(lv, m)
-            return {**base, "kind": kind, "p": max(p_loss, p_worse), "z": min(z_worse, -z_loss),
-                    "gain": gain, "loss_improvement": impr, "tau": tau, "onset": int(steps[0])}
+            return _Worse(p=max(p_loss, p_worse), z=min(z_worse, -z_loss), tau=_kendall_tau(lv, m), **common)
         p_up, _ = _mk(signed, "increasing")
         if p_up <= alpha:
             return None  # a small but significant improvement: consistent
-        return {**base, "kind": kind, "p": p_loss, "z": -z_loss, "gain": gain, "p_metric": p_up,
-                "loss_improvement": impr, "onset": int(steps[0]), "value": _median(m) * scale}
+        return _Flat(p=p_loss, z=-z_loss, p_metric=p_up, value=median1d(m) * prep.scale, **common)
 
     def _loss_evidence(self, steps, lv, win, loss, train, cache, cfg, alpha):
         """(p, z, improvement, loss name) for "the loss improved over ``win``", or None.
@@ -417,7 +533,7 @@ class ContradictionDetector:
                 # the train loss only when the compared loss does not already
                 # show the improvement clearly (the reported p is then k times
                 # the smaller p: Bonferroni either way)
-                if best is not None and k * best[0] <= alpha / 10:
+                if best is not None and k * best[0] <= alpha / _CLEAR_FACTOR:
                     break
                 # not while the validation loss gets worse over the window:
                 # a train loss that improves while the validation loss rises
@@ -453,77 +569,78 @@ class ContradictionDetector:
             return None
         return (min(1.0, k * best[0]),) + best[1:]
 
-    def _finding(self, g: list[dict], p_adj: float, n_tests: int) -> Finding:
+    def _finding(self, g: list[_Candidate], p_adj: float, n_tests: int) -> Finding:
         c = g[0]
-        kind, name, loss = c["kind"], c["name"], c["loss"]
-        impr = 100 * c["loss_improvement"]
-        effect = {"loss_improvement": c["loss_improvement"], "points": float(c["n"]), "p_unadjusted": c["p"],
+        kind, name, loss = c.kind, c.name, c.loss
+        impr = 100 * c.loss_improvement
+        effect = {"loss_improvement": c.loss_improvement, "points": float(c.n), "p_unadjusted": c.p,
                   "metrics_tested": float(n_tests)}
-        if c.get("grid"):
-            effect["metric_grid"] = c["grid"]
+        if c.grid:
+            effect["metric_grid"] = c.grid
         remedies = REMEDIES_CONTRADICTION
-        if kind == "degenerate":
-            v, level = c["value"], c["level"]
-            effect.update(stuck_value=v, stuck_points=float(c["length"]), stuck_until=float(c["until"]))
+        if isinstance(c, _Stuck):
+            v, level = c.value, c.level
+            effect.update(stuck_value=v, stuck_points=float(c.length), stuck_until=float(c.until))
             what = {"zero": "", "worst": " (its worst value)",
                     "chance": " (chance level: constant scores or a single predicted class)"}[level]
             classes: list[str] = []
             if len(g) > 1:
-                names = [x["name"] for x in g]
+                names = [x.name for x in g]
                 classes = sorted({"_".join(sorted(task_of(x))) for x in names} - {""})
                 shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
                 effect["metrics_stuck"] = float(len(g))
                 cls = f" ({len(classes)} classes: {', '.join(classes[:12])}{', ...' if len(classes) > 12 else ''})" \
                     if len(classes) > 1 else ""
-                effect["p_members_max"] = max(x["p"] for x in g)
-                since = "" if len({x["onset"] for x in g}) == 1 else " (the others from later steps on)"
+                effect["p_members_max"] = max(x.p for x in g)
+                since = "" if len({x.onset for x in g}) == 1 else " (the others from later steps on)"
                 msg = (f"{len(g)} metrics{cls} are stuck at exactly {v:.4g}{what}; the longest from step "
-                       f"{c['onset']} to step {c['until']} ({c['length']} of {c['n']} evaluations){since}, while "
+                       f"{c.onset} to step {c.until} ({c.length} of {c.n} evaluations){since}, while "
                        f"{loss} improved by {impr:.1f} % meanwhile: {shown}.")
             else:
-                when = "since the start of the run" if c["from_start"] else "meanwhile"
-                msg = (f"{name} is stuck at exactly {v:.4g}{what} from step {c['onset']} to step {c['until']} "
-                       f"({c['length']} of {c['n']} evaluations) while {loss} improved by {impr:.1f} % {when}.")
+                when = "since the start of the run" if c.from_start else "meanwhile"
+                msg = (f"{name} is stuck at exactly {v:.4g}{what} from step {c.onset} to step {c.until} "
+                       f"({c.length} of {c.n} evaluations) while {loss} improved by {impr:.1f} % {when}.")
             # practical magnitude: a metric that never counts a single hit
             # while the loss improves is the seed's "recall is stuck at 0";
             # chance level, a worst error rate and a constant AUC are warnings
-            sev = Severity.CRITICAL if level == "zero" and not c["invariant"] else Severity.WARNING
+            sev = Severity.CRITICAL if level == "zero" and not c.invariant else Severity.WARNING
             if len(g) > 1 and len(classes) > 1:
                 # some classes are never predicted while the model learns the
                 # others: a problem to look at, not a model that learns nothing
                 sev = Severity.WARNING
             if level == "chance":
                 remedies = REMEDIES_CHANCE
-            elif not c["thresholded"]:
+            elif not c.thresholded:
                 # an accuracy (or error rate) that never counts a hit: the
                 # threshold cannot explain it
                 remedies = (REMEDY_BROKEN_METRIC, REMEDY_BY_HAND)
-            elif c["every"]:
+            elif c.every:
                 remedies = (REMEDY_BROKEN_METRIC,) + REMEDIES_CONTRADICTION
-        elif kind == "opposite_direction":
-            effect.update(metric_change=c["gain"], kendall_tau_loss_metric=c["tau"])
-            msg = (f"{name} got worse by {abs(c['gain']):.3g} while {loss} improved by {impr:.1f} %: the loss and "
-                   f"the metric move in opposite directions (Kendall tau between them {c['tau']:+.2f}).")
+        elif isinstance(c, _Worse):
+            effect.update(metric_change=c.gain, kendall_tau_loss_metric=c.tau)
+            msg = (f"{name} got worse by {abs(c.gain):.3g} while {loss} improved by {impr:.1f} %: the loss and "
+                   f"the metric move in opposite directions (Kendall tau between them {c.tau:+.2f}).")
             sev = Severity.WARNING
-            if c.get("grid") and abs(c["gain"]) < 2.0 * c["grid"]:
+            if c.grid and abs(c.gain) < 2.0 * c.grid:
                 # significant but marginal: one example of a small validation set
                 sev = Severity.INFO
-                msg += f" The change is about one example (grid {c['grid']:.3g}): marginal."
+                msg += f" The change is about one example (grid {c.grid:.3g}): marginal."
         else:
-            effect.update(metric_change=c["gain"], p_metric_trend=c["p_metric"], metric_median=c["value"])
-            msg = (f"{name} does not improve (change {c['gain']:+.3g}, around {c['value']:.3g}) while {loss} "
+            assert isinstance(c, _Flat)
+            effect.update(metric_change=c.gain, p_metric_trend=c.p_metric, metric_median=c.value)
+            msg = (f"{name} does not improve (change {c.gain:+.3g}, around {c.value:.3g}) while {loss} "
                    f"improved by {impr:.1f} %.")
-            sev = Severity.INFO if c["invariant"] else Severity.WARNING
-            if c["invariant"]:
+            sev = Severity.INFO if c.invariant else Severity.WARNING
+            if c.invariant:
                 remedies = REMEDIES_AUC
         return Finding(
             pathology=Pathology.METRIC_CONTRADICTION,
             kind=kind,
             series=name,
             p_value=float(min(1.0, max(0.0, p_adj))),
-            statistic=float(c["z"]),
+            statistic=float(c.z),
             effect=effect,
-            onset_step=int(c["onset"]),
+            onset_step=int(c.onset),
             severity=sev,
             message=msg,
             remedies=remedies,
@@ -534,7 +651,7 @@ class ContradictionDetector:
 _PARTNER = {"precision": "recall", "recall": "precision"}
 
 
-def _trade_off(c: dict, run: Run, cfg: Any, alpha: float, cut: int | None) -> bool:
+def _trade_off(c: _Candidate, run: Run, cfg: Any, alpha: float, cut: int | None) -> bool:
     """Is ``c`` a precision that falls while its recall rises (or the reverse)?
 
     A classifier that starts predicting the minority class as it learns
@@ -545,9 +662,9 @@ def _trade_off(c: dict, run: Run, cfg: Any, alpha: float, cut: int | None) -> bo
     gained ``min_metric_gain`` (edge medians, or from its first value,
     :func:`_rose_from_start`) over the points before ``cut``.
     """
-    if c["kind"] != "opposite_direction":
+    if not isinstance(c, _Worse):
         return False
-    name = c["name"]
+    name = c.name
     for a, b in _PARTNER.items():
         if a in name.lower():
             i = name.lower().index(a)
@@ -564,7 +681,7 @@ def _trade_off(c: dict, run: Run, cfg: Any, alpha: float, cut: int | None) -> bo
     return False
 
 
-def _group(cands: list[dict]) -> list[list[dict]]:
+def _group(cands: list[_Candidate]) -> list[list[_Candidate]]:
     """Candidates grouped into hypotheses, in order of first appearance.
 
     Metrics stuck at the same trivial value over the same window against the
@@ -577,13 +694,13 @@ def _group(cands: list[dict]) -> list[list[dict]]:
     then the largest of its members' (intersection-union: every member's
     window shows the loss improving). Every other candidate is its own.
     """
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[tuple, list[_Candidate]] = {}
     for i, c in enumerate(cands):
-        key = ((c["kind"], c["value"], c["level"], c["loss"], c["thresholded"], c["invariant"])
-               if c["kind"] == "degenerate" else (i,))
+        key = ((c.kind, c.value, c.level, c.loss, c.thresholded, c.invariant)
+               if isinstance(c, _Stuck) else (i,))
         groups.setdefault(key, []).append(c)
     # the longest window first: it names the group's onset and its evidence
-    return [sorted(g, key=lambda c: -c.get("length", 0)) for g in groups.values()]
+    return [sorted(g, key=lambda c: -getattr(c, "length", 0)) for g in groups.values()]
 
 
 def _task_losses(run: Run, metric: str, min_points: int) -> tuple[Series | None, Series | None]:
@@ -605,8 +722,8 @@ def _task_losses(run: Run, metric: str, min_points: int) -> tuple[Series | None,
 
 def _edge_gain(x: NDArray[np.float64]) -> float:
     """median(last 20 %) - median(first 20 %)."""
-    q = max(1, x.shape[0] // 5)
-    return _median(x[-q:]) - _median(x[:q])
+    q = max(1, x.shape[0] // _EDGE_SHARE)
+    return median1d(x[-q:]) - median1d(x[:q])
 
 
 def _edge_noise(x: NDArray[np.float64], alpha: float, step: float = 0.0) -> float:
@@ -620,7 +737,7 @@ def _edge_noise(x: NDArray[np.float64], alpha: float, step: float = 0.0) -> floa
     a metric that flips between two neighbouring counts has mostly zero
     differences, whose MAD would claim no noise at all.
     """
-    q = max(1, x.shape[0] // 5)
+    q = max(1, x.shape[0] // _EDGE_SHARE)
     sigma = max(diff_noise_scale(x), 0.5 * step)
     return float(ndtri(1.0 - alpha / 2.0) * sigma * math.sqrt(math.pi / q))
 
@@ -638,7 +755,7 @@ def _decorrelated(x: NDArray[np.float64]) -> NDArray[np.float64]:
     then runs on the block means.
     """
     n = x.shape[0]
-    if n < 20:
+    if n < _DECORRELATE_MIN:
         return x
     y = np.log(x) if x.min() > 0 else x
     t = np.linspace(-1.0, 1.0, n)
@@ -647,12 +764,12 @@ def _decorrelated(x: NDArray[np.float64]) -> NDArray[np.float64]:
     if den <= 0.0:
         return x
     r1 = float(np.dot(r[1:], r[:-1]) / den)
-    if r1 <= 0.2:
+    if r1 <= _DECORRELATE_R1:
         return x
-    b = min(n // 5, int(math.ceil(math.log(_BLOCK_ACF) / math.log(min(r1, 0.999)))))
+    b = min(n // _MIN_BLOCKS, int(math.ceil(math.log(_BLOCK_ACF) / math.log(min(r1, _MAX_R1)))))
     if b <= 1:
         return x
-    return block_means(x, max(5, n // b)).means
+    return block_means(x, max(_MIN_BLOCKS, n // b)).means
 
 
 def _rose_from_start(x: NDArray[np.float64], g_min: float, alpha: float, step: float) -> bool:
@@ -663,8 +780,8 @@ def _rose_from_start(x: NDArray[np.float64], g_min: float, alpha: float, step: f
     (one point against a median of ``q``; ``sigma`` as in
     :func:`_edge_noise`).
     """
-    q = max(1, x.shape[0] // 5)
-    rise = _median(x[-q:]) - float(x[0])
+    q = max(1, x.shape[0] // _EDGE_SHARE)
+    rise = median1d(x[-q:]) - float(x[0])
     if rise < g_min:
         return False
     sigma = max(diff_noise_scale(x), 0.5 * step)
@@ -685,12 +802,12 @@ def _grid_step(m: NDArray[np.float64]) -> float:
     vals = np.unique(m)
     if vals.shape[0] < 2:
         return 0.0
-    if vals.shape[0] > 12:
+    if vals.shape[0] > _GRID_VALUES:
         # a dozen distinct values pin the grid down as well as all of them (cost)
-        vals = vals[np.linspace(0, vals.shape[0] - 1, 12).round().astype(int)]
+        vals = vals[np.linspace(0, vals.shape[0] - 1, _GRID_VALUES).round().astype(int)]
     dec = 6
     for dd in range(7):
-        if np.all(np.abs(vals * 10.0**dd - np.round(vals * 10.0**dd)) < 1e-6):
+        if np.all(np.abs(vals * 10.0**dd - np.round(vals * 10.0**dd)) < _FRACTION_TOL):
             dec = dd
             break
     u = 10.0**-dec
@@ -698,11 +815,11 @@ def _grid_step(m: NDArray[np.float64]) -> float:
     r = vals[None, :] * ns
     dev = np.abs(r - np.round(r))
     # exact fractions k / n (as float64 computes them) ...
-    fits = np.all(dev <= 1e-6, axis=1)
+    fits = np.all(dev <= _FRACTION_TOL, axis=1)
     if not fits.any():
         # ... or rounded to the log's decimals; a grid finer than ~5 rounding
         # units cannot be told from the rounding
-        fits = np.all(dev <= ns * (u / 2.0) + 1e-9, axis=1) & (ns[:, 0] <= 0.2 / u)
+        fits = np.all(dev <= ns * (u / 2.0) + ULP_TOL, axis=1) & (ns[:, 0] <= _GRID_FINEST / u)
     common = float(ns[int(np.argmax(fits)), 0]) if fits.any() else 0.0
     if dec >= 6:
         # ... or exact ratios with their own denominators (precision = TP /
@@ -712,7 +829,7 @@ def _grid_step(m: NDArray[np.float64]) -> float:
         # a median denominator up to _MAX_RATIO_DEN is evidence of counts
         # (a common grid that is the least common multiple of such
         # denominators -- 1155 for 35 and 33 -- is no validation-set size)
-        each = dev <= 1e-6
+        each = dev <= _FRACTION_TOL
         if each.any(axis=0).all():
             q = np.argmax(each, axis=0) + 1
             q = q[q > 1]
@@ -744,7 +861,7 @@ def _trivial_level(value: float, d: int, bounded: bool, invariant: bool, thresho
     if value == 0.0:
         return "zero"
     if invariant:
-        return "chance" if abs(value - 0.5) <= 1e-9 else None
+        return "chance" if abs(value - 0.5) <= ULP_TOL else None
     if thresholded or value > 0.5 * (1.0 + _CHANCE_TOL):
         return None
     k = int(round(1.0 / value))

@@ -61,13 +61,17 @@ explosions.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import _format as _fmt
+from .._numeric import TINY
 from ..config import Config
+from ..stats.noise import tail_noise_scale
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Role, Run, Series
 
@@ -87,6 +91,59 @@ REMEDIES_JUMP = (
     "Shuffle the data so that outliers are spread evenly across batches.",
 )
 
+
+
+#: the log of an exact-zero loss is floored at this share of its median
+#: positive value (ecb306b, with the detector)
+_ZERO_FLOOR = 1e-3
+#: a scheduled learning-rate rise stays within this factor of the maximum
+#: the schedule visited before (dae6125: a spike to a never-seen rate is the anomaly)
+_LR_RANGE = 1.1
+#: the NLL start heuristic reads the median of the first 1/_NLL_START_SHARE
+#: of at least _NLL_MIN_POINTS points (206de5f)
+_NLL_MIN_POINTS = 10
+_NLL_START_SHARE = 50
+#: the loss's initial level: the median of its first 1/_INITIAL_SHARE points
+#: (f461de8, with min_peak_share)
+_INITIAL_SHARE = 20
+#: the running median the residuals are taken around spans 1/_RESID_SHARE of
+#: the points, _RESID_MIN to _RESID_MAX of them (ecb306b)
+_RESID_SHARE = 20
+_RESID_MIN = 5
+_RESID_MAX = 101
+#: a jump's own noise scale (of the run before it) needs this many points,
+#: else the whole run's is used (dae6125)
+_LOCAL_NOISE_POINTS = 20
+#: stairs of a rise closer than max(local_window, 1/_MERGE_SHARE of the
+#: points) merge into one episode (ecb306b)
+_MERGE_SHARE = 50
+#: a short log's baseline: 1/_BASELINE_SHARE of its points (1fcdbcb: a
+#: 12-epoch Keras log jumping x1e5 at epoch 6)
+_BASELINE_SHARE = 4
+#: the residuals before the baseline window are the null when at least this
+#: many (187db07: a precursor blip no longer dominates the tail index)
+_NULL_POINTS = 30
+#: a recovery comes back within this many noise scales of the level before
+#: the jump when the noise is larger than recovery_ratio (206de5f)
+_RECOVERY_SIGMAS = 3.0
+#: the running level a recovery is judged on spans this many points (206de5f)
+_LEVEL_WIDTH = 5
+#: a data-order sawtooth (206de5f): teeth rise at least _TOOTH_SIGMAS noise
+#: scales and x_TOOTH_MIN_RATIO; regular when _TOOTH_REGULAR of the gaps lie
+#: within _TOOTH_GAP_TOL of the median gap; a jump within max(2 blocks,
+#: _TOOTH_NEAR periods) of a tooth and at most _TOOTH_MAX_SIZE times the
+#: median tooth (in log) is one of them
+_TOOTH_SIGMAS = 3.0
+_TOOTH_MIN_RATIO = 1.2
+_TOOTH_GAP_TOL = 0.25
+_TOOTH_REGULAR = 0.75
+_TOOTH_NEAR = 0.1
+_TOOTH_MAX_SIZE = 3.0
+#: recurring jumps are a periodic pattern when the coefficient of variation
+#: of their spacing is below _RECUR_CV and the loss falls back between
+#: _RECUR_FALLS_BACK of them (ecb306b)
+_RECUR_CV = 0.1
+_RECUR_FALLS_BACK = 0.8
 
 
 def _exp(x: float) -> float:
@@ -144,7 +201,7 @@ def _log_loss(values: np.ndarray) -> np.ndarray | None:
         positive = values[values > 0]
         if positive.size == 0:
             return None
-        return safe_log(values, floor=1e-3 * float(np.median(positive)))
+        return safe_log(values, floor=_ZERO_FLOOR * float(np.median(positive)))
     return None
 
 
@@ -153,37 +210,6 @@ def _residuals(z: np.ndarray, window: int) -> np.ndarray:
     from ..stats import robust_smooth
 
     return z - robust_smooth(z, window=window)
-
-
-def _noise_scale(r: np.ndarray) -> float:
-    """Tail-aware noise scale of residuals ``r``.
-
-    The larger of the MAD scale and a *tail scale*: the median, over ten
-    blocks, of each block's largest absolute residual, divided by the value a
-    Gaussian block maximum has (so that both agree for Gaussian noise).
-    Heavy-tailed noise raises the tail scale, so a jump must clear the noise
-    the curve actually has; a localised excursion lands in one or two blocks
-    and cannot inflate the median of ten. Callers pass the residuals *before*
-    a candidate jump: the chaos after an explosion is not the null's noise.
-    """
-    from scipy.special import ndtri
-
-    from ..stats import mad_scale
-
-    if r.size < 3:
-        return 1e-12
-    dev = np.abs(r - np.median(r))
-    s_mad = mad_scale(r)
-    n_blocks = 10
-    m = dev.size // n_blocks
-    s_tail = 0.0
-    if m >= 10:
-        block_max = dev[: m * n_blocks].reshape(n_blocks, m).max(axis=1)
-        # median of the maximum of m half-normal draws: P(max <= q) = 1/2
-        # (ndtri is the normal quantile without scipy.stats' per-call overhead)
-        gauss_max = float(-ndtri(0.5 * (1 - 0.5 ** (1.0 / m))))
-        s_tail = float(np.median(block_max)) / gauss_max
-    return max(s_mad, s_tail, 1e-12)
 
 
 def _lr_explanation(lr: Series | None, step_lo: int, step_hi: int) -> float:
@@ -216,7 +242,7 @@ def _lr_explanation(lr: Series | None, step_lo: int, step_hi: int) -> float:
     # and had already risen before the window (a constant rate that suddenly
     # spikes is no warm-up)
     warming_up = i0 > 0 and v[i0] > v[0] and bool(np.all(np.diff(v[: i0 + 1]) >= 0))
-    within_range = earlier.size > 0 and float(np.max(seg)) <= 1.1 * float(np.max(earlier))
+    within_range = earlier.size > 0 and float(np.max(seg)) <= _LR_RANGE * float(np.max(earlier))
     return rise if (warming_up or within_range) else 1.0
 
 
@@ -237,16 +263,16 @@ def _is_nll(series: Series, run: Run) -> bool:
     never goes negative starts at the ``ln(V)`` of a language model's
     vocabulary (4 to 12.5 nats).
     """
-    from ..run import _tokens
+    from ..run import name_tokens
 
-    if set(_tokens(series.name)) & _NLL_TOKENS:
+    if set(name_tokens(series.name)) & _NLL_TOKENS:
         return True
-    if any(set(_tokens(name)) & _PPL_TOKENS for name in run.names):
+    if any(set(name_tokens(name)) & _PPL_TOKENS for name in run.names):
         return True
     v = series.values[np.isfinite(series.values)]
-    if v.size < 10 or float(np.min(v)) < 0:
+    if v.size < _NLL_MIN_POINTS or float(np.min(v)) < 0:
         return False
-    start = float(np.median(v[: max(3, v.size // 50)]))
+    start = float(np.median(v[: max(3, v.size // _NLL_START_SHARE)]))
     return _NLL_START_RANGE[0] <= start <= _NLL_START_RANGE[1]
 
 
@@ -266,8 +292,9 @@ class ExplosionDetector:
 
     name = "explosion"
     pathology = Pathology.EXPLOSION
+    requires: tuple[str, ...] = ()
 
-    def detect(self, run: Run, config: Config, **_: Any) -> Sequence[Finding] | Skipped:
+    def detect(self, run: Run, config: Config) -> Sequence[Finding] | Skipped:
         """Scan the loss series of ``run``; return findings or a Skipped with the reason."""
         losses = run.by_role(Role.TRAIN_LOSS) + run.by_role(Role.VAL_LOSS)
         if not losses:
@@ -287,249 +314,34 @@ class ExplosionDetector:
 
     # ------------------------------------------------------------------------------------
     def _level_shifts(self, series: Series, lr: Series | None, config: Config, nll: bool = False) -> list[Finding]:
-        from ..stats import local_shift_test, pelt
+        """Upward level shifts of the log loss: prepare, segment, then test and judge each rise."""
+        from ..stats import pelt
 
         cfg = config.explosion
-        alpha = config.alpha
-        stop = _first_non_finite(series)
-        values = series.values[: stop if stop is not None else len(series)]
-        steps = series.steps[: values.size]
-        if values.size < cfg.min_points:
+        lev = _prepare_levels(series, cfg)
+        if lev is None:
             return []
-        z = _log_loss(values)
-        if z is None:
-            return []  # losses below zero have no ratio scale; only the non-finite scan applies
-        n = z.size
-        # the loss's own scale: its level at the start of the run
-        initial = float(np.median(values[: max(3, n // 20)]))
-        # Long series: segment block *maxima* of at most cfg.max_segment_points
-        # blocks. Maxima keep every upward excursion, a one-point spike
-        # included, at full height (block means would dilute it), and keep
-        # PELT fast on long smooth trends, where its pruning is weak. The
-        # onset is refined on the full-resolution series.
-        block = max(1, math.ceil(n / cfg.max_segment_points))
-        if block > 1:
-            m = n // block
-            head = z[: m * block].reshape(m, block).max(axis=1)
-            zb = np.append(head, z[m * block :].max()) if n > m * block else head
-        else:
-            zb = z
-        window = int(min(max(5, (zb.size // 20) | 1), 101))
-        resid = _residuals(zb, window)
-        sigma_all = _noise_scale(resid)
-        penalty = cfg.penalty_factor * sigma_all**2 * math.log(max(zb.size, 3))
+        zb = lev.zb
+        penalty = cfg.penalty_factor * lev.sigma_all**2 * math.log(max(zb.size, 3))
         cp = pelt(zb, model="l2", penalty=penalty, min_size=1)
-        min_ratio_log = math.log(cfg.min_ratio)
-        out: list[Finding] = []
         starts = [int(v) for v in cp.segment_starts] + [zb.size]
-        means = cp.segment_means
-        # the recovery test reads a 5-point running mean of the loss at full
-        # resolution, so that a noisy point or two back down (or the exact
-        # zeros of a broken network between its huge losses) are not taken
-        # for a recovery
-        level5 = _running_level(z, 5)
-        teeth = _sawtooth_teeth(zb, starts, means, cfg, sigma_all)
+        teeth = _sawtooth_teeth(zb, starts, cp.segment_means, cfg, lev.sigma_all)
         data_order = False
-        # A rise is often a ramp that PELT cuts into a staircase: merge runs of
-        # consecutive upward changes separated by short segments into one
-        # episode, measured from the level before its first change to the
-        # level after its last one. A downward change ends an episode, so a
-        # spike (up, then down) stays a short excursion.
-        gap = max(cfg.local_window, zb.size // 50)
-        # a short epoch-level log (Keras: one point per epoch) has a level
-        # after a quarter of its points; the warm-up noise that needs ten
-        # points of baseline is that of per-step logs
-        min_baseline = min(cfg.min_baseline_points, max(3, zb.size // 4))
-        k = 1
-        while k < len(starts) - 1:
-            if means[k] <= means[k - 1]:
-                k += 1
-                continue
-            first = k
-            while k + 1 < len(starts) - 1 and means[k + 1] > means[k] and starts[k + 1] - starts[k] <= gap:
-                k += 1
-            last = k
-            k += 1
-            b = starts[first]
-            # the level before: the median of the local_window points before
-            # the change, across segment boundaries, so that a short dip
-            # (a downward outlier PELT isolated) is not taken for the level
-            w_before = min(b, cfg.local_window)
-            if b < min_baseline:
-                continue  # no level to jump from yet (the first few logged points)
-            b_end = starts[last]
-            w_after = min(starts[last + 1] - b_end, cfg.local_window)
-            before = float(np.median(zb[b - w_before : b]))
-            after = float(np.median(zb[b_end : b_end + w_after]))
-            jump = after - before
-            # practical minimum: the loss ratio, or for a negative
-            # log-likelihood the additive jump in nats (x e^nats in perplexity)
-            jump_nats = _exp(after) - _exp(before)
-            # (in nats the top of the rise counts: an LLM spike decays over
-            # hundreds of steps, its segment's median is below its peak)
-            top_nats = _exp(float(np.max(zb[b_end : b_end + w_after]))) - _exp(before)
-            if jump < min_ratio_log and not (nll and top_nats >= cfg.min_jump_nats):
+        out: list[Finding] = []
+        for ep in _rises(zb, starts, cp.segment_means, cfg):
+            if not _practical(ep, cfg, nll):
                 continue
             # the noise the jump must clear is that of the run before it
-            prior = resid[: max(b, 3)]
-            sigma = _noise_scale(prior) if b >= 20 else sigma_all
-            if jump < cfg.min_jump_sigmas * sigma:
+            sigma = tail_noise_scale(lev.resid[: max(ep.b, 3)]) if ep.b >= _LOCAL_NOISE_POINTS else lev.sigma_all
+            if ep.jump < cfg.min_jump_sigmas * sigma:
                 continue
-            # p-value: the local shift against the null distribution of the
-            # same statistic along the run's own healthy stretch, with a
-            # Pareto tail (valid under heavy tails and autocorrelation),
-            # Bonferroni over the positions searched
-            # the null: the run's own residuals before the jump and its
-            # baseline window (precursors, such as the rising gradient norm's
-            # first loss blips, belong to the event, and one of them would
-            # dominate the tail estimate); the whole run, the jump's own
-            # windows left out, when that is too short
-            if b - w_before >= 30:
-                null_resid = resid[: b - w_before]
-            else:
-                null_resid = np.concatenate((resid[: b - w_before], resid[b_end + w_after :]))
-                if null_resid.size < 3:
-                    null_resid = resid
-            # the window after: the segment after the (last stair of the)
-            # rise, or, for a decaying spike that PELT cuts into short
-            # segments, the run of points that stay above half the
-            # jump (so a spike is tested on all the points it lasts)
-            above = zb[b_end : b_end + cfg.local_window] > before + 0.5 * jump
-            run_len = int(np.argmin(above)) if not above.all() else int(above.size)
-            wa2 = max(w_after, run_len)
-            test = local_shift_test(
-                zb, b, w_before, wa2, resid=null_resid, sigma=sigma, n_tests=zb.size, after_start=b_end
-            )
-            p = test.pvalue
-            zstat = jump / test.se
-            # Onset: the first point of the rise at full resolution (PELT puts
-            # the first stair of a ramp at its start; step back over points of
-            # a block that already rose).
-            i = b * block
-            half = before + 0.5 * jump
-            while i > 0 and i > (b - w_before) * block and z[i - 1] > half:
-                i -= 1
-            if i == b * block:  # the rise may sit later in its block (block maxima)
-                while i < min(n, (b + 1) * block) - 1 and z[i] <= half:
-                    i += 1
-            # Recovery: back near the level *before* the jump, not merely
-            # below half of it: within recovery_ratio of it (for a negative
-            # log-likelihood also within half the minimum jump in nats), or
-            # within three noise scales when the noise is larger; never
-            # further than half the jump. A loss that falls back from x1000
-            # to x30 has not recovered: it diverged.
-            tol = math.log(cfg.recovery_ratio)
-            if nll:
-                tol = min(tol, math.log1p(0.5 * cfg.min_jump_nats / _exp(before)))
-            back = before + min(0.5 * jump, max(tol, 3.0 * sigma))
-            top = i if b_end == b else b_end * block
-            if b_end == b:  # the top of a one-stair rise: its highest point in the rise's block
-                hi = min(n, max(i + 1, (b + 1) * block))
-                top = i + int(np.argmax(z[i:hi]))
-            rec = np.flatnonzero(level5[top + 1 :] <= back)
-            recovery_idx = int(top + 1 + rec[0]) if rec.size else None
-            recovered = recovery_idx is not None and (recovery_idx - i) <= cfg.recovery_window * block
-            ratio = _exp(jump)
-            peak_log = float(np.max(z[i : (recovery_idx if recovered else n)]))
-            peak_ratio = _exp(peak_log - before)
-            peak_nats = _exp(peak_log) - _exp(before)
-            onset_step = int(steps[i])
-            lr_rise = _lr_explanation(lr, int(steps[max(0, i - max(1, cfg.local_window * block))]), onset_step)
-            effect = {
-                "ratio": ratio,
-                "peak_ratio": peak_ratio,
-                "jump_log": jump,
-                "jump_sigmas": jump / sigma,
-                "level_before": _exp(before),
-            }
-            if nll:
-                effect["jump_nats"] = jump_nats
-                effect["peak_nats"] = peak_nats
-            if lr_rise >= cfg.lr_explains_ratio:
-                out.append(
-                    Finding(
-                        pathology=Pathology.EXPLOSION,
-                        kind="explained_by_lr",
-                        series=series.name,
-                        # H0 = healthy: a jump the schedule explains is no
-                        # evidence against it, so no p-value
-                        p_value=None,
-                        statistic=zstat,
-                        effect={**effect, "lr_ratio": lr_rise, "jump_p": p},
-                        onset_step=onset_step,
-                        severity=Severity.INFO,
-                        message=(
-                            f"{series.name} jumps {_fmt.ratio(ratio)} at step {onset_step}, right after the logged "
-                            f"learning rate rose {_fmt.ratio(lr_rise)} (warm-up or warm restart): expected, not an explosion."
-                        ),
-                        remedies=(),
-                        detector=self.name,
-                    )
-                )
-                continue
-            if p > alpha:
-                continue  # within what the run's own noise produces
-            big_peak = peak_ratio >= cfg.min_spike_ratio or (nll and peak_nats >= cfg.min_jump_nats)
-            if recovered and not big_peak:
-                continue  # a short bump of this size is within what healthy runs show
-            # points the excursion was seen on (above half the jump): until
-            # its recovery, or until the end of the run (whether it would
-            # have stayed up is then unknown; a last, partial batch logs one)
-            end_idx = recovery_idx if recovered and recovery_idx is not None else n
-            seen = int(np.count_nonzero(z[i:end_idx] > half))
-            if teeth is not None and _in_sawtooth(b, jump, teeth, cfg):
-                data_order = True
-                continue  # one tooth of a data-order sawtooth: reported once below
-            if recovered:
-                assert recovery_idx is not None
-                kind = "spike"
-                effect["recovery_step"] = float(steps[recovery_idx])
-                effect["duration_steps"] = float(steps[recovery_idx] - steps[i])
-                effect["points_above_half"] = float(seen)
-                # a one-step blip that recovers at once is what heavy-tailed
-                # minibatch noise makes (one hard batch): a note, not a sick run
-                blip = seen <= cfg.max_blip_points
-                message = (
-                    f"{series.name} spikes {_fmt.ratio(peak_ratio)} at step {onset_step} and recovers at step "
-                    f"{int(steps[recovery_idx])} (jump of {jump / sigma:.1f} noise scales, {_fmt.p_text(p)})"
-                    + ("; a single-step blip, as one hard batch makes." if blip else ".")
-                )
-                severity = Severity.INFO if blip else Severity.WARNING
-            else:
-                if seen <= cfg.max_blip_points and n - i <= cfg.max_blip_points and jump < cfg.single_point_sigmas * sigma:
-                    # only the last logged point is up (often a partial batch
-                    # of a few samples): nothing shows that it stays up
-                    continue
-                kind = "divergence"
-                message = (
-                    f"{series.name} jumps {_fmt.ratio(ratio)} at step {onset_step} and does not come back near its "
-                    f"earlier level (peak {_fmt.ratio(peak_ratio)}; {jump / sigma:.1f} noise scales, {_fmt.p_text(p)})."
-                )
-                severity = Severity.CRITICAL
-            # practical magnitude on the loss's own scale: an excursion that
-            # stays below min_peak_share of the run's initial loss (an Adam
-            # spike from a memorised 0.02 to 0.5 in a run that started at
-            # 2.3) has not undone the training: a note
-            reached = _exp(peak_log if kind == "spike" else after)
-            effect["share_of_initial"] = reached / initial if initial > 0 else math.inf
-            if reached < cfg.min_peak_share * initial and severity is not Severity.INFO:
-                severity = Severity.INFO
-                message = message[:-1] + f"; it stays below {cfg.min_peak_share:.0%} of the initial loss ({initial:.3g})."
-            out.append(
-                Finding(
-                    pathology=Pathology.EXPLOSION,
-                    kind=kind,
-                    series=series.name,
-                    p_value=p,
-                    statistic=zstat,
-                    effect=effect,
-                    onset_step=onset_step,
-                    severity=severity,
-                    message=message,
-                    remedies=REMEDIES_JUMP,
-                    detector=self.name,
-                )
-            )
+            ev = _jump_evidence(lev, ep, sigma, lr, cfg, nll)
+            tooth = teeth is not None and _in_sawtooth(ep.b, ep.jump, teeth, cfg)
+            kind = _decide_jump(ev, cfg, config.alpha, nll, tooth)
+            if kind == "tooth":
+                data_order = True  # one tooth of a data-order sawtooth: reported once below
+            elif kind is not None:
+                out.append(_jump_finding(series, lev, ev, kind, cfg, nll, self.name))
         # one root cause, one finding: once the loss has diverged (never came
         # back near its earlier level) later jumps are part of the same event
         div = [f.onset_step or 0 for f in out if f.kind == "divergence"]
@@ -537,11 +349,319 @@ class ExplosionDetector:
             out = [f for f in out if (f.onset_step or 0) <= min(div)]
         if data_order:
             assert teeth is not None
-            out.append(_data_order_finding(series, steps, block, teeth, self.name))
+            out.append(_data_order_finding(series, lev.steps, lev.block, teeth, self.name))
         return _drop_regular_recurrences(out, cfg.min_recurrences)
 
 
-def _running_level(z: np.ndarray, width: int = 5) -> np.ndarray:
+@dataclass(frozen=True, slots=True)
+class _LogLevels:
+    """The finite head of a loss on the log scale, as the level-shift test reads it."""
+
+    steps: NDArray[np.int64]
+    z: NDArray[np.float64]  # log loss at full resolution
+    zb: NDArray[np.float64]  # block maxima of z (z itself when short)
+    block: int
+    resid: NDArray[np.float64]  # zb around its running median
+    sigma_all: float  # noise scale of resid over the whole run
+    level5: NDArray[np.float64]  # 5-point running level of z (recoveries)
+    initial: float  # the loss's own scale: its level at the start
+
+
+def _prepare_levels(series: Series, cfg: Any) -> _LogLevels | None:
+    """The series up to its first non-finite value on the log scale; None when too short or not positive."""
+    stop = _first_non_finite(series)
+    values = series.values[: stop if stop is not None else len(series)]
+    steps = series.steps[: values.size]
+    if values.size < cfg.min_points:
+        return None
+    z = _log_loss(values)
+    if z is None:
+        return None  # losses below zero have no ratio scale; only the non-finite scan applies
+    n = z.size
+    initial = float(np.median(values[: max(3, n // _INITIAL_SHARE)]))
+    # Long series: segment block *maxima* of at most cfg.max_segment_points
+    # blocks. Maxima keep every upward excursion, a one-point spike
+    # included, at full height (block means would dilute it), and keep
+    # PELT fast on long smooth trends, where its pruning is weak. The
+    # onset is refined on the full-resolution series.
+    block = max(1, math.ceil(n / cfg.max_segment_points))
+    if block > 1:
+        m = n // block
+        head = z[: m * block].reshape(m, block).max(axis=1)
+        zb = np.append(head, z[m * block :].max()) if n > m * block else head
+    else:
+        zb = z
+    window = int(min(max(_RESID_MIN, (zb.size // _RESID_SHARE) | 1), _RESID_MAX))
+    resid = _residuals(zb, window)
+    # the recovery test reads a 5-point running mean of the loss at full
+    # resolution, so that a noisy point or two back down (or the exact
+    # zeros of a broken network between its huge losses) are not taken
+    # for a recovery
+    return _LogLevels(steps, z, zb, block, resid, tail_noise_scale(resid), _running_level(z, _LEVEL_WIDTH), initial)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rise:
+    """A candidate: a run of upward changes of the segmentation (block indices)."""
+
+    b: int  # first block of the rise
+    b_end: int  # first block of its last stair
+    w_before: int
+    w_after: int
+    before: float  # log level before
+    after: float  # log level after
+    top: float  # highest log level in the window after
+
+    @property
+    def jump(self) -> float:
+        return self.after - self.before
+
+
+def _rises(zb: NDArray[np.float64], starts: list[int], means: NDArray[np.float64], cfg: Any) -> Iterator[_Rise]:
+    """The upward episodes of a segmentation of ``zb`` (``starts`` ends with ``zb.size``).
+
+    A rise is often a ramp that PELT cuts into a staircase: runs of
+    consecutive upward changes separated by short segments are merged into
+    one episode, measured from the level before its first change to the
+    level after its last one. A downward change ends an episode, so a spike
+    (up, then down) stays a short excursion.
+    """
+    gap = max(cfg.local_window, zb.size // _MERGE_SHARE)
+    # a short epoch-level log (Keras: one point per epoch) has a level
+    # after a quarter of its points; the warm-up noise that needs ten
+    # points of baseline is that of per-step logs
+    min_baseline = min(cfg.min_baseline_points, max(3, zb.size // _BASELINE_SHARE))
+    k = 1
+    while k < len(starts) - 1:
+        if means[k] <= means[k - 1]:
+            k += 1
+            continue
+        first = k
+        while k + 1 < len(starts) - 1 and means[k + 1] > means[k] and starts[k + 1] - starts[k] <= gap:
+            k += 1
+        last = k
+        k += 1
+        b = starts[first]
+        # the level before: the median of the local_window points before
+        # the change, across segment boundaries, so that a short dip
+        # (a downward outlier PELT isolated) is not taken for the level
+        w_before = min(b, cfg.local_window)
+        if b < min_baseline:
+            continue  # no level to jump from yet (the first few logged points)
+        b_end = starts[last]
+        w_after = min(starts[last + 1] - b_end, cfg.local_window)
+        yield _Rise(
+            b, b_end, w_before, w_after,
+            before=float(np.median(zb[b - w_before : b])),
+            after=float(np.median(zb[b_end : b_end + w_after])),
+            top=float(np.max(zb[b_end : b_end + w_after])),
+        )
+
+
+def _practical(ep: _Rise, cfg: Any, nll: bool) -> bool:
+    """The practical minimum: the loss ratio, or for a negative log-likelihood the additive jump in nats
+    (x e^nats in perplexity) at the top of the rise (an LLM spike decays over hundreds of steps, its
+    segment's median is below its peak)."""
+    top_nats = _exp(ep.top) - _exp(ep.before)
+    return ep.jump >= math.log(cfg.min_ratio) or (nll and top_nats >= cfg.min_jump_nats)
+
+
+@dataclass(frozen=True, slots=True)
+class _JumpEvidence:
+    """The test of one rise and what the decision reads (indices at full resolution)."""
+
+    rise: _Rise
+    sigma: float
+    p: float
+    zstat: float
+    i: int  # onset index
+    recovery_idx: int | None
+    recovered: bool
+    peak_log: float
+    lr_rise: float
+    seen: int  # points above half the jump until the recovery (or the end)
+    n_after: int  # points from the onset to the end of the series
+
+    @property
+    def jump(self) -> float:
+        return self.rise.jump
+
+
+def _jump_evidence(lev: _LogLevels, ep: _Rise, sigma: float, lr: Series | None, cfg: Any, nll: bool) -> _JumpEvidence:
+    """Test a rise against the run's own noise; locate its onset, recovery and peak."""
+    from ..stats import local_shift_test
+
+    zb, z, resid, block = lev.zb, lev.z, lev.resid, lev.block
+    b, b_end, w_before, w_after, before, jump = ep.b, ep.b_end, ep.w_before, ep.w_after, ep.before, ep.jump
+    n = z.size
+    # p-value: the local shift against the null distribution of the
+    # same statistic along the run's own healthy stretch, with a
+    # Pareto tail (valid under heavy tails and autocorrelation),
+    # Bonferroni over the positions searched
+    # the null: the run's own residuals before the jump and its
+    # baseline window (precursors, such as the rising gradient norm's
+    # first loss blips, belong to the event, and one of them would
+    # dominate the tail estimate); the whole run, the jump's own
+    # windows left out, when that is too short
+    if b - w_before >= _NULL_POINTS:
+        null_resid = resid[: b - w_before]
+    else:
+        null_resid = np.concatenate((resid[: b - w_before], resid[b_end + w_after :]))
+        if null_resid.size < 3:
+            null_resid = resid
+    # the window after: the segment after the (last stair of the)
+    # rise, or, for a decaying spike that PELT cuts into short
+    # segments, the run of points that stay above half the
+    # jump (so a spike is tested on all the points it lasts)
+    above = zb[b_end : b_end + cfg.local_window] > before + 0.5 * jump
+    run_len = int(np.argmin(above)) if not above.all() else int(above.size)
+    wa2 = max(w_after, run_len)
+    test = local_shift_test(zb, b, w_before, wa2, resid=null_resid, sigma=sigma, n_tests=zb.size, after_start=b_end)
+    # Onset: the first point of the rise at full resolution (PELT puts
+    # the first stair of a ramp at its start; step back over points of
+    # a block that already rose).
+    i = b * block
+    half = before + 0.5 * jump
+    while i > 0 and i > (b - w_before) * block and z[i - 1] > half:
+        i -= 1
+    if i == b * block:  # the rise may sit later in its block (block maxima)
+        while i < min(n, (b + 1) * block) - 1 and z[i] <= half:
+            i += 1
+    # Recovery: back near the level *before* the jump, not merely
+    # below half of it: within recovery_ratio of it (for a negative
+    # log-likelihood also within half the minimum jump in nats), or
+    # within three noise scales when the noise is larger; never
+    # further than half the jump. A loss that falls back from x1000
+    # to x30 has not recovered: it diverged.
+    tol = math.log(cfg.recovery_ratio)
+    if nll:
+        tol = min(tol, math.log1p(0.5 * cfg.min_jump_nats / _exp(before)))
+    back = before + min(0.5 * jump, max(tol, _RECOVERY_SIGMAS * sigma))
+    top = i if b_end == b else b_end * block
+    if b_end == b:  # the top of a one-stair rise: its highest point in the rise's block
+        hi = min(n, max(i + 1, (b + 1) * block))
+        top = i + int(np.argmax(z[i:hi]))
+    rec = np.flatnonzero(lev.level5[top + 1 :] <= back)
+    recovery_idx = int(top + 1 + rec[0]) if rec.size else None
+    recovered = recovery_idx is not None and (recovery_idx - i) <= cfg.recovery_window * block
+    peak_log = float(np.max(z[i : (recovery_idx if recovered else n)]))
+    steps = lev.steps
+    lr_rise = _lr_explanation(lr, int(steps[max(0, i - max(1, cfg.local_window * block))]), int(steps[i]))
+    # points the excursion was seen on (above half the jump): until
+    # its recovery, or until the end of the run (whether it would
+    # have stayed up is then unknown; a last, partial batch logs one)
+    end_idx = recovery_idx if recovered and recovery_idx is not None else n
+    seen = int(np.count_nonzero(z[i:end_idx] > half))
+    return _JumpEvidence(ep, sigma, test.pvalue, jump / test.se, i, recovery_idx, recovered, peak_log, lr_rise,
+                         seen, n - i)
+
+
+def _decide_jump(ev: _JumpEvidence, cfg: Any, alpha: float, nll: bool, tooth: bool) -> str | None:
+    """The kind of finding a tested rise gives: ``"explained_by_lr"``, ``"spike"``, ``"divergence"``,
+    ``"tooth"`` (of a data-order sawtooth), or None (nothing to report)."""
+    if ev.lr_rise >= cfg.lr_explains_ratio:
+        return "explained_by_lr"
+    if ev.p > alpha:
+        return None  # within what the run's own noise produces
+    peak_ratio = _exp(ev.peak_log - ev.rise.before)
+    peak_nats = _exp(ev.peak_log) - _exp(ev.rise.before)
+    big_peak = peak_ratio >= cfg.min_spike_ratio or (nll and peak_nats >= cfg.min_jump_nats)
+    if ev.recovered and not big_peak:
+        return None  # a short bump of this size is within what healthy runs show
+    if tooth:
+        return "tooth"
+    if ev.recovered:
+        return "spike"
+    if ev.seen <= cfg.max_blip_points and ev.n_after <= cfg.max_blip_points and ev.jump < cfg.single_point_sigmas * ev.sigma:
+        # only the last logged point is up (often a partial batch
+        # of a few samples): nothing shows that it stays up
+        return None
+    return "divergence"
+
+
+def _jump_finding(series: Series, lev: _LogLevels, ev: _JumpEvidence, kind: str, cfg: Any, nll: bool,
+                  detector_name: str) -> Finding:
+    """The finding of a rise judged ``kind`` (not ``"tooth"``)."""
+    steps = lev.steps
+    before, jump, sigma, p = ev.rise.before, ev.jump, ev.sigma, ev.p
+    onset_step = int(steps[ev.i])
+    ratio = _exp(jump)
+    peak_ratio = _exp(ev.peak_log - before)
+    effect = {
+        "ratio": ratio,
+        "peak_ratio": peak_ratio,
+        "jump_log": jump,
+        "jump_sigmas": jump / sigma,
+        "level_before": _exp(before),
+    }
+    if nll:
+        effect["jump_nats"] = _exp(ev.rise.after) - _exp(before)
+        effect["peak_nats"] = _exp(ev.peak_log) - _exp(before)
+    if kind == "explained_by_lr":
+        return Finding(
+            pathology=Pathology.EXPLOSION,
+            kind="explained_by_lr",
+            series=series.name,
+            # H0 = healthy: a jump the schedule explains is no
+            # evidence against it, so no p-value
+            p_value=None,
+            statistic=ev.zstat,
+            effect={**effect, "lr_ratio": ev.lr_rise, "jump_p": p},
+            onset_step=onset_step,
+            severity=Severity.INFO,
+            message=(
+                f"{series.name} jumps {_fmt.ratio(ratio)} at step {onset_step}, right after the logged "
+                f"learning rate rose {_fmt.ratio(ev.lr_rise)} (warm-up or warm restart): expected, not an explosion."
+            ),
+            remedies=(),
+            detector=detector_name,
+        )
+    if kind == "spike":
+        assert ev.recovery_idx is not None
+        effect["recovery_step"] = float(steps[ev.recovery_idx])
+        effect["duration_steps"] = float(steps[ev.recovery_idx] - steps[ev.i])
+        effect["points_above_half"] = float(ev.seen)
+        # a one-step blip that recovers at once is what heavy-tailed
+        # minibatch noise makes (one hard batch): a note, not a sick run
+        blip = ev.seen <= cfg.max_blip_points
+        message = (
+            f"{series.name} spikes {_fmt.ratio(peak_ratio)} at step {onset_step} and recovers at step "
+            f"{int(steps[ev.recovery_idx])} (jump of {jump / sigma:.1f} noise scales, {_fmt.p_text(p)})"
+            + ("; a single-step blip, as one hard batch makes." if blip else ".")
+        )
+        severity = Severity.INFO if blip else Severity.WARNING
+    else:
+        message = (
+            f"{series.name} jumps {_fmt.ratio(ratio)} at step {onset_step} and does not come back near its "
+            f"earlier level (peak {_fmt.ratio(peak_ratio)}; {jump / sigma:.1f} noise scales, {_fmt.p_text(p)})."
+        )
+        severity = Severity.CRITICAL
+    # practical magnitude on the loss's own scale: an excursion that
+    # stays below min_peak_share of the run's initial loss (an Adam
+    # spike from a memorised 0.02 to 0.5 in a run that started at
+    # 2.3) has not undone the training: a note
+    initial = lev.initial
+    reached = _exp(ev.peak_log if kind == "spike" else ev.rise.after)
+    effect["share_of_initial"] = reached / initial if initial > 0 else math.inf
+    if reached < cfg.min_peak_share * initial and severity is not Severity.INFO:
+        severity = Severity.INFO
+        message = message[:-1] + f"; it stays below {cfg.min_peak_share:.0%} of the initial loss ({initial:.3g})."
+    return Finding(
+        pathology=Pathology.EXPLOSION,
+        kind=kind,
+        series=series.name,
+        p_value=p,
+        statistic=ev.zstat,
+        effect=effect,
+        onset_step=onset_step,
+        severity=severity,
+        message=message,
+        remedies=REMEDIES_JUMP,
+        detector=detector_name,
+    )
+
+
+def _running_level(z: np.ndarray, width: int = _LEVEL_WIDTH) -> np.ndarray:
     """log of the centred running mean of ``exp(z)`` over ``width`` points.
 
     The level a recovery is judged on: the mean of the loss itself, so that
@@ -553,7 +673,7 @@ def _running_level(z: np.ndarray, width: int = 5) -> np.ndarray:
     if z.size < width:
         return z.copy()
     top = float(np.max(z))
-    return top + np.log(np.maximum(uniform_filter1d(np.exp(z - top), size=width, mode="nearest"), 1e-300))
+    return top + np.log(np.maximum(uniform_filter1d(np.exp(z - top), size=width, mode="nearest"), TINY))
 
 
 def _sawtooth_teeth(zb: np.ndarray, starts: list[int], means: np.ndarray, cfg: Any, sigma: float) -> dict | None:
@@ -580,7 +700,7 @@ def _sawtooth_teeth(zb: np.ndarray, starts: list[int], means: np.ndarray, cfg: A
         wa = min(starts[k + 1] - b, cfg.local_window)
         before = float(np.median(zb[b - wb : b]))
         jump = float(np.median(zb[b : b + wa])) - before
-        if jump < max(3.0 * sigma, math.log(1.2)):
+        if jump < max(_TOOTH_SIGMAS * sigma, math.log(_TOOTH_MIN_RATIO)):
             continue
         ups.append((b, jump))
     if len(ups) < cfg.min_recurrences:
@@ -597,7 +717,7 @@ def _sawtooth_teeth(zb: np.ndarray, starts: list[int], means: np.ndarray, cfg: A
     onsets = np.array([t[0] for t in teeth], dtype=np.float64)
     gaps = np.diff(onsets)
     med = float(np.median(gaps))
-    if med < 2 or np.mean(np.abs(gaps - med) <= 0.25 * med) < 0.75:
+    if med < 2 or np.mean(np.abs(gaps - med) <= _TOOTH_GAP_TOL * med) < _TOOTH_REGULAR:
         return None
     return {"onsets": onsets, "jumps": np.array([t[1] for t in teeth]), "period_blocks": med}
 
@@ -608,8 +728,8 @@ def _in_sawtooth(b: int, jump: float, teeth: dict, cfg: Any) -> bool:
     A jump far larger than the pattern's typical tooth (3x in log) is an
     explosion on top of the pattern.
     """
-    near = np.abs(teeth["onsets"] - b) <= max(2.0, 0.1 * teeth["period_blocks"])
-    return bool(near.any()) and jump <= 3.0 * float(np.median(teeth["jumps"]))
+    near = np.abs(teeth["onsets"] - b) <= max(2.0, _TOOTH_NEAR * teeth["period_blocks"])
+    return bool(near.any()) and jump <= _TOOTH_MAX_SIZE * float(np.median(teeth["jumps"]))
 
 
 def _data_order_finding(series: Series, steps: np.ndarray, block: int, teeth: dict, detector_name: str) -> Finding:
@@ -653,9 +773,9 @@ def _drop_regular_recurrences(findings: list[Finding], min_recurrences: int) -> 
     gaps = np.diff(onsets)
     levels = np.log([f.effect["level_before"] for f in jumps])
     sizes = np.array([f.effect["jump_log"] for f in jumps])
-    regular = np.mean(gaps) > 0 and np.std(gaps) / np.mean(gaps) < 0.1
+    regular = np.mean(gaps) > 0 and np.std(gaps) / np.mean(gaps) < _RECUR_CV
     # between two recurrences the loss falls back by at least half a jump
-    falls_back = np.mean(levels[1:] <= levels[:-1] + 0.5 * sizes[:-1]) >= 0.8
+    falls_back = np.mean(levels[1:] <= levels[:-1] + 0.5 * sizes[:-1]) >= _RECUR_FALLS_BACK
     if regular and falls_back:
         return [f for f in findings if f.kind not in ("spike", "divergence")]
     return findings

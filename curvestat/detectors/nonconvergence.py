@@ -65,15 +65,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from .. import _format as _fmt
+from .._numeric import EPS, MAX_LAG1
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
-from ._context import explosion_onset
+from .pipeline import Prior, explosion_onset
 
 __all__ = ["NonConvergenceDetector", "detector", "REMEDIES"]
 
@@ -100,7 +100,7 @@ _NOISE_MIN_POINTS = 20
 #: (boundary size at phi = 0.95 on 30-60 points: 5.7 % with 1, 3.0 % with 2)
 _PHI_SE_UP = 2.0
 #: upper limit of the autocorrelation used in the standard error (a random walk has no level)
-_MAX_PHI = 0.99
+_MAX_PHI = MAX_LAG1
 #: the typical excess of a classifier's first loss over ln K, in nats
 #: (random initial logits; torch MLPs on digits 0-0.05, linear models 0.15-0.22)
 _INIT_EXCESS = 0.1
@@ -108,12 +108,26 @@ _INIT_EXCESS = 0.1
 _INIT_BELOW_CHANCE = 0.05
 #: a cross-entropy start above ln(_MAX_CLASSES) is not read as a class count
 _MAX_CLASSES = 100_000
+#: the share of the noise variance a fitted line leaves is floored here
+#: (fdcfe6e: a line fitted to few AR(1) points absorbs most of it)
+_KEEP_FLOOR = 0.1
+#: degrees of freedom of a MAD scale of m dependent points: _DF_SHARE m, at
+#: least 2 (fdcfe6e, as the slope test of ``_trend.noise_scale``)
+_DF_SHARE = 0.3
+#: an MSE loss starting in this range is that of predicting the mean of
+#: standardised targets: its chance level is 1 (fdcfe6e)
+_MSE_CHANCE_START = (0.8, 1.5)
+#: a loss rounded to exact zeros is floored at this share of its smallest
+#: positive value (c610d0e: it stays on the log scale)
+_ZERO_LOSS_SHARE = 0.5
+#: the practical minimum improvement, capped below 100 % in log units (fdcfe6e)
+_MAX_IMPROVEMENT = 0.999
 
 
-def _periodic_period(context: dict[str, Any] | None, series_name: str) -> float | None:
-    if not context:
+def _periodic_period(prior: Prior | None, series_name: str) -> float | None:
+    if prior is None:
         return None
-    for f in context.get("periodic", []):
+    for f in prior.of("periodic"):
         if f.series == series_name and f.period_steps and f.severity is not Severity.INFO:
             return float(f.period_steps)
     return None
@@ -146,7 +160,7 @@ def _ar1_line_factor(phi: float, m: int) -> float:
         return mean_part + 1.0 / m
     h = np.arange(1, m, dtype=np.float64)
     w = phi**h
-    keep = w > 1e-12
+    keep = w > EPS
     h, w = h[keep], w[keep]
     big_m = m - 1 - h  # sum over i = 0 .. M of (i - c)(i + h - c)
     s1 = (big_m + 1) * (big_m / 2.0 - c)
@@ -185,13 +199,13 @@ def _ar1_noise(z: np.ndarray, k_last: int) -> tuple[float, float, int]:
     phi = max(0.0, phi + (2.0 + 4.0 * phi) / m)
     phi = min(_MAX_PHI, phi + _PHI_SE_UP * math.sqrt(max(1.0 - phi * phi, 0.0) / m))
     keep = 1.0 - _ar1_line_factor(phi, m)
-    return sigma * sigma / max(keep, 0.1), phi, m
+    return sigma * sigma / max(keep, _KEEP_FLOOR), phi, m
 
 
 def _t_df(m: int) -> float:
     # the precision of a MAD scale of m dependent points, as a variance's
     # degrees of freedom (0.3 m, as the slope test of ``_trend.noise_scale``)
-    return max(2.0, 0.3 * m)
+    return max(2.0, _DF_SHARE * m)
 
 
 def _shortfall_pvalue(z: np.ndarray, k_first: int, k_last: int, margin: float) -> tuple[float, float, float]:
@@ -253,16 +267,16 @@ def _chance_level(run: Run, name: str, y: np.ndarray, start_fraction: float) -> 
     target variance plus the initial output variance) has chance level 1, the
     loss of predicting the mean.
     """
-    from ..run import _tokens
+    from ..run import name_tokens
 
-    toks = set(_tokens(name))
+    toks = set(name_tokens(name))
     # the first level: the median of the first 3 points, or of the start
     # window (2 %) when that is higher (a noisy first few points)
     k_first = max(min(3, y.size), int(math.ceil(start_fraction * y.size)))
     y0 = max(float(np.median(y[: min(3, y.size)])), float(np.median(y[:k_first])))
     if toks & _MSE_TOKENS and not toks & _CE_TOKENS:
-        return (1.0, "MSE of predicting the mean of standardised targets") if 0.8 <= y0 <= 1.5 else None
-    metrics = [m for m in run.metrics if set(_tokens(m.name)) & _CLASSIFICATION_METRICS]
+        return (1.0, "MSE of predicting the mean of standardised targets") if _MSE_CHANCE_START[0] <= y0 <= _MSE_CHANCE_START[1] else None
+    metrics = [m for m in run.metrics if set(name_tokens(m.name)) & _CLASSIFICATION_METRICS]
     if not (toks & _CE_TOKENS or metrics):
         return None
     # K is the class count whose ln K lies nearest the first loss less the
@@ -301,15 +315,17 @@ class NonConvergenceDetector:
 
     name = "non_convergence"
     pathology = Pathology.NON_CONVERGENCE
-    uses_context = True
+    #: the run is judged before a sustained explosion, and a periodic loss by
+    #: its means over whole periods
+    requires = ("explosion", "periodic")
 
-    def detect(self, run: Run, config: Config, context: dict[str, Any] | None = None, **_: Any) -> Sequence[Finding] | Skipped:
+    def detect(self, run: Run, config: Config, prior: Prior | None = None) -> Sequence[Finding] | Skipped:
         """Test whether the loss of ``run`` decreased; return findings or a Skipped."""
         cfg = config.nonconvergence
         series: Series | None = run.train_loss or run.val_loss
         if series is None:
             return Skipped(self.name, "no loss series (give one its role: --role NAME=train_loss, or roles={NAME: 'train_loss'} in Python)")
-        onset = explosion_onset(context)
+        onset = explosion_onset(prior)
         keep = np.isfinite(series.values)
         note = ""
         if onset is not None:
@@ -317,7 +333,7 @@ class NonConvergenceDetector:
             note = f" before the explosion at step {onset}"
         y = series.values[keep]
         steps = series.steps[keep]
-        period = _periodic_period(context, series.name)
+        period = _periodic_period(prior, series.name)
         if period is not None and y.size:
             # A loss that repeats a pattern every `period` steps (unshuffled
             # data) is judged on its means over whole periods: the pattern is
@@ -349,7 +365,7 @@ class NonConvergenceDetector:
         # an ELBO) is judged on its own scale.
         positive = bool(np.min(y) >= 0 and np.max(y) > 0)
         if positive:
-            y = np.maximum(y, 0.5 * float(np.min(y[y > 0])))
+            y = np.maximum(y, _ZERO_LOSS_SHARE * float(np.min(y[y > 0])))
         z = np.log(y) if positive else y
         # The start level is the median of the first few points (2 %, at least
         # 3): a loss that drops within the first 10 % of the run still has a
@@ -360,10 +376,10 @@ class NonConvergenceDetector:
         first, last = float(np.median(y[:k_first])), float(np.median(y[-k_last:]))
         if positive:
             improvement = 1.0 - last / first
-            d0 = -math.log1p(-min(cfg.min_improvement, 0.999))  # the practical minimum in log units
+            d0 = -math.log1p(-min(cfg.min_improvement, _MAX_IMPROVEMENT))  # the practical minimum in log units
         else:
             # on its own scale: relative to the curve's size
-            scale = max(abs(first), float(np.ptp(y)), 1e-12)
+            scale = max(abs(first), float(np.ptp(y)), EPS)
             z = y / scale
             improvement = (first - last) / scale
             d0 = cfg.min_improvement

@@ -64,7 +64,7 @@ from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, align_to_steps
 from ..stats import block_means, hac_end_level_test, robust_smooth
-from ._context import explosion_onset
+from .pipeline import Prior, explosion_onset
 from ._trend import noise_scale, slope_test, trend_test
 
 __all__ = ["OverfittingDetector", "detector", "align_to_steps", "REMEDIES_OVERFITTING", "REMEDIES_SPLIT_MISMATCH"]
@@ -343,11 +343,12 @@ class OverfittingDetector:
     """
 
     name = "overfitting"
-    #: reads the explosion detector's findings: the run is judged before a
-    #: sustained explosion (a diverging or non-finite loss is not overfitting)
-    uses_context = True
+    pathology = Pathology.OVERFITTING
+    #: the run is judged before a sustained explosion (a diverging or
+    #: non-finite loss is not overfitting)
+    requires = ("explosion",)
 
-    def detect(self, run: Run, config: Config, context: dict | None = None, **_: Any) -> Sequence[Finding] | Skipped:
+    def detect(self, run: Run, config: Config, prior: Prior | None = None) -> Sequence[Finding] | Skipped:
         """Test ``run``; return at most one finding, or a Skipped with the reason."""
         cfg = config.overfitting
         alpha = config.alpha
@@ -357,7 +358,7 @@ class OverfittingDetector:
         if train is None:
             return Skipped(self.name, "no train-loss series")
         a = _align(train, val, _MAX_EVAL_POINTS)
-        cut = explosion_onset(context)
+        cut = explosion_onset(prior)
         if cut is not None:
             keep = a.steps < cut
             if int(keep.sum()) >= cfg.min_evaluations:

@@ -56,6 +56,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import _format as _fmt
+from .._numeric import EPS, TINY, ULP_TOL
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
@@ -136,6 +137,44 @@ _SHORTER_SHARE = 0.9
 #: Simple fractions and multiples of the epoch a period is matched against.
 _FRACTIONS = (1, 2, 3, 4, 5, 6, 8, 10)
 _MULTIPLES = (2, 3, 4)
+#: A period within this relative distance of the epoch (or a fraction or
+#: multiple of it) is that epoch (3180837, with the detector).
+_EPOCH_TOL = 0.02
+#: ... and an estimated period within this one is snapped to it (3180837).
+_SNAP_TOL = 0.05
+#: The trend's running median is taken over block medians of 1/_DETREND_BLOCKS
+#: of its window (62cf35f: O(n), the same edges within one block).
+_DETREND_BLOCKS = 16
+#: The exact Fisher tail is computed only when the peak's F p-value is below
+#: this (e67453b: it cannot matter above; cost at 1e5 steps).
+_FISHER_EXACT_BELOW = 0.5
+#: Phase bins of a folded profile: round(period), within these bounds (3180837).
+_MIN_BINS = 4
+_MAX_BINS = 64
+#: Multiples of a period tried as the fundamental, and the ACF tolerance
+#: within which the shortest of the best is taken (0c99336, aa3cd3b: a
+#: 100-step pattern in a 200-step epoch, 6/20 -> 20/20 seeds).
+_MAX_MULTIPLE = 12
+_ACF_TOL = 0.15
+#: Divisors of a period tried as a shorter one; one is considered only when
+#: its ACF keeps this share of the period's (0c99336, aa3cd3b).
+_DIVISORS = (2, 3, 5, 7)
+_DIVISOR_ACF = 0.5
+#: Line tests use at most this many lines of each kind (0c99336; cost).
+_MAX_LINES = 8
+#: A profile is step-like when one step between consecutive phases spans
+#: this share of its range (3180837).
+_STEP_SHARE = 0.5
+#: Ljung-Box lags: round(period) within these bounds (3180837).
+_LB_MIN_LAGS = 10
+_LB_MAX_LAGS = 200
+#: The lr explains a loss period within _LR_REL of a multiple of it, up to
+#: _LR_MAX_MULTIPLE cycles (62cf35f), or within _LR_DIVISOR_TOL of a divisor
+#: of the lr's own ACF period (61d7342, seen in at least _LR_ACF_MIN_POINTS points).
+_LR_REL = (1.0, 0.98, 1.02, 0.96, 1.04)
+_LR_MAX_MULTIPLE = 8
+_LR_DIVISOR_TOL = 0.1
+_LR_ACF_MIN_POINTS = 12
 
 
 def _z_quantile(q: float) -> float:
@@ -221,7 +260,7 @@ def _detrend(y: NDArray[np.float64], min_cycles: float) -> NDArray[np.float64]:
     """
     n = y.size
     w = min(n, n / min_cycles)
-    b = max(1, int(w // 16))
+    b = max(1, int(w // _DETREND_BLOCKS))
     if b == 1:
         return y - robust_smooth(y, window=_odd(min(n - (1 - n % 2), w)))
     nb = n // b
@@ -265,7 +304,7 @@ def _spectrum(y: NDArray[np.float64], min_cycles: float) -> _Spectrum:
     k = np.arange(1, m + 1)
     ords = pw[1 : m + 1] / (4.0 * np.sin(np.pi * k / n) ** 2)
     noise = median_filter(ords, size=2 * _SPEC_HALF + 1, mode="nearest") / math.log(2.0)
-    noise = np.maximum(noise, np.max(noise) * 1e-12 + 1e-300)
+    noise = np.maximum(noise, np.max(noise) * EPS + TINY)
     z = np.zeros(pw.shape)
     z[1 : m + 1] = ords / noise
     full = np.zeros(pw.shape)
@@ -294,7 +333,7 @@ def _fisher(spec: _Spectrum) -> tuple[float, float, float, int, int]:
     p_f = _sidak(_f_sf(zmax, 1), m)
     # the blind p is max(p_g, p_f): when p_f is already large the exact
     # Fisher tail (an alternating series) cannot change the decision
-    p_g = fisher_g_pvalue(g, m) if p_f < 0.5 else math.nan
+    p_g = fisher_g_pvalue(g, m) if p_f < _FISHER_EXACT_BELOW else math.nan
     return g, p_g, p_f, spec.k_lo + j, m
 
 
@@ -360,7 +399,7 @@ def _lines(
     """
     n = y.size - 1
     cycles = int(math.floor(n / period))
-    if cycles < 1 or period / q < _MIN_PERIOD_POINTS - 1e-9:
+    if cycles < 1 or period / q < _MIN_PERIOD_POINTS - ULP_TOL:
         return 1.0, 1.0
     n2 = min(n, int(round(cycles * period)))
     spec = _spectrum(y[y.size - n2 - 1 :], min_cycles)
@@ -370,12 +409,12 @@ def _lines(
     j = 1
     while True:
         k = int(round(j * n2 / period))
-        if k > m or (len(extra) >= 8 and len(kept) >= 8):
+        if k > m or (len(extra) >= _MAX_LINES and len(kept) >= _MAX_LINES):
             break
         if k >= 1:
             (kept if j % q == 0 else extra).append(k)
         j += 1
-    extra, kept = extra[:8], kept[:8]
+    extra, kept = extra[:_MAX_LINES], kept[:_MAX_LINES]
     p_extra = _f_sf(float(spec.z[extra].mean()), len(extra)) if extra else 1.0
     p_kept = _f_sf(float(spec.z[kept].mean()), len(kept)) if kept else 1.0
     return p_extra, p_kept
@@ -425,7 +464,7 @@ def _fundamental(
         return period
     ac = _unbiased_acf(r, max_lag)
     while True:
-        tried = [d for d in range(2, 13) if n / (d * period) >= min_cycles]
+        tried = [d for d in range(2, _MAX_MULTIPLE + 1) if n / (d * period) >= min_cycles]
         a0 = _acf_at(ac, period)
         acfs = {d: _acf_at(ac, d * period) for d in tried}
         # x - 0.15 |x| increases with x: a d below a0 - 0.15 |a0| can be neither
@@ -434,7 +473,7 @@ def _fundamental(
         sig = [
             d
             for d in tried
-            if acfs[d] >= a0 - 0.15 * abs(a0) and _lines(y, spec, d * period, d, min_cycles)[0] * len(tried) <= alpha
+            if acfs[d] >= a0 - _ACF_TOL * abs(a0) and _lines(y, spec, d * period, d, min_cycles)[0] * len(tried) <= alpha
         ]
         if not sig:
             break
@@ -442,13 +481,13 @@ def _fundamental(
         best = max(acfs.values())
         if best <= a0:
             break
-        period = next(d for d in sig if acfs[d] >= best - 0.15 * abs(best)) * period
+        period = next(d for d in sig if acfs[d] >= best - _ACF_TOL * abs(best)) * period
     changed = True
     while changed:
         changed = False
         share_p = None
-        for q in (2, 3, 5, 7):
-            if period / q < _MIN_PERIOD_POINTS or _acf_at(ac, period / q) < 0.5 * _acf_at(ac, period):
+        for q in _DIVISORS:
+            if period / q < _MIN_PERIOD_POINTS or _acf_at(ac, period / q) < _DIVISOR_ACF * _acf_at(ac, period):
                 continue
             if share_p is None:
                 share_p = _profile_share(r, period)
@@ -489,7 +528,7 @@ def _phase_means(r: NDArray[np.float64], period: float, bins: int) -> tuple[NDAr
     return cnt, np.bincount(phase, weights=r, minlength=bins) / np.maximum(cnt, 1)
 
 
-def _profile_share(r: NDArray[np.float64], period: float, max_bins: int = 64, *, drop_top: bool = False) -> float:
+def _profile_share(r: NDArray[np.float64], period: float, max_bins: int = _MAX_BINS, *, drop_top: bool = False) -> float:
     """Share of the variance of ``r`` carried by its mean profile over one period (bias-corrected).
 
     With ``drop_top`` the one phase bin that carries most of the profile is
@@ -566,28 +605,28 @@ def _staircase(
         seg -= seg[0]
         S = int(seg[-1]) + 1
         ph = (idx - o) / period - np.floor((idx - o) / period)
-        w = (ph >= 1.0 / period - 1e-9).astype(np.float64)
+        w = (ph >= 1.0 / period - ULP_TOL).astype(np.float64)
         cnt = np.bincount(seg, w, S)
         c1 = np.maximum(cnt, 1.0)
         xm = np.bincount(seg, w * ph, S) / c1
         ym = np.bincount(seg, w * y, S) / c1
         dx = ph - xm[seg]
         sxx = np.bincount(seg, w * dx * dx, S)
-        b = np.where(sxx > 0, np.bincount(seg, w * dx * (y - ym[seg]), S) / np.maximum(sxx, 1e-300), 0.0)
+        b = np.where(sxx > 0, np.bincount(seg, w * dx * (y - ym[seg]), S) / np.maximum(sxx, TINY), 0.0)
         res = (y - ym[seg] - b[seg] * dx) * w
         return float(res @ res), (seg, ph, res, ym, xm, b, cnt, w)
 
     if offset is None:
         # the boundary is where the folded residual drops most (a staircase,
         # detrended, is a sawtooth whose reset is the boundary)
-        nb = int(min(64, max(4, round(period))))
+        nb = int(min(_MAX_BINS, max(_MIN_BINS, round(period))))
         _, mu = _phase_means(r, period, nb)
         kmin = int(np.argmin(np.roll(mu, -1) - mu))
         offset = ((kmin + 1) % nb) * period / nb
     best = fit(float(offset) % period)[1]
     seg, ph, res, a, xm, b, cnt, w = best
     # whole epochs only: a piece is whole when it holds (nearly) a full period of points
-    whole = cnt >= math.floor(period) - 1 - 1e-9
+    whole = cnt >= math.floor(period) - 1 - ULP_TOL
     whole[0] &= ph[0] < 1.0 / period
     whole[-1] &= ph[-1] > 1.0 - 1.0 / period
     keep = whole[seg] & (w > 0)
@@ -596,7 +635,7 @@ def _staircase(
         return None
     ph, res = ph[keep], res[keep]
     a, xm, b = a[whole], xm[whole], b[whole]
-    bins = int(min(64, max(4, round(period))))
+    bins = int(min(_MAX_BINS, max(_MIN_BINS, round(period))))
     k = np.minimum((ph * bins).astype(np.int64), bins - 1)
     kc = np.bincount(k, minlength=bins).astype(np.float64)
     c = np.bincount(k, res, bins) / np.maximum(kc, 1.0)
@@ -686,10 +725,10 @@ def _lr_share(run: Run, period_steps: float, min_cycles: float, config: Config) 
     centred = prep.y - prep.y.mean()
     p = period_steps / prep.dt
     best = 0.0
-    for d in range(1, 9):
+    for d in range(1, _LR_MAX_MULTIPLE + 1):
         if d * p > r.size / 2.0:
             break
-        for rel in (1.0, 0.98, 1.02, 0.96, 1.04):  # the loss period is estimated: allow 4 %
+        for rel in _LR_REL:  # the loss period is estimated: allow 4 %
             best = max(best, _profile_share(r, d * p * rel), _profile_share(centred, d * p * rel))
     if best >= _LR_EXPLAINS:
         return best
@@ -697,8 +736,8 @@ def _lr_share(run: Run, period_steps: float, min_cycles: float, config: Config) 
     # own period (its first ACF peak after the first negative value)
     q, strength = _acf_period(r)
     if q is not None and strength >= _LR_EXPLAINS:
-        for d in range(1, 9):
-            if abs(d * p / q - 1.0) <= 0.1:
+        for d in range(1, _LR_MAX_MULTIPLE + 1):
+            if abs(d * p / q - 1.0) <= _LR_DIVISOR_TOL:
                 return max(best, strength)
     return best
 
@@ -710,7 +749,7 @@ def _acf_period(r: NDArray[np.float64]) -> tuple[float | None, float]:
     at two periods counts; the strength returned is the smaller of the two.
     """
     n = r.size
-    if n < 12:
+    if n < _LR_ACF_MIN_POINTS:
         return None, 0.0
     ac = acf(r, nlags=n - 1) * n / (n - np.arange(n))
     neg = np.flatnonzero(ac[: n // 3 + 1] < 0)
@@ -737,8 +776,10 @@ class PeriodicDetector:
     """
 
     name = "periodic"
+    pathology = Pathology.PERIODIC
+    requires: tuple[str, ...] = ()
 
-    def detect(self, run: Run, config: Config, **_: Any) -> Sequence[Finding] | Skipped:
+    def detect(self, run: Run, config: Config) -> Sequence[Finding] | Skipped:
         """Test the train loss of ``run`` for a periodic component; return findings or a Skipped."""
         s = run.train_loss
         if s is None:
@@ -753,142 +794,228 @@ class PeriodicDetector:
             return Skipped(self.name, f"{s.name} is too short for {pc.min_cycles:g} cycles")
         r = _detrend(y, pc.min_cycles)
         spec = _spectrum(y, pc.min_cycles)
-        g, p_g, p_f, k_peak, m = _fisher(spec)
-        p_search = p_f if math.isnan(p_g) else max(p_g, p_f)
-
-        spe = run.steps_per_epoch
-        p_ep, J, t_ep, ep_period = 1.0, 0, 0.0, None
-        if spe is not None:
-            ep_period = spe / prep.dt
-            p_ep, J, t_ep = _harmonic_test(y, ep_period, pc.min_cycles)
-            if J == 0:
-                ep_period = None
-        n_tests = 2 if ep_period is not None else 1
-        p = min(1.0, n_tests * min(p_search, p_ep))
-        if not (p <= config.alpha):
+        test = _periodicity_test(y, spec, run.steps_per_epoch, prep.dt, pc.min_cycles)
+        if not (test.pvalue <= config.alpha):
             return []
-
-        # period: the fundamental of the pattern, searched from the epoch when
-        # its own test is significant (a pre-specified candidate: the blind
-        # peak is often a harmonic of it whose climb back the line tests alone
-        # cannot always confirm), else from the refined blind peak; a period
-        # within 5 % of the epoch or a simple fraction/multiple is snapped to it
-        if ep_period is not None and (p_ep <= p_search or 2 * p_ep <= config.alpha):
-            start = ep_period
-        else:
-            start = spec.n / _refine_k(spec.y, k_peak)
-        period = _fundamental(y, r, spec, start, pc.min_cycles, config.alpha)
-        if ep_period is not None and period != ep_period:
-            period = _snap(period, ep_period, n, pc.min_cycles)
-        period = _integer_period(r, period)
+        period = _estimate_period(y, r, spec, test, pc.min_cycles, config.alpha)
         share = _profile_share(r, period)
         if share < pc.min_variance_share:
             return []
-        period_steps = period * prep.dt
-        onset = int(s.steps[0])
-        lb = ljung_box(r, lags=int(min(max(10, round(period)), n - 1, 200)))
-        effect: dict[str, float] = {
-            "variance_share": share,
-            "fisher_g": g,
-            "fisher_g_pvalue": fisher_g_pvalue(g, m) if math.isnan(p_g) else p_g,
-            "peak_f_pvalue": p_f,
-            "ljung_box_q": lb.statistic,
-            "ljung_box_pvalue": lb.pvalue,
-            "cycles": n / period,
-        }
-        epoch_txt = ""
-        if spe is not None:
-            ratio = period_steps / spe
-            effect["epoch_ratio"] = ratio
-            effect["epoch_pvalue"] = p_ep
-            epoch_txt = _epoch_words(ratio)
-        lr_share = _lr_share(run, period_steps, pc.min_cycles, config)
-        kind = "step_like" if _step_like(r, period) else "oscillation"
-        severity = Severity.WARNING
-        remedies = REMEDIES
-        if lr_share is not None:
-            effect["lr_variance_share"] = lr_share
-            if lr_share >= _LR_EXPLAINS:
-                kind, severity, remedies = "explained_by_lr", Severity.INFO, REMEDIES_LR
-        memo_note = False
-        at_epoch = spe is None or abs(period_steps / spe - 1.0) <= 0.02
-        if kind != "explained_by_lr" and at_epoch:
-            # epoch boundaries from the step numbering when the epoch is known
-            off = None if spe is None else ((-prep.first_step) % spe) / prep.dt
-            st = _staircase(y, r, period, off)
-            if st is not None:
-                effect.update(st)
-                repeats = st["within_epoch_share"] >= pc.min_variance_share and st["shape_pvalue"] <= config.alpha
-                stairs = (
-                    st["declining_epochs"] >= _STAIRCASE_DECLINING
-                    and st["boundary_drop"] > 0
-                    and st["boundary_drop"] >= abs(st["within_epoch_change"])
-                    # the drop is progress, not the reset of a ramp: a data-order
-                    # sawtooth climbs back within the epoch, memorisation keeps
-                    # most of each drop (its forgetting ramp undoes a part)
-                    and st["epoch_decline"] >= _STAIRCASE_NET * st["boundary_drop"]
-                )
-                if stairs:
-                    gen = _generalisation_ratio(run, prep, period)
-                    if gen is not None:
-                        effect["val_share_of_train_decline"] = gen
-                    # with a validation loss, memorisation also means the
-                    # train loss's drops do not generalise
-                    memorised = gen is None or gen < _MEMORISED
-                    if memorised and not repeats:
-                        # a repeating within-epoch shape needs significance and
-                        # magnitude; without it the staircase is the whole story
-                        kind, severity, remedies = "epoch_staircase", Severity.INFO, REMEDIES_STAIRCASE
-                    elif memorised:
-                        # both: the shape repeats (data order) and the drops
-                        # at the boundaries are memorisation
-                        memo_note = True
-                        remedies = REMEDIES + REMEDIES_MEMORISED_TOO
-        if kind not in ("explained_by_lr", "epoch_staircase") and period >= _ONE_STEP_MIN_PERIOD:
-            # one logged step per cycle differs and the rest of the cycle is
-            # flat: not data order (a sorted or unshuffled epoch moves the
-            # loss across the cycle) but one odd batch per epoch -- in
-            # practice the last, partial one
-            rest = _profile_share(r, period, drop_top=True)
-            effect["variance_share_without_top_step"] = rest
-            if rest < min(pc.min_variance_share, _ONE_STEP_REST * share):
-                kind, severity, remedies = "one_step_per_cycle", Severity.INFO, REMEDIES_ONE_STEP
-                memo_note = False
-        msg = (
-            f"{s.name} repeats every {_fmt_steps(period_steps)} steps{epoch_txt}, explaining {100 * share:.0f}% of the "
-            f"residual variance (Fisher's g = {g:.3g}, {_fmt.p_text(p)})"
+        shape = _shape_evidence(run, prep, r, period, config)
+        verdict = _decide(shape, share, period, pc, config.alpha)
+        return [_periodic_finding(s, run, prep, r, test, period, share, shape, verdict, self.name)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Periodicity:
+    """The periodicity tests: the blind spectral search and the epoch's harmonic test."""
+
+    g: float  # Fisher's g of the highest ordinate
+    p_g: float  # its exact p-value (NaN when not computed)
+    p_f: float  # the peak's F p-value
+    k_peak: int
+    m: int  # ordinates searched
+    p_search: float
+    p_ep: float  # the epoch's harmonic test (1 without an epoch length)
+    ep_period: float | None  # the epoch in points, when it was tested
+    steps_per_epoch: int | None
+    pvalue: float  # Bonferroni over the two tests
+
+
+def _periodicity_test(y: NDArray[np.float64], spec: _Spectrum, spe: int | None, dt: float,
+                      min_cycles: float) -> _Periodicity:
+    g, p_g, p_f, k_peak, m = _fisher(spec)
+    p_search = p_f if math.isnan(p_g) else max(p_g, p_f)
+    p_ep, ep_period = 1.0, None
+    if spe is not None:
+        ep_period = spe / dt
+        p_ep, J, _ = _harmonic_test(y, ep_period, min_cycles)
+        if J == 0:
+            ep_period = None
+    n_tests = 2 if ep_period is not None else 1
+    p = min(1.0, n_tests * min(p_search, p_ep))
+    return _Periodicity(g, p_g, p_f, k_peak, m, p_search, p_ep, ep_period, spe, p)
+
+
+def _estimate_period(y: NDArray[np.float64], r: NDArray[np.float64], spec: _Spectrum, test: _Periodicity,
+                     min_cycles: float, alpha: float) -> float:
+    """The fundamental of the pattern, in points.
+
+    Searched from the epoch when its own test is significant (a
+    pre-specified candidate: the blind peak is often a harmonic of it whose
+    climb back the line tests alone cannot always confirm), else from the
+    refined blind peak; a period within 5 % of the epoch or a simple
+    fraction/multiple is snapped to it.
+    """
+    ep_period = test.ep_period
+    if ep_period is not None and (test.p_ep <= test.p_search or 2 * test.p_ep <= alpha):
+        start = ep_period
+    else:
+        start = spec.n / _refine_k(spec.y, test.k_peak)
+    period = _fundamental(y, r, spec, start, min_cycles, alpha)
+    if ep_period is not None and period != ep_period:
+        period = _snap(period, ep_period, y.size, min_cycles)
+    return _integer_period(r, period)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the pattern looks like: the evidence the kind of finding is decided on."""
+
+    step_like: bool
+    lr_share: float | None  # variance share of the logged learning rate at the period
+    staircase: dict[str, float] | None  # :func:`_staircase`, when tested (at the epoch)
+    stairs: bool  # each epoch lower than the last, the drop at the boundary
+    gen: float | None  # validation share of the train decline (stairs only)
+    rest: float | None  # variance share without the top step (when tested)
+
+
+def _is_stairs(st: dict[str, float]) -> bool:
+    return bool(
+        st["declining_epochs"] >= _STAIRCASE_DECLINING
+        and st["boundary_drop"] > 0
+        and st["boundary_drop"] >= abs(st["within_epoch_change"])
+        # the drop is progress, not the reset of a ramp: a data-order
+        # sawtooth climbs back within the epoch, memorisation keeps
+        # most of each drop (its forgetting ramp undoes a part)
+        and st["epoch_decline"] >= _STAIRCASE_NET * st["boundary_drop"]
+    )
+
+
+def _staircase_verdict(st: dict[str, float] | None, stairs: bool, gen: float | None, pc: Any,
+                       alpha: float) -> str | None:
+    """``"staircase"`` (memorisation only), ``"both"`` (a repeating shape and memorisation) or None."""
+    if st is None or not stairs:
+        return None
+    repeats = st["within_epoch_share"] >= pc.min_variance_share and st["shape_pvalue"] <= alpha
+    # with a validation loss, memorisation also means the train loss's
+    # drops do not generalise
+    memorised = gen is None or gen < _MEMORISED
+    if not memorised:
+        return None
+    # a repeating within-epoch shape needs significance and magnitude;
+    # without it the staircase is the whole story
+    return "both" if repeats else "staircase"
+
+
+def _shape_evidence(run: Run, prep: _Prepared, r: NDArray[np.float64], period: float, config: Config) -> _Shape:
+    pc = config.periodic
+    period_steps = period * prep.dt
+    spe = run.steps_per_epoch
+    lr_share = _lr_share(run, period_steps, pc.min_cycles, config)
+    explained = lr_share is not None and lr_share >= _LR_EXPLAINS
+    at_epoch = spe is None or abs(period_steps / spe - 1.0) <= _EPOCH_TOL
+    st, stairs, gen = None, False, None
+    if not explained and at_epoch:
+        # epoch boundaries from the step numbering when the epoch is known
+        off = None if spe is None else ((-prep.first_step) % spe) / prep.dt
+        st = _staircase(prep.y, r, period, off)
+        if st is not None:
+            stairs = _is_stairs(st)
+            if stairs:
+                gen = _generalisation_ratio(run, prep, period)
+    rest = None
+    if not explained and _staircase_verdict(st, stairs, gen, pc, config.alpha) != "staircase" \
+            and period >= _ONE_STEP_MIN_PERIOD:
+        rest = _profile_share(r, period, drop_top=True)
+    return _Shape(_step_like(r, period), lr_share, st, stairs, gen, rest)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    kind: str
+    severity: Severity
+    remedies: tuple[str, ...]
+    memo_note: bool  # a repeating shape *and* multi-epoch memorisation
+
+
+def _decide(shape: _Shape, share: float, period: float, pc: Any, alpha: float) -> _Verdict:
+    """The kind of a significant pattern, from its shape (a pure function of the evidence)."""
+    if shape.lr_share is not None and shape.lr_share >= _LR_EXPLAINS:
+        return _Verdict("explained_by_lr", Severity.INFO, REMEDIES_LR, False)
+    kind = "step_like" if shape.step_like else "oscillation"
+    severity, remedies, memo = Severity.WARNING, REMEDIES, False
+    stair = _staircase_verdict(shape.staircase, shape.stairs, shape.gen, pc, alpha)
+    if stair == "staircase":
+        return _Verdict("epoch_staircase", Severity.INFO, REMEDIES_STAIRCASE, False)
+    if stair == "both":
+        # both: the shape repeats (data order) and the drops at the
+        # boundaries are memorisation
+        memo, remedies = True, REMEDIES + REMEDIES_MEMORISED_TOO
+    # one logged step per cycle differs and the rest of the cycle is
+    # flat: not data order (a sorted or unshuffled epoch moves the
+    # loss across the cycle) but one odd batch per epoch -- in
+    # practice the last, partial one
+    if shape.rest is not None and shape.rest < min(pc.min_variance_share, _ONE_STEP_REST * share):
+        return _Verdict("one_step_per_cycle", Severity.INFO, REMEDIES_ONE_STEP, False)
+    return _Verdict(kind, severity, remedies, memo)
+
+
+def _periodic_finding(s: Series, run: Run, prep: _Prepared, r: NDArray[np.float64], test: _Periodicity,
+                      period: float, share: float, shape: _Shape, verdict: _Verdict, detector_name: str) -> Finding:
+    n = prep.y.size
+    period_steps = period * prep.dt
+    spe = test.steps_per_epoch
+    g, p = test.g, test.pvalue
+    lb = ljung_box(r, lags=int(min(max(_LB_MIN_LAGS, round(period)), n - 1, _LB_MAX_LAGS)))
+    effect: dict[str, float] = {
+        "variance_share": share,
+        "fisher_g": g,
+        "fisher_g_pvalue": fisher_g_pvalue(g, test.m) if math.isnan(test.p_g) else test.p_g,
+        "peak_f_pvalue": test.p_f,
+        "ljung_box_q": lb.statistic,
+        "ljung_box_pvalue": lb.pvalue,
+        "cycles": n / period,
+    }
+    epoch_txt = ""
+    if spe is not None:
+        ratio = period_steps / spe
+        effect["epoch_ratio"] = ratio
+        effect["epoch_pvalue"] = test.p_ep
+        epoch_txt = _epoch_words(ratio)
+    if shape.lr_share is not None:
+        effect["lr_variance_share"] = shape.lr_share
+    if shape.staircase is not None:
+        effect.update(shape.staircase)
+        if shape.gen is not None:
+            effect["val_share_of_train_decline"] = shape.gen
+    if shape.rest is not None:
+        effect["variance_share_without_top_step"] = shape.rest
+    kind = verdict.kind
+    msg = (
+        f"{s.name} repeats every {_fmt_steps(period_steps)} steps{epoch_txt}, explaining {100 * share:.0f}% of the "
+        f"residual variance (Fisher's g = {g:.3g}, {_fmt.p_text(p)})"
+    )
+    if kind == "explained_by_lr":
+        assert run.lr is not None
+        msg += f"; the logged learning rate {run.lr.name} repeats with the same period and explains it"
+    elif kind == "epoch_staircase":
+        msg += (
+            "; it is a staircase (each epoch lower than the last, the drop at the epoch boundary, no repeating "
+            "shape within the epoch): multi-epoch memorisation, not the data order"
         )
-        if kind == "explained_by_lr":
-            msg += f"; the logged learning rate {run.lr.name} repeats with the same period and explains it"
-        elif kind == "epoch_staircase":
-            msg += (
-                "; it is a staircase (each epoch lower than the last, the drop at the epoch boundary, no repeating "
-                "shape within the epoch): multi-epoch memorisation, not the data order"
-            )
-        elif memo_note:
-            msg += (
-                "; besides the shape that repeats within each epoch, the loss drops at every epoch boundary while the "
-                "validation loss does not follow (multi-epoch memorisation)"
-            )
-        elif kind == "one_step_per_cycle":
-            msg += "; one step per cycle carries it (the rest of the cycle is flat): an odd batch per epoch, not the data order"
-        msg += "."
-        return [
-            Finding(
-                pathology=Pathology.PERIODIC,
-                kind=kind,
-                series=s.name,
-                p_value=p,
-                statistic=g,
-                effect=effect,
-                onset_step=onset,
-                period_steps=period_steps,
-                severity=severity,
-                message=msg,
-                remedies=remedies,
-                detector=self.name,
-            )
-        ]
+    elif verdict.memo_note:
+        msg += (
+            "; besides the shape that repeats within each epoch, the loss drops at every epoch boundary while the "
+            "validation loss does not follow (multi-epoch memorisation)"
+        )
+    elif kind == "one_step_per_cycle":
+        msg += "; one step per cycle carries it (the rest of the cycle is flat): an odd batch per epoch, not the data order"
+    msg += "."
+    return Finding(
+        pathology=Pathology.PERIODIC,
+        kind=kind,
+        series=s.name,
+        p_value=p,
+        statistic=g,
+        effect=effect,
+        onset_step=int(s.steps[0]),
+        period_steps=period_steps,
+        severity=verdict.severity,
+        message=msg,
+        remedies=verdict.remedies,
+        detector=detector_name,
+    )
 
 
 def _integer_period(r: NDArray[np.float64], period: float) -> float:
@@ -908,29 +1035,29 @@ def _integer_period(r: NDArray[np.float64], period: float) -> float:
 def _snap(period: float, ep_period: float, n: int, min_cycles: float) -> float:
     """The epoch length, or a simple fraction or multiple of it, when ``period`` is within 5 % of it."""
     for target in [ep_period / f for f in _FRACTIONS] + [ep_period * m for m in _MULTIPLES]:
-        if n / target >= min_cycles and abs(period - target) <= 0.05 * target:
+        if n / target >= min_cycles and abs(period - target) <= _SNAP_TOL * target:
             return target
     return period
 
 
 def _epoch_words(ratio: float) -> str:
     for frac in _FRACTIONS:
-        if abs(ratio * frac - 1) <= 0.02:
+        if abs(ratio * frac - 1) <= _EPOCH_TOL:
             return " (= 1 epoch)" if frac == 1 else f" (= 1/{frac} epoch)"
     for mult in _MULTIPLES:
-        if abs(ratio / mult - 1) <= 0.02:
+        if abs(ratio / mult - 1) <= _EPOCH_TOL:
             return f" (= {mult} epochs)"
     return f" ({ratio:.2f} epochs)"
 
 
 def _step_like(r: NDArray[np.float64], period: float) -> bool:
     """A profile with a jump: the largest step between consecutive phases is large against its range."""
-    _, mu = _phase_means(r, period, int(min(64, max(4, round(period)))))
+    _, mu = _phase_means(r, period, int(min(_MAX_BINS, max(_MIN_BINS, round(period)))))
     rng = float(np.ptp(mu))
     if rng <= 0:
         return False
     jumps = np.abs(np.diff(np.concatenate([mu, mu[:1]])))
-    return bool(jumps.max() >= 0.5 * rng)
+    return bool(jumps.max() >= _STEP_SHARE * rng)
 
 
 detector = PeriodicDetector()

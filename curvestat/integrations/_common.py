@@ -90,6 +90,7 @@ class Guard:
         return new
 
     def report(self) -> Report:
-        from ..analyze import _resolve_detectors, run_detectors
+        from ..analyze import run_detectors
+        from ..detectors.pipeline import resolve_detectors
 
-        return run_detectors(self.monitor.run(), self.monitor.config, _resolve_detectors(None))
+        return run_detectors(self.monitor.run(), self.monitor.config, resolve_detectors(None))

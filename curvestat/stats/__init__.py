@@ -7,7 +7,8 @@ implementation (pymannkendall, statsmodels, scipy, ruptures); see
 first call of a function that needs them.
 """
 
-from ._util import BlockMeans, block_means, diff_noise_scale, mad_scale, safe_log
+from ._util import BlockMeans, block_means, median1d, normal_pvalue, safe_log
+from .noise import diff_noise_scale, mad_scale, smooth_noise_scale, tail_noise_scale
 from .autocorr import LjungBoxResult, acf, ljung_box
 from .changepoint import (
     ChangePointResult,
@@ -22,6 +23,7 @@ from .changepoint import (
 )
 from .gap import HacLevelResult, HacMeanResult, SmoothedMinimum, hac_end_level_test, hac_mean_test, robust_smooth, smoothed_argmin
 from .spectral import FisherGResult, Periodogram, fisher_g, fisher_g_pvalue, periodogram
+from .multitest import benjamini_hochberg, holm, simes
 from .trend import MannKendallResult, SensSlopeResult, mann_kendall, sens_slope
 
 __all__ = [
@@ -62,5 +64,13 @@ __all__ = [
     "BlockMeans",
     "mad_scale",
     "diff_noise_scale",
+    "smooth_noise_scale",
+    "tail_noise_scale",
     "safe_log",
+    "median1d",
+    "normal_pvalue",
+    # multiple testing
+    "holm",
+    "simes",
+    "benjamini_hochberg",
 ]

@@ -1,7 +1,8 @@
 """Validation and robust helpers shared by the statistical tests.
 
 Public helpers (re-exported by :mod:`curvestat.stats`): :func:`block_means`,
-:func:`mad_scale`, :func:`diff_noise_scale`, :func:`safe_log`.
+:func:`median1d`, :func:`normal_pvalue`, :func:`safe_log`; the noise scales
+live in :mod:`curvestat.stats.noise`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from numpy.typing import NDArray
 
 from ..errors import InsufficientDataError, ParameterError
 
-__all__ = ["BlockMeans", "block_means", "mad_scale", "diff_noise_scale", "safe_log"]
+__all__ = ["BlockMeans", "block_means", "median1d", "normal_pvalue", "safe_log"]
 
 #: 1 / Phi^{-1}(3/4): makes the MAD a consistent estimator of a normal sigma
 MAD_CONSISTENCY = 1.482602218505602
@@ -38,7 +39,7 @@ def _alternative(alternative: Any) -> str:
         ) from None
 
 
-def _normal_pvalue(z: float, alternative: str) -> float:
+def normal_pvalue(z: float, alternative: str) -> float:
     """Standard normal tail p-value of ``z`` for a canonical ``alternative``.
 
     ``scipy.special.ndtr(-z)`` is exactly what ``scipy.stats.norm.sf(z)``
@@ -179,7 +180,7 @@ def block_means(x: Any, max_points: int) -> BlockMeans:
     return BlockMeans(full, int(b), starts)
 
 
-def _median(a: NDArray[np.float64]) -> float:
+def median1d(a: NDArray[np.float64]) -> float:
     """Median of a finite 1-D array; ``np.median`` without its generic overhead.
 
     The detectors take a few dozen medians of short arrays per run, where
@@ -195,80 +196,6 @@ def _median(a: NDArray[np.float64]) -> float:
         return float(np.partition(a, k)[k])
     p = np.partition(a, (k - 1, k))
     return float(0.5 * (p[k - 1] + p[k]))
-
-
-def mad_scale(x: Any) -> float:
-    """Robust scale: ``1.4826 * median(|x - median(x)|)``.
-
-    Parameters
-    ----------
-    x : array_like, 1-D
-        Finite values (NaNs are ignored).
-
-    Returns
-    -------
-    float
-        The normal-consistent median absolute deviation (0.0 for a series whose
-        majority is constant).
-
-    Raises
-    ------
-    InsufficientDataError
-        If no non-NaN value is left.
-    ParameterError
-        If ``x`` holds ±Inf.
-
-    Examples
-    --------
-    >>> from curvestat.stats import mad_scale
-    >>> round(mad_scale([1.0, 2.0, 3.0, 4.0, 100.0]), 4)
-    1.4826
-    """
-    arr, _ = _drop_nan(x, min_n=1, what="mad_scale")
-    med = _median(arr)
-    return float(MAD_CONSISTENCY * _median(np.abs(arr - med)))
-
-
-def diff_noise_scale(x: Any) -> float:
-    """Noise scale from first differences: ``mad_scale(diff(x)) / sqrt(2)``.
-
-    Parameters
-    ----------
-    x : array_like, 1-D
-        Series in time order (NaNs are dropped first).
-
-    Returns
-    -------
-    float
-        Estimate of the standard deviation of the white noise around a slowly
-        varying (or piecewise-constant) mean.
-
-    Raises
-    ------
-    InsufficientDataError
-        If fewer than 2 non-NaN points remain.
-    ParameterError
-        If ``x`` holds ±Inf.
-
-    Notes
-    -----
-    For ``x_t = mu_t + e_t`` with iid ``e_t ~ N(0, sigma^2)``,
-    ``x_t - x_{t-1} = (mu_t - mu_{t-1}) + (e_t - e_{t-1})`` has standard
-    deviation ``sigma * sqrt(2)`` wherever the mean is locally constant, and
-    the MAD (centred at the median difference, which absorbs a linear drift)
-    ignores the few differences that straddle a level shift. Positively
-    autocorrelated noise makes it an underestimate.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from curvestat.stats import diff_noise_scale
-    >>> x = np.random.default_rng(0).normal(0.0, 2.0, 5000)
-    >>> round(diff_noise_scale(x), 1)
-    2.0
-    """
-    arr, _ = _drop_nan(x, min_n=2, what="diff_noise_scale")
-    return mad_scale(np.diff(arr)) / math.sqrt(2.0)
 
 
 def safe_log(x: Any, *, floor: float | None = None) -> NDArray[np.float64]:

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._numeric import clip_lag1
 from ..errors import InsufficientDataError, ParameterError
-from ._util import _alternative, _finite, _positive_int, diff_noise_scale
+from ._util import _alternative, _finite, _positive_int
+from .noise import diff_noise_scale
 
 __all__ = [
     "CusumResult",
@@ -545,7 +547,7 @@ def _lag1_autocorr(r: NDArray[np.float64]) -> float:
         return 0.0
     rc = r - r.mean()
     den = float(np.dot(rc, rc))
-    return float(np.clip(np.dot(rc[:-1], rc[1:]) / den, 0.0, 0.99)) if den > 0 else 0.0
+    return clip_lag1(float(np.dot(rc[:-1], rc[1:]) / den)) if den > 0 else 0.0
 
 
 def local_shift_test(
@@ -612,7 +614,7 @@ def local_shift_test(
     """
     from scipy.special import stdtr, stdtrit
 
-    from ._util import mad_scale
+    from .noise import mad_scale
 
     arr = _finite(x, min_n=3, what="local_shift_test")
     n = arr.shape[0]

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from ..errors import ParameterError
 from . import _fixed_b_tables as _fb
-from ._util import _alternative, _finite, _normal_pvalue, _positive_int
+from ._util import _alternative, _finite, normal_pvalue, _positive_int
 
 __all__ = [
     "HacMeanResult",
@@ -347,7 +347,7 @@ def _t_test(diff: float, se: float, df: int, alternative: str, use_t: bool,
         stat = 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
     if fixed_b is not None:
         return stat, _fixed_b_pvalue(stat, b, fixed_b, alternative)
-    return stat, (_t_pvalue(stat, df, alternative) if use_t else _normal_pvalue(stat, alternative))
+    return stat, (_t_pvalue(stat, df, alternative) if use_t else normal_pvalue(stat, alternative))
 
 
 def _fixed_b_pvalue(stat: float, b: float, table: NDArray[np.float64], alternative: str) -> float:

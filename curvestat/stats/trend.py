@@ -11,7 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ParameterError
-from ._util import _alternative, _as_1d, _drop_nan, _median, _normal_pvalue, _positive_int
+from ._util import _alternative, _as_1d, _drop_nan, median1d, normal_pvalue, _positive_int
+from .autocorr import acf_values
 
 __all__ = ["MannKendallResult", "SensSlopeResult", "mann_kendall", "sens_slope"]
 
@@ -141,30 +142,6 @@ def _z_score(s: float, var_s: float) -> float:
     if s == 0 or var_s <= 0.0:
         return 0.0
     return (s - 1.0) / math.sqrt(var_s) if s > 0 else (s + 1.0) / math.sqrt(var_s)
-
-
-#: longest series whose autocorrelation is summed directly: below this the
-#: O(n^2) sum takes a few microseconds, the FFT's set-up some tens
-_ACF_DIRECT_MAX_N = 256
-
-
-def _acf(y: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
-    """Autocorrelation (demeaned, divided by n) for lags 0..nlags (direct sum or FFT)."""
-    n = y.shape[0]
-    d = y - y.mean()
-    if n <= _ACF_DIRECT_MAX_N:
-        acov = np.correlate(d, d, "full")[n - 1 : n + nlags]
-    else:
-        from scipy import fft as sfft
-
-        nfft = sfft.next_fast_len(2 * n - 1, real=True)
-        spec = sfft.rfft(d, nfft)
-        acov = sfft.irfft(spec.real**2 + spec.imag**2, nfft)[: nlags + 1]
-    if acov[0] <= 0.0:
-        out = np.zeros(nlags + 1)
-        out[0] = 1.0
-        return out
-    return acov / acov[0]
 
 
 def mann_kendall(
@@ -316,14 +293,14 @@ def mann_kendall(
         if correction == "hamed_rao":
             from ..kernels.trend import average_ranks
 
-            r = _acf(average_ranks(detrended, _argsort(detrended)), nlags)[1:]
+            r = acf_values(average_ranks(detrended, _argsort(detrended)), nlags)[1:]
             k = np.arange(1, nlags + 1, dtype=np.float64)
             bound = _Z975 / math.sqrt(n)
             sig = (r > bound) | (r < -bound)
             w = (n - k) * (n - k - 1) * (n - k - 2)
             factor = 1.0 + 2.0 / (n * (n - 1.0) * (n - 2.0)) * float((w * r)[sig].sum())
         else:
-            r = _acf(detrended, nlags)[1:]
+            r = acf_values(detrended, nlags)[1:]
             k = np.arange(1, nlags + 1, dtype=np.float64)
             factor = 1.0 + 2.0 * float(((1.0 - k / n) * r).sum())
         if not factor > 0.0:
@@ -337,7 +314,7 @@ def mann_kendall(
     if exact:
         p = _exact_pvalue(int(s), n, alt)
     else:
-        p = 1.0 if s == 0 else _normal_pvalue(z, alt)
+        p = 1.0 if s == 0 else normal_pvalue(z, alt)
     tau = s / (0.5 * n * (n - 1))
     return MannKendallResult(
         statistic=float(s),
@@ -393,7 +370,7 @@ def _exact_pvalue(s: int, n: int, alternative: str) -> float:
 def _sen_exact(x: NDArray[np.float64], t: NDArray[np.float64]) -> float:
     from ..kernels.trend import pairwise_slopes
 
-    return _median(pairwise_slopes(x, t))
+    return median1d(pairwise_slopes(x, t))
 
 
 def _order_by(y: NDArray[np.float64]) -> NDArray[np.int64]:

@@ -204,14 +204,14 @@ def test_metric_logged_in_percent_at_100_is_perfect_not_stuck():
     loss = 1.5 * np.exp(-ep / 5) + 1e-4
     acc = np.minimum(100.0, 40 + 60 * (1 - np.exp(-ep / 3)))
     acc[20:] = 100.0
-    out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": acc}), Config(), context={})
+    out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": acc}), Config())
     assert [f for f in out if f.severity.value != "info"] == []
     stuck = acc.copy()
     stuck[:] = 50.0  # stuck at chance from the start, in percent, while the loss falls
-    out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config(), context={})
+    out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config())
     assert out and out[0].kind == "degenerate" and "50" in out[0].message
     stuck[:] = 37.5  # constant but not trivial: a flat metric, far from its best
-    out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config(), context={})
+    out = get_detector("contradiction").detect(Run.from_dict({"loss": loss, "val_acc": stuck}), Config())
     assert out and out[0].kind == "not_improving" and out[0].severity is Severity.WARNING
 
 
@@ -219,6 +219,7 @@ def test_metric_logged_in_percent_at_100_is_perfect_not_stuck():
 
 
 def test_metrics_after_a_sustained_explosion_are_not_judged():
+    from curvestat.detectors.pipeline import Prior
     from curvestat.report import Finding
 
     # the metric collapses after the explosion; before it, only 3 evaluations:
@@ -228,7 +229,7 @@ def test_metrics_after_a_sustained_explosion_are_not_judged():
     boom = Finding(pathology=Pathology.EXPLOSION, kind="divergence", series="loss", p_value=0.0, statistic=0.0,
                    effect={}, onset_step=int(EV[3]), severity=Severity.CRITICAL, message="", remedies=(),
                    detector="explosion")
-    out = detector.detect(_run(val_recall=m), CFG, context={"explosion": [boom]})
+    out = detector.detect(_run(val_recall=m), CFG, prior=Prior({"explosion": [boom]}))
     assert isinstance(out, Skipped) and "before the explosion" in out.reason
 
 

@@ -215,7 +215,7 @@ def test_partial_recovery_far_above_the_earlier_level_is_a_divergence(seed):
     # class 7: an LR spike sends the loss x1000 up; it falls back by more than
     # half its log-jump but stays ~15x above its pre-spike level: not a
     # recovery, a divergence, which cuts the run for the other detectors
-    from curvestat.detectors._context import explosion_onset
+    from curvestat.detectors.pipeline import Prior, explosion_onset
 
     rng = np.random.default_rng(seed)
     n = 1500
@@ -230,7 +230,7 @@ def test_partial_recovery_far_above_the_earlier_level_is_a_divergence(seed):
     div = [f for f in out if f.kind == "divergence"]
     assert len(div) == 1 and abs(div[0].onset_step - 800) <= 2 and div[0].severity.value == "critical"
     assert not [f for f in out if f.kind == "spike"]
-    assert explosion_onset({"explosion": out}) == div[0].onset_step
+    assert explosion_onset(Prior({"explosion": out})) == div[0].onset_step
     report = curvestat.analyze(run)
     assert not [f for f in report.findings if f.pathology.value == "non_convergence"]
 

@@ -26,15 +26,15 @@ def _ar1(n, phi, sigma, seed):
     return e
 
 
-def _kinds(data, context=None):
-    out = DET.detect(Run.from_dict(data), Config(), context=context or {})
+def _kinds(data, prior=None):
+    out = DET.detect(Run.from_dict(data), Config(), prior=prior)
     assert not isinstance(out, Skipped)
     return [f.kind for f in out]
 
 
 def test_flat_loss():
     y = 2.3 * np.exp(_ar1(1000, 0.5, 0.01, 0))
-    out = DET.detect(Run.from_dict({"loss": y}), Config(), context={})
+    out = DET.detect(Run.from_dict({"loss": y}), Config())
     assert [f.kind for f in out] == ["flat"]
     assert out[0].pathology.value == "non_convergence" and abs(out[0].effect["improvement"]) < 0.05
     assert "does not decrease" in out[0].message
@@ -42,7 +42,7 @@ def test_flat_loss():
 
 def test_bouncing_loss_suggests_a_lower_learning_rate():
     y = 2.3 * np.exp(_ar1(1000, 0.2, 0.5, 1))
-    out = DET.detect(Run.from_dict({"loss": y}), Config(), context={})
+    out = DET.detect(Run.from_dict({"loss": y}), Config())
     assert [f.kind for f in out] == ["bouncing"]
     assert "learning rate" in out[0].remedies[0]
 
@@ -100,14 +100,14 @@ def test_judged_before_an_explosion_only():
 
 def test_uses_validation_loss_when_no_train_loss():
     y = 1.0 * np.exp(_ar1(40, 0.0, 0.005, 6))
-    out = DET.detect(Run.from_dict({"val_loss": y}), Config(), context={})
+    out = DET.detect(Run.from_dict({"val_loss": y}), Config())
     assert [(f.kind, f.series) for f in out] == [("flat", "val_loss")]
 
 
 def test_too_short_and_missing():
-    out = DET.detect(Run.from_dict({"loss": [2.0, 1.0, 0.5]}), Config(), context={})
+    out = DET.detect(Run.from_dict({"loss": [2.0, 1.0, 0.5]}), Config())
     assert isinstance(out, Skipped) and "need 8" in out.reason
-    out = DET.detect(Run.from_dict({"acc": [0.1, 0.2]}), Config(), context={})
+    out = DET.detect(Run.from_dict({"acc": [0.1, 0.2]}), Config())
     assert isinstance(out, Skipped) and "no loss" in out.reason
 
 
@@ -119,7 +119,7 @@ def test_false_alarm_rate_on_healthy_synthetic_curves():
     corpus = synthetic(n=300, seed=11, healthy_fraction=1.0)
     flagged = 0
     for item in corpus:
-        out = DET.detect(item.run, Config(), context={})
+        out = DET.detect(item.run, Config())
         flagged += bool(out) and not isinstance(out, Skipped)
     assert flagged / len(corpus) <= 0.03
 
@@ -138,7 +138,7 @@ def _t3_ar1(n, phi, rng):
 def test_flat_run_gets_a_small_p_value(seed):
     # H0 is healthy behaviour: the flatter and longer the run, the smaller p
     y = 2.0 * np.exp(_ar1(2000, 0.5, 0.02, seed))
-    (f,) = DET.detect(Run.from_dict({"loss": y}), Config(), context={})
+    (f,) = DET.detect(Run.from_dict({"loss": y}), Config())
     assert f.kind == "flat" and f.p_value < 1e-4
     assert f.effect["required_decrease"] == pytest.approx(-np.log(0.95))
     # the Mann-Kendall trend evidence stays in the effect
@@ -182,7 +182,7 @@ def test_shuffled_labels_plateau_at_ln_k_is_chance_level(seed):
     y = (2.28 + 0.19 * np.exp(-t / 60)) * np.exp(0.03 * _t3_ar1(640, 0.3, rng))
     ev = t[::64]
     run = {"loss": y, "val_loss": (ev, np.full(ev.size, 2.31)), "val_accuracy": (ev, 0.1 + 0.02 * rng.standard_normal(ev.size))}
-    (f,) = DET.detect(Run.from_dict(run), Config(), context={})
+    (f,) = DET.detect(Run.from_dict(run), Config())
     assert 0.05 < f.effect["improvement"] < 0.1  # above the 5 % practical minimum
     assert f.kind == "chance_level" and f.p_value < 1e-3
     # K from the initial loss (2.47, a linear model on standardised digits):
@@ -197,7 +197,7 @@ def test_binary_cross_entropy_at_ln_2_is_chance_level(seed):
     rng = np.random.default_rng(seed)
     t = np.arange(150)
     y = (0.665 + 0.06 * np.exp(-t / 30)) * np.exp(0.03 * _t3_ar1(150, 0.2, rng))
-    (f,) = DET.detect(Run.from_dict({"train/bce_loss": y}), Config(), context={})
+    (f,) = DET.detect(Run.from_dict({"train/bce_loss": y}), Config())
     assert f.kind == "chance_level" and f.effect["chance_level"] == pytest.approx(np.log(2))
 
 
@@ -227,7 +227,7 @@ def test_standardised_mse_at_the_target_variance_is_chance_level():
     rng = np.random.default_rng(5)
     t = np.arange(500)
     y = (0.99 + 0.07 * np.exp(-t / 50)) * np.exp(0.02 * rng.standard_normal(500))
-    (f,) = DET.detect(Run.from_dict({"mse_loss": y}), Config(), context={})
+    (f,) = DET.detect(Run.from_dict({"mse_loss": y}), Config())
     assert f.kind == "chance_level" and f.effect["chance_level"] == 1.0
     # the same MSE learning to 0.5 is healthy
     assert _kinds({"mse_loss": 0.5 + 0.5 * np.exp(-t / 50) * np.exp(0.02 * rng.standard_normal(500))}) == []
@@ -240,7 +240,7 @@ def test_chance_level_can_be_turned_off():
     t = np.arange(600)
     y = (2.30 + 0.2 * np.exp(-t / 40)) * np.exp(0.01 * rng.standard_normal(600))
     cfg = replace(Config(), nonconvergence=replace(Config().nonconvergence, chance_margin=1.0))
-    assert DET.detect(Run.from_dict({"cross_entropy": y}), cfg, context={}) == []
+    assert DET.detect(Run.from_dict({"cross_entropy": y}), cfg) == []
 
 
 def test_four_class_fine_tune_flat_at_ln_4_is_chance_level():
@@ -248,7 +248,7 @@ def test_four_class_fine_tune_flat_at_ln_4_is_chance_level():
     # losses flat at 1.395, ln 4 = 1.386
     rng = np.random.default_rng(7)
     y = 1.395 * np.exp(0.002 * rng.standard_normal(12))
-    (f,) = DET.detect(Run.from_dict({"loss": y, "eval_accuracy": (np.arange(12), np.full(12, 0.25))}), Config(), context={})
+    (f,) = DET.detect(Run.from_dict({"loss": y, "eval_accuracy": (np.arange(12), np.full(12, 0.25))}), Config())
     assert f.kind == "chance_level" and f.effect["chance_level"] == pytest.approx(np.log(4))
 
 
@@ -259,5 +259,5 @@ def test_a_loss_that_trained_and_came_back_is_not_at_chance():
     t = np.arange(1000)
     y = (0.3 + 2.0 * np.exp(-t / 50)) * np.exp(0.02 * rng.standard_normal(1000))
     y[600:] = 2.25 * np.exp(0.02 * rng.standard_normal(400))
-    out = DET.detect(Run.from_dict({"cross_entropy": y}), Config(), context={})
+    out = DET.detect(Run.from_dict({"cross_entropy": y}), Config())
     assert "chance_level" not in [f.kind for f in out]
