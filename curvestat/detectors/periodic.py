@@ -56,11 +56,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import _format as _fmt
-from .._numeric import EPS, TINY, ULP_TOL
+from .._numeric import TINY, ULP_TOL
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series
-from ..stats import acf, fisher_g_pvalue, ljung_box, periodogram, robust_smooth
+from ..stats import acf, fisher_g_pvalue, ljung_box, robust_smooth
+from ..stats.spectral import (
+    MIN_PERIOD_POINTS,
+    NormalisedSpectrum,
+    SpectralPeakResult,
+    harmonic_test,
+    line_test,
+    normalised_spectrum,
+    spectral_peak_test,
+)
 
 __all__ = ["PeriodicDetector", "detector", "REMEDIES", "REMEDIES_LR", "REMEDIES_ONE_STEP", "REMEDIES_STAIRCASE", "REMEDIES_MEMORISED_TOO"]
 
@@ -97,14 +106,7 @@ REMEDIES_LR = (
 )
 
 #: Shortest period searched, in points (4 points = 2 ordinates below Nyquist).
-_MIN_PERIOD_POINTS = 4.0
-#: Half-width, in ordinates, of the running median that estimates the noise spectrum.
-_SPEC_HALF = 16
-#: Degrees of freedom (per 2) of that estimate: the median of L iid Exp(1) has
-#: variance ~1/L, so median/ln 2 matches chi2(2 nu)/(2 nu) with nu = L ln(2)^2.
-_NU = (2 * _SPEC_HALF + 1) * math.log(2.0) ** 2
-#: Harmonic counts tried by the epoch test (Bonferroni over them).
-_HARMONICS = (1, 2, 4, 8)
+_MIN_PERIOD_POINTS = MIN_PERIOD_POINTS
 #: A logged lr explains a period when its folded profile carries this share of its variance.
 _LR_EXPLAINS = 0.5
 #: Points the lr is reduced to (block means) before its profile is computed.
@@ -145,9 +147,6 @@ _SNAP_TOL = 0.05
 #: The trend's running median is taken over block medians of 1/_DETREND_BLOCKS
 #: of its window (62cf35f: O(n), the same edges within one block).
 _DETREND_BLOCKS = 16
-#: The exact Fisher tail is computed only when the peak's F p-value is below
-#: this (e67453b: it cannot matter above; cost at 1e5 steps).
-_FISHER_EXACT_BELOW = 0.5
 #: Phase bins of a folded profile: round(period), within these bounds (3180837).
 _MIN_BINS = 4
 _MAX_BINS = 64
@@ -160,8 +159,6 @@ _ACF_TOL = 0.15
 #: its ACF keeps this share of the period's (0c99336, aa3cd3b).
 _DIVISORS = (2, 3, 5, 7)
 _DIVISOR_ACF = 0.5
-#: Line tests use at most this many lines of each kind (0c99336; cost).
-_MAX_LINES = 8
 #: A profile is step-like when one step between consecutive phases spans
 #: this share of its range (3180837).
 _STEP_SHARE = 0.5
@@ -175,16 +172,6 @@ _LR_REL = (1.0, 0.98, 1.02, 0.96, 1.04)
 _LR_MAX_MULTIPLE = 8
 _LR_DIVISOR_TOL = 0.1
 _LR_ACF_MIN_POINTS = 12
-
-
-def _z_quantile(q: float) -> float:
-    from scipy.special import fdtri
-
-    return float(fdtri(2, 2 * _NU, q))
-
-
-#: A sub-harmonic "has support" when an ordinate near it exceeds the 10 % point of F(2, 2 nu).
-_Z_SUPPORT = _z_quantile(0.9)
 
 
 @dataclass
@@ -275,149 +262,10 @@ def _detrend(y: NDArray[np.float64], min_cycles: float) -> NDArray[np.float64]:
     return y - trend
 
 
-@dataclass
-class _Spectrum:
-    n: int
-    y: NDArray[np.float64]  # the levels the spectrum was taken of
-    power: NDArray[np.float64]  # ordinates 0..n//2
-    noise: NDArray[np.float64]  # smoothed noise spectrum, same shape
-    z: NDArray[np.float64]  # power / noise (0 outside the band)
-    k_lo: int
-    k_hi: int
-
-
-def _spectrum(y: NDArray[np.float64], min_cycles: float) -> _Spectrum:
-    """Noise-normalised periodogram ``Z_k`` of the series ``y`` (levels, not residuals).
-
-    The periodogram is taken of the first differences (which removes the
-    trend and its leakage without the ripple a smoother's high-pass edge
-    leaves) and recoloured by the exact transfer ``4 sin^2(pi k / n)`` of
-    differencing; a running median of the recoloured ordinates / ln 2 is the
-    noise spectrum.
-    """
-    from scipy.ndimage import median_filter
-
-    d = np.diff(y)
-    n = d.size
-    pw = periodogram(d, detrend="constant").power
-    m = (n - 1) // 2
-    k = np.arange(1, m + 1)
-    ords = pw[1 : m + 1] / (4.0 * np.sin(np.pi * k / n) ** 2)
-    noise = median_filter(ords, size=2 * _SPEC_HALF + 1, mode="nearest") / math.log(2.0)
-    noise = np.maximum(noise, np.max(noise) * EPS + TINY)
-    z = np.zeros(pw.shape)
-    z[1 : m + 1] = ords / noise
-    full = np.zeros(pw.shape)
-    full[1 : m + 1] = noise
-    k_lo = max(1, int(math.ceil(min_cycles)))
-    k_hi = min(m, int(math.floor(n / _MIN_PERIOD_POINTS)))
-    return _Spectrum(n, y, pw, full, z, k_lo, k_hi)
-
-
-def _fisher(spec: _Spectrum) -> tuple[float, float, float, int, int]:
-    """Fisher's g over the band and the F-ratio check of its peak.
-
-    Returns ``(g, p_g, p_f, k_peak, m)``: Fisher's exact p of ``g = max Z /
-    sum Z`` over the ``m`` band ordinates, and the Sidak-corrected p of the
-    peak's F ratio ``Z_max ~ F(2, 2 nu)`` against the estimated noise
-    spectrum (which carries the estimation error of that spectrum).
-    """
-    band = spec.z[spec.k_lo : spec.k_hi + 1]
-    m = band.size
-    if m < 2:
-        return 0.0, 1.0, 1.0, 0, m
-    total = float(band.sum())
-    j = int(np.argmax(band))
-    zmax = float(band[j])
-    g = zmax / total if total > 0 else 0.0
-    p_f = _sidak(_f_sf(zmax, 1), m)
-    # the blind p is max(p_g, p_f): when p_f is already large the exact
-    # Fisher tail (an alternating series) cannot change the decision
-    p_g = fisher_g_pvalue(g, m) if p_f < _FISHER_EXACT_BELOW else math.nan
-    return g, p_g, p_f, spec.k_lo + j, m
-
-
-def _f_sf(mean_z: float, j: int) -> float:
-    """P(F(2j, 2 nu) >= mean_z): a mean of j noise-normalised ordinates under H0."""
-    from scipy.special import fdtrc
-
-    return float(fdtrc(2 * j, 2 * _NU, mean_z))
-
-
-def _sidak(p: float, m: int) -> float:
-    """1 - (1 - p)^m without cancellation."""
-    return float(-math.expm1(m * math.log1p(-p))) if p < 1.0 else 1.0
-
-
-def _harmonic_test(y: NDArray[np.float64], period: float, min_cycles: float) -> tuple[float, int, float]:
-    """p-value of the harmonic-sum test at a known period (points); returns (p, J, statistic)."""
-    n = y.size - 1
-    cycles = int(math.floor(n / period))
-    if cycles < min_cycles or period < _MIN_PERIOD_POINTS:
-        return 1.0, 0, 0.0
-    # an integer number of cycles puts the harmonics on Fourier frequencies
-    n2 = int(round(cycles * period))
-    n2 = min(n, n2)
-    spec = _spectrum(y[y.size - n2 - 1 :], min_cycles)
-    best_p, best_j, best_t = 1.0, 0, 0.0
-    n_tried = 0
-    for J in _HARMONICS:
-        ks = [int(round(j * n2 / period)) for j in range(1, J + 1)]
-        if ks[-1] > (n2 - 1) // 2:
-            break
-        n_tried += 1
-        t = float(spec.z[ks].sum())
-        p = _f_sf(t / J, J)
-        if n_tried == 1 or p < best_p:
-            best_p, best_j, best_t = p, J, t
-    if n_tried == 0:
-        return 1.0, 0, 0.0
-    return min(1.0, best_p * n_tried), best_j, best_t
-
-
 def _unbiased_acf(r: NDArray[np.float64], nlags: int) -> NDArray[np.float64]:
     a = acf(r, nlags=nlags)
     n = r.size
     return a * n / (n - np.arange(nlags + 1))
-
-
-def _lines(
-    y: NDArray[np.float64], spec: _Spectrum | None, period: float, q: int, min_cycles: float
-) -> tuple[float, float]:
-    """Line tests that tell the period ``period`` from ``period / q`` (both in points).
-
-    On the last whole number of cycles of ``period`` (its harmonics then fall
-    on Fourier frequencies) the harmonics ``j`` of the cycle frequency are
-    split into those a pattern of period ``period / q`` also has (``j``
-    divisible by ``q``) and the *extra* lines only the longer period has.
-    The spectrum is that of the trimmed series itself (``spec`` is unused: the
-    whole run's noise spectrum would not do, because trimming the start of a
-    falling curve puts trend leakage at the lowest ordinates -- 50 times the
-    whole run's level on a 30-epoch run -- that the trimmed noise estimate must
-    carry). Returns ``(p_extra, p_kept)``: the p-values of the mean ``Z`` of the first
-    (up to 8) lines of each set, ``~ F(2J, 2 nu)`` under "no line there".
-    """
-    n = y.size - 1
-    cycles = int(math.floor(n / period))
-    if cycles < 1 or period / q < _MIN_PERIOD_POINTS - ULP_TOL:
-        return 1.0, 1.0
-    n2 = min(n, int(round(cycles * period)))
-    spec = _spectrum(y[y.size - n2 - 1 :], min_cycles)
-    m = (n2 - 1) // 2
-    extra: list[int] = []
-    kept: list[int] = []
-    j = 1
-    while True:
-        k = int(round(j * n2 / period))
-        if k > m or (len(extra) >= _MAX_LINES and len(kept) >= _MAX_LINES):
-            break
-        if k >= 1:
-            (kept if j % q == 0 else extra).append(k)
-        j += 1
-    extra, kept = extra[:_MAX_LINES], kept[:_MAX_LINES]
-    p_extra = _f_sf(float(spec.z[extra].mean()), len(extra)) if extra else 1.0
-    p_kept = _f_sf(float(spec.z[kept].mean()), len(kept)) if kept else 1.0
-    return p_extra, p_kept
 
 
 def _acf_at(ac: NDArray[np.float64], p: float) -> float:
@@ -428,7 +276,7 @@ def _acf_at(ac: NDArray[np.float64], p: float) -> float:
 
 
 def _fundamental(
-    y: NDArray[np.float64], r: NDArray[np.float64], spec: _Spectrum, period: float, min_cycles: float, alpha: float
+    y: NDArray[np.float64], r: NDArray[np.float64], spec: NormalisedSpectrum, period: float, min_cycles: float, alpha: float
 ) -> float:
     """The fundamental period (points) of the pattern first seen at ``period``.
 
@@ -473,7 +321,7 @@ def _fundamental(
         sig = [
             d
             for d in tried
-            if acfs[d] >= a0 - _ACF_TOL * abs(a0) and _lines(y, spec, d * period, d, min_cycles)[0] * len(tried) <= alpha
+            if acfs[d] >= a0 - _ACF_TOL * abs(a0) and line_test(y, d * period, d, min_cycles=min_cycles).pvalue_extra * len(tried) <= alpha
         ]
         if not sig:
             break
@@ -493,8 +341,8 @@ def _fundamental(
                 share_p = _profile_share(r, period)
             if _profile_share(r, period / q) < _SHORTER_SHARE * share_p:
                 continue
-            p_extra, p_kept = _lines(y, spec, period, q, min_cycles)
-            if p_extra > alpha and p_kept <= alpha:
+            lines = line_test(y, period, q, min_cycles=min_cycles)
+            if lines.pvalue_extra > alpha and lines.pvalue_kept <= alpha:
                 period = period / q
                 changed = True
                 break
@@ -793,7 +641,7 @@ class PeriodicDetector:
         if n / _MIN_PERIOD_POINTS < pc.min_cycles:
             return Skipped(self.name, f"{s.name} is too short for {pc.min_cycles:g} cycles")
         r = _detrend(y, pc.min_cycles)
-        spec = _spectrum(y, pc.min_cycles)
+        spec = normalised_spectrum(y, min_cycles=pc.min_cycles)
         test = _periodicity_test(y, spec, run.steps_per_epoch, prep.dt, pc.min_cycles)
         if not (test.pvalue <= config.alpha):
             return []
@@ -810,34 +658,29 @@ class PeriodicDetector:
 class _Periodicity:
     """The periodicity tests: the blind spectral search and the epoch's harmonic test."""
 
-    g: float  # Fisher's g of the highest ordinate
-    p_g: float  # its exact p-value (NaN when not computed)
-    p_f: float  # the peak's F p-value
-    k_peak: int
-    m: int  # ordinates searched
-    p_search: float
+    peak: SpectralPeakResult
     p_ep: float  # the epoch's harmonic test (1 without an epoch length)
     ep_period: float | None  # the epoch in points, when it was tested
     steps_per_epoch: int | None
     pvalue: float  # Bonferroni over the two tests
 
 
-def _periodicity_test(y: NDArray[np.float64], spec: _Spectrum, spe: int | None, dt: float,
+def _periodicity_test(y: NDArray[np.float64], spec: NormalisedSpectrum, spe: int | None, dt: float,
                       min_cycles: float) -> _Periodicity:
-    g, p_g, p_f, k_peak, m = _fisher(spec)
-    p_search = p_f if math.isnan(p_g) else max(p_g, p_f)
+    peak = spectral_peak_test(spec)
     p_ep, ep_period = 1.0, None
     if spe is not None:
         ep_period = spe / dt
-        p_ep, J, _ = _harmonic_test(y, ep_period, min_cycles)
-        if J == 0:
+        epoch = harmonic_test(y, ep_period, min_cycles=min_cycles)
+        p_ep = epoch.pvalue
+        if epoch.harmonics == 0:
             ep_period = None
     n_tests = 2 if ep_period is not None else 1
-    p = min(1.0, n_tests * min(p_search, p_ep))
-    return _Periodicity(g, p_g, p_f, k_peak, m, p_search, p_ep, ep_period, spe, p)
+    p = min(1.0, n_tests * min(peak.pvalue, p_ep))
+    return _Periodicity(peak, p_ep, ep_period, spe, p)
 
 
-def _estimate_period(y: NDArray[np.float64], r: NDArray[np.float64], spec: _Spectrum, test: _Periodicity,
+def _estimate_period(y: NDArray[np.float64], r: NDArray[np.float64], spec: NormalisedSpectrum, test: _Periodicity,
                      min_cycles: float, alpha: float) -> float:
     """The fundamental of the pattern, in points.
 
@@ -848,10 +691,10 @@ def _estimate_period(y: NDArray[np.float64], r: NDArray[np.float64], spec: _Spec
     fraction/multiple is snapped to it.
     """
     ep_period = test.ep_period
-    if ep_period is not None and (test.p_ep <= test.p_search or 2 * test.p_ep <= alpha):
+    if ep_period is not None and (test.p_ep <= test.peak.pvalue or 2 * test.p_ep <= alpha):
         start = ep_period
     else:
-        start = spec.n / _refine_k(spec.y, test.k_peak)
+        start = spec.n / _refine_k(spec.y, test.peak.k_peak)
     period = _fundamental(y, r, spec, start, min_cycles, alpha)
     if ep_period is not None and period != ep_period:
         period = _snap(period, ep_period, y.size, min_cycles)
@@ -956,13 +799,13 @@ def _periodic_finding(s: Series, run: Run, prep: _Prepared, r: NDArray[np.float6
     n = prep.y.size
     period_steps = period * prep.dt
     spe = test.steps_per_epoch
-    g, p = test.g, test.pvalue
+    g, p = test.peak.statistic, test.pvalue
     lb = ljung_box(r, lags=int(min(max(_LB_MIN_LAGS, round(period)), n - 1, _LB_MAX_LAGS)))
     effect: dict[str, float] = {
         "variance_share": share,
         "fisher_g": g,
-        "fisher_g_pvalue": fisher_g_pvalue(g, test.m) if math.isnan(test.p_g) else test.p_g,
-        "peak_f_pvalue": test.p_f,
+        "fisher_g_pvalue": fisher_g_pvalue(g, test.peak.m) if math.isnan(test.peak.fisher_pvalue) else test.peak.fisher_pvalue,
+        "peak_f_pvalue": test.peak.f_pvalue,
         "ljung_box_q": lb.statistic,
         "ljung_box_pvalue": lb.pvalue,
         "cycles": n / period,

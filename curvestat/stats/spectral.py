@@ -12,7 +12,22 @@ from numpy.typing import NDArray
 from ..errors import InsufficientDataError, ParameterError
 from ._util import _finite
 
-__all__ = ["Periodogram", "FisherGResult", "periodogram", "fisher_g", "fisher_g_pvalue"]
+__all__ = [
+    "Periodogram",
+    "FisherGResult",
+    "periodogram",
+    "fisher_g",
+    "fisher_g_pvalue",
+    "MIN_PERIOD_POINTS",
+    "NormalisedSpectrum",
+    "normalised_spectrum",
+    "SpectralPeakResult",
+    "spectral_peak_test",
+    "HarmonicTestResult",
+    "harmonic_test",
+    "LineTestResult",
+    "line_test",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,3 +289,329 @@ def fisher_g(x: Any = None, *, power: Any = None) -> FisherGResult:
         return FisherGResult(0.0, 1.0, int(m), k, k / n, n / k)
     g = float(ords[k - 1]) / total
     return FisherGResult(g, fisher_g_pvalue(g, m), int(m), k, k / n, n / k)
+
+
+# ----------------------------------------------------------------------------
+# Periodicity evidence on a noise-normalised spectrum (the periodic detector's
+# tests): a blind peak search, a harmonic test at a known period, and line
+# tests that tell a period from one of its divisors.
+
+#: Shortest period searched, in points (4 points = 2 ordinates below Nyquist).
+MIN_PERIOD_POINTS = 4.0
+#: Half-width, in ordinates, of the running median that estimates the noise spectrum.
+_SPEC_HALF = 16
+#: Degrees of freedom (per 2) of that estimate: the median of L iid Exp(1) has
+#: variance ~1/L, so median/ln 2 matches chi2(2 nu)/(2 nu) with nu = L ln(2)^2.
+_NU = (2 * _SPEC_HALF + 1) * math.log(2.0) ** 2
+#: Harmonic counts tried by the harmonic test (Bonferroni over them).
+_HARMONICS = (1, 2, 4, 8)
+#: Line tests use at most this many lines of each kind (0c99336; cost).
+_MAX_LINES = 8
+#: The exact Fisher tail is computed only when the peak's F p-value is below
+#: this (e67453b: it cannot matter above; cost at 1e5 steps).
+_FISHER_EXACT_BELOW = 0.5
+
+
+def _levels(y: Any, what: str) -> NDArray[np.float64]:
+    arr = np.asarray(y, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ParameterError(f"{what}: y must be 1-D")
+    if arr.size < 3:
+        raise InsufficientDataError(f"{what} needs at least 3 points, got {arr.size}")
+    if not np.isfinite(arr).all():
+        raise ParameterError(f"{what}: y must be finite")
+    return arr
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedSpectrum:
+    """Result of :func:`normalised_spectrum`.
+
+    Attributes
+    ----------
+    n : int
+        Length of the differenced series.
+    y : ndarray
+        The levels the spectrum was taken of.
+    power : ndarray
+        Periodogram ordinates 0..n//2 of the first differences.
+    noise : ndarray
+        Smoothed noise spectrum (recoloured), same shape (0 outside 1..m).
+    z : ndarray
+        ``power / noise`` of the recoloured ordinates (0 outside 1..m).
+    k_lo, k_hi : int
+        The searched band: at least ``min_cycles`` cycles, periods of at
+        least :data:`MIN_PERIOD_POINTS` points.
+    """
+
+    n: int
+    y: NDArray[np.float64]
+    power: NDArray[np.float64]
+    noise: NDArray[np.float64]
+    z: NDArray[np.float64]
+    k_lo: int
+    k_hi: int
+
+
+def normalised_spectrum(y: Any, *, min_cycles: float) -> NormalisedSpectrum:
+    """Noise-normalised periodogram ``Z_k`` of the series ``y`` (levels, not residuals).
+
+    Parameters
+    ----------
+    y : array_like, 1-D
+        Finite levels on a regular grid (e.g. log loss).
+    min_cycles : float
+        Fewest cycles a searched period must complete.
+
+    Returns
+    -------
+    NormalisedSpectrum
+
+    Raises
+    ------
+    ParameterError
+        If ``y`` is not 1-D or not finite.
+    InsufficientDataError
+        With fewer than 3 points.
+
+    Notes
+    -----
+    The periodogram is taken of the first differences (which removes the
+    trend and its leakage without the ripple a smoother's high-pass edge
+    leaves) and recoloured by the exact transfer ``4 sin^2(pi k / n)`` of
+    differencing; a running median of the recoloured ordinates / ln 2 is the
+    noise spectrum. Under H0 (a smooth trend plus noise whose spectrum varies
+    slowly) ``Z_k ~ F(2, 2 nu)`` approximately, ``nu = 33 ln(2)^2``.
+    """
+    from scipy.ndimage import median_filter
+
+    from .._numeric import EPS, TINY
+
+    y = _levels(y, "normalised_spectrum")
+    d = np.diff(y)
+    n = d.size
+    pw = periodogram(d, detrend="constant").power
+    m = (n - 1) // 2
+    k = np.arange(1, m + 1)
+    ords = pw[1 : m + 1] / (4.0 * np.sin(np.pi * k / n) ** 2)
+    noise = median_filter(ords, size=2 * _SPEC_HALF + 1, mode="nearest") / math.log(2.0)
+    noise = np.maximum(noise, np.max(noise) * EPS + TINY)
+    z = np.zeros(pw.shape)
+    z[1 : m + 1] = ords / noise
+    full = np.zeros(pw.shape)
+    full[1 : m + 1] = noise
+    k_lo = max(1, int(math.ceil(min_cycles)))
+    k_hi = min(m, int(math.floor(n / MIN_PERIOD_POINTS)))
+    return NormalisedSpectrum(n, y, pw, full, z, k_lo, k_hi)
+
+
+def _f_sf(mean_z: float, j: int) -> float:
+    """P(F(2j, 2 nu) >= mean_z): a mean of j noise-normalised ordinates under H0."""
+    from scipy.special import fdtrc
+
+    return float(fdtrc(2 * j, 2 * _NU, mean_z))
+
+
+def _sidak(p: float, m: int) -> float:
+    """1 - (1 - p)^m without cancellation."""
+    return float(-math.expm1(m * math.log1p(-p))) if p < 1.0 else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpectralPeakResult:
+    """Result of :func:`spectral_peak_test`.
+
+    Attributes
+    ----------
+    statistic : float
+        Fisher's ``g = max Z / sum Z`` over the band.
+    pvalue : float
+        The blind search's p-value: ``max(fisher_pvalue, f_pvalue)``
+        (``f_pvalue`` when the exact Fisher tail was not needed).
+    fisher_pvalue : float
+        Fisher's exact p of ``g`` over the ``m`` band ordinates (NaN when
+        ``f_pvalue`` is already at least 0.5: it cannot change the decision).
+    f_pvalue : float
+        Sidak-corrected p of the peak's F ratio ``Z_max ~ F(2, 2 nu)``
+        against the estimated noise spectrum (which carries that estimate's error).
+    k_peak : int
+        Index of the highest ordinate.
+    m : int
+        Ordinates searched.
+    """
+
+    statistic: float
+    pvalue: float
+    fisher_pvalue: float
+    f_pvalue: float
+    k_peak: int
+    m: int
+
+
+def spectral_peak_test(spec: NormalisedSpectrum) -> SpectralPeakResult:
+    """Fisher's g over the band of ``spec`` and the F-ratio check of its peak.
+
+    Parameters
+    ----------
+    spec : NormalisedSpectrum
+
+    Returns
+    -------
+    SpectralPeakResult
+    """
+    band = spec.z[spec.k_lo : spec.k_hi + 1]
+    m = band.size
+    if m < 2:
+        return SpectralPeakResult(0.0, 1.0, 1.0, 1.0, 0, m)
+    total = float(band.sum())
+    j = int(np.argmax(band))
+    zmax = float(band[j])
+    g = zmax / total if total > 0 else 0.0
+    p_f = _sidak(_f_sf(zmax, 1), m)
+    # the blind p is max(p_g, p_f): when p_f is already large the exact
+    # Fisher tail (an alternating series) cannot change the decision
+    p_g = fisher_g_pvalue(g, m) if p_f < _FISHER_EXACT_BELOW else math.nan
+    p = p_f if math.isnan(p_g) else max(p_g, p_f)
+    return SpectralPeakResult(g, p, p_g, p_f, spec.k_lo + j, m)
+
+
+@dataclass(frozen=True, slots=True)
+class HarmonicTestResult:
+    """Result of :func:`harmonic_test`.
+
+    Attributes
+    ----------
+    statistic : float
+        Sum of ``Z`` over the first ``harmonics`` harmonics of the period.
+    pvalue : float
+        ``F(2J, 2 nu)`` tail of their mean, Bonferroni over the harmonic counts tried.
+    harmonics : int
+        The count ``J`` of the best of (1, 2, 4, 8); 0 when untestable.
+    """
+
+    statistic: float
+    pvalue: float
+    harmonics: int
+
+
+def harmonic_test(y: Any, period: float, *, min_cycles: float) -> HarmonicTestResult:
+    """The harmonic-sum test of a component at a known ``period`` (in points).
+
+    Parameters
+    ----------
+    y : array_like, 1-D
+        Finite levels on a regular grid.
+    period : float
+        The pre-specified period (e.g. the epoch), in points.
+    min_cycles : float
+        Fewest whole cycles the series must hold.
+
+    Returns
+    -------
+    HarmonicTestResult
+        ``pvalue = 1`` and ``harmonics = 0`` when fewer than ``min_cycles``
+        cycles fit or the period is below :data:`MIN_PERIOD_POINTS`.
+
+    Notes
+    -----
+    The test runs on the last whole number of cycles (the harmonics then
+    fall on Fourier frequencies) against its own noise spectrum.
+    """
+    y = _levels(y, "harmonic_test")
+    n = y.size - 1
+    cycles = int(math.floor(n / period))
+    if cycles < min_cycles or period < MIN_PERIOD_POINTS:
+        return HarmonicTestResult(0.0, 1.0, 0)
+    # an integer number of cycles puts the harmonics on Fourier frequencies
+    n2 = int(round(cycles * period))
+    n2 = min(n, n2)
+    spec = normalised_spectrum(y[y.size - n2 - 1 :], min_cycles=min_cycles)
+    best_p, best_j, best_t = 1.0, 0, 0.0
+    n_tried = 0
+    for J in _HARMONICS:
+        ks = [int(round(j * n2 / period)) for j in range(1, J + 1)]
+        if ks[-1] > (n2 - 1) // 2:
+            break
+        n_tried += 1
+        t = float(spec.z[ks].sum())
+        p = _f_sf(t / J, J)
+        if n_tried == 1 or p < best_p:
+            best_p, best_j, best_t = p, J, t
+    if n_tried == 0:
+        return HarmonicTestResult(0.0, 1.0, 0)
+    return HarmonicTestResult(best_t, min(1.0, best_p * n_tried), best_j)
+
+
+@dataclass(frozen=True, slots=True)
+class LineTestResult:
+    """Result of :func:`line_test`.
+
+    Attributes
+    ----------
+    pvalue_extra : float
+        p-value of "no line" at the harmonics only the longer period has.
+    pvalue_kept : float
+        p-value of "no line" at the harmonics both periods share.
+    """
+
+    pvalue_extra: float
+    pvalue_kept: float
+
+
+def line_test(y: Any, period: float, q: int, *, min_cycles: float) -> LineTestResult:
+    """Line tests that tell the period ``period`` from ``period / q`` (both in points).
+
+    Parameters
+    ----------
+    y : array_like, 1-D
+        Finite levels on a regular grid.
+    period : float
+        The longer period, in points.
+    q : int
+        The divisor: the shorter candidate is ``period / q``.
+    min_cycles : float
+        Passed to :func:`normalised_spectrum` (the band's lower end).
+
+    Returns
+    -------
+    LineTestResult
+        Both p-values 1 when no whole cycle fits or ``period / q`` is below
+        :data:`MIN_PERIOD_POINTS`.
+
+    Notes
+    -----
+    On the last whole number of cycles of ``period`` (its harmonics then fall
+    on Fourier frequencies) the harmonics ``j`` of the cycle frequency are
+    split into those a pattern of period ``period / q`` also has (``j``
+    divisible by ``q``) and the *extra* lines only the longer period has.
+    The spectrum is that of the trimmed series itself (the whole run's noise
+    spectrum would not do: trimming the start of a falling curve puts trend
+    leakage at the lowest ordinates -- 50 times the whole run's level on a
+    30-epoch run -- that the trimmed noise estimate must carry). Each p-value
+    is that of the mean ``Z`` of the first (up to 8) lines of its set,
+    ``~ F(2J, 2 nu)`` under "no line there".
+    """
+    from .._numeric import ULP_TOL
+
+    y = _levels(y, "line_test")
+    n = y.size - 1
+    cycles = int(math.floor(n / period))
+    if cycles < 1 or period / q < MIN_PERIOD_POINTS - ULP_TOL:
+        return LineTestResult(1.0, 1.0)
+    n2 = min(n, int(round(cycles * period)))
+    spec = normalised_spectrum(y[y.size - n2 - 1 :], min_cycles=min_cycles)
+    m = (n2 - 1) // 2
+    extra: list[int] = []
+    kept: list[int] = []
+    j = 1
+    while True:
+        k = int(round(j * n2 / period))
+        if k > m or (len(extra) >= _MAX_LINES and len(kept) >= _MAX_LINES):
+            break
+        if k >= 1:
+            (kept if j % q == 0 else extra).append(k)
+        j += 1
+    extra, kept = extra[:_MAX_LINES], kept[:_MAX_LINES]
+    p_extra = _f_sf(float(spec.z[extra].mean()), len(extra)) if extra else 1.0
+    p_kept = _f_sf(float(spec.z[kept].mean()), len(kept)) if kept else 1.0
+    return LineTestResult(p_extra, p_kept)
