@@ -41,6 +41,7 @@ from ._common import (
     PointCollector,
     as_float,
     as_step,
+    build_run,
     infer_steps_per_epoch,
     open_text,
 )
@@ -62,6 +63,9 @@ def _collect_records(
     skip_keys: frozenset[str] = frozenset(),
 ) -> tuple[PointCollector, list[int], list[float]]:
     """Feed wide or long records into a collector; return (step, epoch) pairs too."""
+    fast = _collect_wide_fast(src, records, skip_keys)
+    if fast is not None:
+        return fast
     collector = PointCollector(src)
     pairs_step: list[int] = []
     pairs_epoch: list[float] = []
@@ -108,6 +112,95 @@ def _collect_records(
                 continue
             collector.add(str(key), step, as_float(value, where=f"{src}: {where}, key {key!r}"), where)
     return collector, pairs_step, pairs_epoch
+
+
+class _Collected:
+    """Series gathered by :func:`_collect_wide_fast`, built like ``PointCollector.build``."""
+
+    def __init__(self, src: str, points: dict[str, tuple[list[int], list[float]]]) -> None:
+        self.source = src
+        self._points = points
+
+    def build(self, **kwargs: Any) -> Run:
+        return build_run(self.source, ((k, s, v) for k, (s, v) in self._points.items()), **kwargs)
+
+
+def _collect_wide_fast(
+    src: str, records: list[tuple[str, Any]], skip_keys: frozenset[str]
+) -> tuple[_Collected, list[int], list[float]] | None:
+    """:func:`_collect_records` for wide records with increasing steps; None when it needs the general loop.
+
+    Records share a few key layouts (a Trainer's training, evaluation and
+    prediction records), so what each key is (step, epoch, skipped, a curve)
+    is decided once per layout; integer and float values go straight into
+    per-series lists. Long records, non-object records, steps that are not
+    plain non-negative integers, a step logged twice or going backwards are
+    left to the general loop, which owns those messages and warnings.
+    """
+    plans: dict[tuple[Any, ...], tuple[Any, Any, Any, list[tuple[Any, str]]]] = {}
+    points: dict[str, tuple[list[int], list[float]]] = {}
+    pairs_step: list[int] = []
+    pairs_epoch: list[float] = []
+    numeric_keys: set[Any] | None = None
+    for idx, (where, rec) in enumerate(records):
+        if type(rec) is not dict:
+            return None
+        layout = tuple(rec)
+        plan = plans.get(layout)
+        if plan is None:
+            keys = {str(k).lower(): k for k in rec}
+            if "name" in keys and "value" in keys:
+                return None
+            step_key = next((keys[c] for c in STEP_COLUMNS if c in keys), None)
+            epoch_key = next((keys[c] for c in EPOCH_COLUMNS if c in keys), None)
+            value_keys = [
+                (k, str(k))
+                for k in rec
+                if not (k in (step_key, epoch_key) or k in skip_keys or str(k).startswith("_") or str(k).lower() in STEP_COLUMNS)
+            ]
+            axis_key = step_key if step_key is not None else epoch_key if "name" not in keys else None
+            plan = plans[layout] = (step_key, epoch_key, axis_key, value_keys)
+        step_key, epoch_key, axis, value_keys = plan
+        if axis is None:
+            step = idx
+        else:
+            step = rec[axis]
+            if type(step) is not int or not 0 <= step < 2**53:
+                step = as_step(step, where=f"{src}: {where}")
+        if epoch_key is not None and step_key is not None:
+            try:
+                pairs_step.append(step)
+                pairs_epoch.append(float(rec[epoch_key]))
+            except (TypeError, ValueError):
+                pass
+        for key, name in value_keys:
+            value = rec[key]
+            t = type(value)
+            if t is not float and t is not int:
+                if isinstance(value, str) and not _numeric_string(value):
+                    if numeric_keys is None:
+                        numeric_keys = {
+                            k
+                            for _, r in records
+                            if isinstance(r, Mapping)
+                            for k, v in r.items()
+                            if isinstance(v, (int, float)) and not isinstance(v, bool)
+                        }
+                    if key in numeric_keys:
+                        raise ParseError(f"{src}: {where}, key {key!r}: {value!r} is not a number")
+                    continue
+                if isinstance(value, (Mapping, list)) or isinstance(value, bool) or value is None:
+                    continue
+                value = as_float(value, where=f"{src}: {where}, key {key!r}")
+            series = points.get(name)
+            if series is None:
+                points[name] = ([step], [float(value)])
+            elif step > series[0][-1]:
+                series[0].append(step)
+                series[1].append(float(value))
+            else:
+                return None  # a repeated or backwards step
+    return _Collected(src, points), pairs_step, pairs_epoch
 
 
 def _numeric_string(s: str) -> bool:
@@ -182,7 +275,7 @@ def read_json(
         records = [
             (f"log_history[{i}]", rec)
             for i, rec in enumerate(history)
-            if not (isinstance(rec, Mapping) and _HF_SUMMARY_KEYS & set(rec))
+            if not ((type(rec) is dict or isinstance(rec, Mapping)) and not _HF_SUMMARY_KEYS.isdisjoint(rec))
         ]
         if not records:
             raise EmptySeriesError(f"{src}: 'log_history' holds no training record")
@@ -239,7 +332,7 @@ def _inherit_steps(src: str, records: list[tuple[str, Any]]) -> list[tuple[str, 
     out: list[tuple[str, Any]] = []
     last: Any = None
     for where, rec in records:
-        if isinstance(rec, Mapping):
+        if type(rec) is dict or isinstance(rec, Mapping):
             if "step" in rec:
                 last = rec["step"]
             elif last is None:
@@ -287,13 +380,19 @@ def _read_history_dict(src: str, data: Mapping[str, Any], *, roles, steps_per_ep
     for key, value in data.items():
         if key in ("epoch", "epochs") or not isinstance(value, list) or not value:
             continue
-        if not all(isinstance(v, (int, float, str)) or v is None for v in value):
-            continue  # a list of records or nested lists is metadata, not a curve
-        if all(isinstance(v, str) and not _numeric_string(v) for v in value):
-            continue  # a list of labels
-        vals = [as_float(v, where=f"{src}: {key}[{i}]") for i, v in enumerate(value)]
+        if all(type(v) is float or type(v) is int for v in value):
+            vals = [float(v) for v in value]  # what as_float gives, without a message per value
+        else:
+            if not all(isinstance(v, (int, float, str)) or v is None for v in value):
+                continue  # a list of records or nested lists is metadata, not a curve
+            if all(isinstance(v, str) and not _numeric_string(v) for v in value):
+                continue  # a list of labels
+            vals = [as_float(v, where=f"{src}: {key}[{i}]") for i, v in enumerate(value)]
         if epoch_axis is not None and len(epoch_axis) == len(vals):
-            steps = [as_step(e, where=f"{src}: epoch[{i}]") for i, e in enumerate(epoch_axis)]
+            if all(type(e) is int and 0 <= e < 2**53 for e in epoch_axis):
+                steps = list(epoch_axis)
+            else:
+                steps = [as_step(e, where=f"{src}: epoch[{i}]") for i, e in enumerate(epoch_axis)]
         else:
             steps = list(range(len(vals)))
         series.append(Series(str(key), steps, vals))
