@@ -6,10 +6,8 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
-
 from ..stats import mad_scale, mann_kendall
-from ..stats._util import _normal_pvalue
+from ..stats._util import _normal_pvalue, _t_sf
 
 #: below this many points the trend tests use the exact null distribution of
 #: the plain Mann-Kendall score: the Hamed-Rao autocorrelation estimate needs
@@ -93,4 +91,4 @@ def slope_test(x: NDArray[np.float64], scale: float, df: float, alternative: str
     t = float(i @ (x - x.mean())) / sxx / (scale / math.sqrt(sxx))
     if alternative == "decreasing":
         t = -t
-    return float(stats.t.sf(t, df)), t
+    return _t_sf(t, df), t
