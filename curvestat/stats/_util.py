@@ -242,9 +242,12 @@ def mad_scale(x: Any) -> float:
     >>> round(mad_scale([1.0, 2.0, 3.0, 4.0, 100.0]), 4)
     1.4826
     """
+    from ..kernels.smooth import mad
+
     arr, _ = _drop_nan(x, min_n=1, what="mad_scale")
-    med = _median(arr)
-    return float(MAD_CONSISTENCY * _median(np.abs(arr - med)))
+    # one kernel call for the two medians (the value of the numpy version:
+    # the outer median is of absolute values, so no zero's sign can differ)
+    return float(mad(arr, MAD_CONSISTENCY))
 
 
 def diff_noise_scale(x: Any) -> float:

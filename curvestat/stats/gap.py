@@ -432,10 +432,13 @@ def robust_smooth(x: Any, window: int = 5) -> NDArray[np.float64]:
     window = _positive_int(window, "window")
     if window % 2 == 0:
         raise ParameterError(f"window must be odd, got {window}")
-    from scipy.ndimage import median_filter, uniform_filter1d
+    from ..kernels.smooth import robust_smooth as smooth
 
-    med = median_filter(arr, size=window, mode="nearest") if window > 1 else arr
-    return uniform_filter1d(med, size=3, mode="nearest")
+    # scipy.ndimage's median_filter then uniform_filter1d (mode='nearest'),
+    # value for value, in one kernel call
+    out = np.empty(arr.shape[0])
+    smooth(arr, window, out)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
