@@ -96,6 +96,8 @@ def as_step(value: Any, *, where: str) -> int:
         raise InvalidStepsError(f"{where}: step {value!r} is not an integer")
     if f < 0:
         raise InvalidStepsError(f"{where}: step {int(f)} is negative; steps must be >= 0")
+    if f >= 2.0**63:
+        raise InvalidStepsError(f"{where}: step {value!r} does not fit in a 64-bit integer")
     return int(f)
 
 

@@ -95,10 +95,12 @@ def _collect_records(
             continue
         if epoch_key is not None and step_key is not None:
             try:
-                pairs_step.append(step)
-                pairs_epoch.append(float(rec[epoch_key]))
+                epoch = float(rec[epoch_key])
             except (TypeError, ValueError):
-                pass
+                pass  # (a pair is kept whole or not at all)
+            else:
+                pairs_step.append(step)
+                pairs_epoch.append(epoch)
         for key, value in rec.items():
             if key in (step_key, epoch_key) or key in skip_keys or str(key).startswith("_") or str(key).lower() in STEP_COLUMNS:
                 continue
@@ -137,6 +139,9 @@ def _collect_wide_fast(
     plain non-negative integers, a step logged twice or going backwards are
     left to the general loop, which owns those messages and warnings.
     """
+    columns = _collect_wide_columns(src, records, skip_keys)
+    if columns is not None:
+        return columns
     plans: dict[tuple[Any, ...], tuple[Any, Any, Any, list[tuple[Any, str]]]] = {}
     points: dict[str, tuple[list[int], list[float]]] = {}
     pairs_step: list[int] = []
@@ -169,10 +174,12 @@ def _collect_wide_fast(
                 step = as_step(step, where=f"{src}: {where}")
         if epoch_key is not None and step_key is not None:
             try:
-                pairs_step.append(step)
-                pairs_epoch.append(float(rec[epoch_key]))
+                epoch = float(rec[epoch_key])
             except (TypeError, ValueError):
-                pass
+                pass  # (a pair is kept whole or not at all)
+            else:
+                pairs_step.append(step)
+                pairs_epoch.append(epoch)
         for key, name in value_keys:
             value = rec[key]
             t = type(value)
@@ -201,6 +208,98 @@ def _collect_wide_fast(
             else:
                 return None  # a repeated or backwards step
     return _Collected(src, points), pairs_step, pairs_epoch
+
+
+def _plan(rec: dict, skip_keys: frozenset[str]) -> tuple[Any, Any, Any, list[tuple[Any, str]]] | None:
+    """(step key, epoch key, axis key, [(value key, series name)]) of a wide record's layout; None for a long one."""
+    keys = {str(k).lower(): k for k in rec}
+    if "name" in keys and "value" in keys:
+        return None
+    step_key = next((keys[c] for c in STEP_COLUMNS if c in keys), None)
+    epoch_key = next((keys[c] for c in EPOCH_COLUMNS if c in keys), None)
+    value_keys = [
+        (k, str(k))
+        for k in rec
+        if not (k in (step_key, epoch_key) or k in skip_keys or str(k).startswith("_") or str(k).lower() in STEP_COLUMNS)
+    ]
+    axis_key = step_key if step_key is not None else epoch_key if "name" not in keys else None
+    return step_key, epoch_key, axis_key, value_keys
+
+
+def _plain_numbers(values: list[Any]) -> bool:
+    return all(type(v) is float or type(v) is int for v in values)
+
+
+def _collect_wide_columns(
+    src: str, records: list[tuple[str, Any]], skip_keys: frozenset[str]
+) -> tuple[_Collected, list[int], list[float]] | None:
+    """:func:`_collect_wide_fast` column by column, for records whose every value is a plain number.
+
+    Records are grouped by key layout and each key's values gathered in one
+    pass; a series logged by several layouts is put back in record order.
+    Anything but int/float values and plain integer steps, or a step that
+    does not increase, returns None (the record-by-record loop decides).
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for idx, (_, rec) in enumerate(records):
+        if type(rec) is not dict:
+            return None
+        groups.setdefault(tuple(rec), []).append(idx)
+    parts: dict[str, list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    pair_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for idxs in groups.values():
+        recs = [records[i][1] for i in idxs]
+        plan = _plan(recs[0], skip_keys)
+        if plan is None:
+            return None
+        step_key, epoch_key, axis, value_keys = plan
+        where = np.asarray(idxs, dtype=np.int64)
+        if axis is None:
+            steps = where
+        else:
+            raw = [r[axis] for r in recs]
+            if not all(type(v) is int for v in raw) or min(raw) < 0 or max(raw) >= 2**53:
+                return None
+            steps = np.asarray(raw, dtype=np.int64)
+        if epoch_key is not None and step_key is not None:
+            ep = [r[epoch_key] for r in recs]
+            if not _plain_numbers(ep):
+                return None
+            pair_parts.append((where, steps, np.asarray(ep, dtype=np.float64)))
+        for pos, (key, name) in enumerate(value_keys):
+            vals = [r[key] for r in recs]
+            if not _plain_numbers(vals):
+                return None
+            try:
+                arr = np.asarray(vals, dtype=np.float64)
+            except OverflowError:
+                return None
+            parts.setdefault(name, []).append((idxs[0], pos, where, steps, arr))
+    points: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    # series in the order the record-by-record loop creates them: by first record, then key position
+    def first(segs: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]) -> tuple[int, int]:
+        seg = min(segs, key=lambda s: s[0])
+        return seg[0], seg[1]
+
+    for name, segs in sorted(parts.items(), key=lambda kv: first(kv[1])):
+        if len(segs) == 1:
+            _, _, _, steps, vals = segs[0]
+        else:
+            order = np.argsort(np.concatenate([s[2] for s in segs]), kind="stable")
+            steps = np.concatenate([s[3] for s in segs])[order]
+            vals = np.concatenate([s[4] for s in segs])[order]
+        if steps.size > 1 and not np.all(steps[1:] > steps[:-1]):
+            return None  # a repeated or backwards step
+        points[name] = (steps, vals)
+    if len(pair_parts) == 1:
+        ps, pe = pair_parts[0][1], pair_parts[0][2]
+    elif pair_parts:
+        order = np.argsort(np.concatenate([p[0] for p in pair_parts]), kind="stable")
+        ps = np.concatenate([p[1] for p in pair_parts])[order]
+        pe = np.concatenate([p[2] for p in pair_parts])[order]
+    else:
+        ps, pe = np.empty(0, dtype=np.int64), np.empty(0)
+    return _Collected(src, points), ps.tolist(), pe.tolist()  # type: ignore[arg-type]
 
 
 def _numeric_string(s: str) -> bool:

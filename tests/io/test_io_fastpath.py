@@ -169,12 +169,14 @@ def _records(draw):
     return records
 
 
-def _json_outcome(path: Path, fast: bool):
+def _json_outcome(path: Path, fast: bool, columns: bool = True):
     from curvestat.io import jsonlog
 
-    saved = jsonlog._collect_wide_fast
+    saved, saved_columns = jsonlog._collect_wide_fast, jsonlog._collect_wide_columns
     if not fast:
         jsonlog._collect_wide_fast = lambda *a, **k: None
+    if not columns:
+        jsonlog._collect_wide_columns = lambda *a, **k: None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -183,7 +185,7 @@ def _json_outcome(path: Path, fast: bool):
             except CurvestatError as exc:
                 return ("error", type(exc).__name__, str(exc)), [str(w.message) for w in caught]
     finally:
-        jsonlog._collect_wide_fast = saved
+        jsonlog._collect_wide_fast, jsonlog._collect_wide_columns = saved, saved_columns
     series = [(s.name, s.role, s.steps.tolist(), s.values.tobytes()) for s in run.series]
     return ("run", series, run.steps_per_epoch, run.run_id), [(w.category, str(w.message)) for w in caught]
 
@@ -207,4 +209,6 @@ def test_json_fast_path_matches_general_reader(tmp_path: Path, records: list, sh
                 for k, v in r.items():
                     cols.setdefault(k, []).append(v)
         path.write_text(json.dumps(cols))
-    assert _json_outcome(path, fast=True) == _json_outcome(path, fast=False)
+    general = _json_outcome(path, fast=False)
+    assert _json_outcome(path, fast=True) == general
+    assert _json_outcome(path, fast=True, columns=False) == general
