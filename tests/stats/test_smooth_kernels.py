@@ -11,7 +11,7 @@ from curvestat.stats._util import MAD_CONSISTENCY
 
 
 def _series(rng: np.random.Generator, kind: int) -> np.ndarray:
-    n = int(rng.integers(1, 300 if kind == 0 else 40))
+    n = int(rng.integers(1, 3000 if kind == 0 else 40))
     x = rng.standard_normal(n) * 10.0 ** rng.uniform(-6, 6) + rng.uniform(-3, 3)
     if kind == 1:
         x = np.round(x, 1)  # ties, and signed zeros
@@ -25,7 +25,7 @@ def test_robust_smooth_is_median_then_uniform_filter(kind: int) -> None:
     rng = np.random.default_rng(kind)
     for _ in range(400):
         x = _series(rng, kind)
-        window = int(rng.choice([1, 3, 5, 7, 9, 21]))
+        window = int(rng.choice([1, 3, 5, 7]))
         med = median_filter(x, size=window, mode="nearest") if window > 1 else x
         expected = uniform_filter1d(med, size=3, mode="nearest")
         assert robust_smooth(x, window=window).tobytes() == expected.tobytes()
