@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
-
 from ..stats import mann_kendall, normal_pvalue
+from ..stats._util import _t_sf
 # noise_scale: re-exported for the overfitting detector
 from ..stats.noise import smooth_noise_scale as noise_scale  # noqa: F401
 
@@ -65,4 +64,4 @@ def slope_test(x: NDArray[np.float64], scale: float, df: float, alternative: str
     t = float(i @ (x - x.mean())) / sxx / (scale / math.sqrt(sxx))
     if alternative == "decreasing":
         t = -t
-    return float(stats.t.sf(t, df)), t
+    return _t_sf(t, df), t

@@ -214,9 +214,8 @@ def _shortfall_pvalue(z: np.ndarray, k_first: int, k_last: int, margin: float) -
     ``D_hat = median(z[:k_first]) - median(z[-k_last:])``; small p when the
     decrease falls significantly short of ``margin``.
     """
-    from scipy import stats
-
     from ..stats import mad_scale
+    from ..stats._util import _t_cdf
 
     d = float(np.median(z[:k_first]) - np.median(z[-k_last:]))
     g0, phi, m = _ar1_noise(z, k_last)
@@ -228,19 +227,19 @@ def _shortfall_pvalue(z: np.ndarray, k_first: int, k_last: int, margin: float) -
     if not var > 0:
         return (0.0 if d < margin else 1.0), d, 0.0
     se = math.sqrt(var)
-    return float(stats.t.cdf((d - margin) / se, _t_df(m))), d, se
+    return _t_cdf((d - margin) / se, _t_df(m)), d, se
 
 
 def _end_above_pvalue(z: np.ndarray, k_last: int, bound: float) -> float:
     """p of H0 ``end level <= bound`` against ``> bound`` (end level = median of the last ``k_last``)."""
-    from scipy import stats
+    from ..stats._util import _t_sf
 
     e = float(np.median(z[-k_last:]))
     g0, phi, m = _ar1_noise(z, k_last)
     var = math.pi / 2 * g0 * _ar1_mean_factor(phi, k_last)
     if not var > 0:
         return 0.0 if e > bound else 1.0
-    return float(stats.t.sf((e - bound) / math.sqrt(var), _t_df(m)))
+    return _t_sf((e - bound) / math.sqrt(var), _t_df(m))
 
 
 _CE_TOKENS = frozenset({"nll", "xent", "crossentropy", "ce", "bce", "logloss", "cce", "nlll"})

@@ -96,6 +96,8 @@ def as_step(value: Any, *, where: str) -> int:
         raise InvalidStepsError(f"{where}: step {value!r} is not an integer")
     if f < 0:
         raise InvalidStepsError(f"{where}: step {int(f)} is negative; steps must be >= 0")
+    if f >= 2.0**63:
+        raise InvalidStepsError(f"{where}: step {value!r} does not fit in a 64-bit integer")
     return int(f)
 
 
@@ -173,19 +175,33 @@ class PointCollector:
         drop: set[str] | frozenset[str] = frozenset(),
     ) -> Run:
         self._check_restarts()
-        series = []
-        for name, (steps, values, _) in self._points.items():
-            if name in drop or is_axis_name(name):
-                continue
-            role = roles.get(name) if roles else None
-            series.append(Series(name, np.asarray(steps, dtype=np.int64), np.asarray(values, dtype=np.float64), role))
-        if not series:
-            raise EmptySeriesError(f"{self.source}: no numeric series found")
-        if roles:
-            from ..run import _apply_roles
+        named = ((name, steps, values) for name, (steps, values, _) in self._points.items())
+        return build_run(self.source, named, roles=roles, steps_per_epoch=steps_per_epoch, run_id=run_id, drop=drop)
 
-            series = _apply_roles(series, {k: v for k, v in roles.items()})
-        return Run(series, steps_per_epoch=steps_per_epoch, run_id=run_id, source=self.source)
+
+def build_run(
+    source: str,
+    named: Any,
+    *,
+    roles: Mapping[str, Role | str] | None = None,
+    steps_per_epoch: int | None = None,
+    run_id: str | None = None,
+    drop: set[str] | frozenset[str] = frozenset(),
+) -> Run:
+    """A Run from ``(name, steps, values)`` triples in series order (the readers' common last step)."""
+    series = []
+    for name, steps, values in named:
+        if name in drop or is_axis_name(name):
+            continue
+        role = roles.get(name) if roles else None
+        series.append(Series(name, np.asarray(steps, dtype=np.int64), np.asarray(values, dtype=np.float64), role))
+    if not series:
+        raise EmptySeriesError(f"{source}: no numeric series found")
+    if roles:
+        from ..run import _apply_roles
+
+        series = _apply_roles(series, {k: v for k, v in roles.items()})
+    return Run(series, steps_per_epoch=steps_per_epoch, run_id=run_id, source=source)
 
 
 def infer_steps_per_epoch(steps: list[int] | np.ndarray, epochs: list[float] | np.ndarray) -> int | None:

@@ -41,6 +41,7 @@ from ._common import (
     PointCollector,
     as_float,
     as_step,
+    build_run,
     infer_steps_per_epoch,
     open_text,
 )
@@ -62,6 +63,9 @@ def _collect_records(
     skip_keys: frozenset[str] = frozenset(),
 ) -> tuple[PointCollector, list[int], list[float]]:
     """Feed wide or long records into a collector; return (step, epoch) pairs too."""
+    fast = _collect_wide_fast(src, records, skip_keys)
+    if fast is not None:
+        return fast
     collector = PointCollector(src)
     pairs_step: list[int] = []
     pairs_epoch: list[float] = []
@@ -91,10 +95,12 @@ def _collect_records(
             continue
         if epoch_key is not None and step_key is not None:
             try:
-                pairs_step.append(step)
-                pairs_epoch.append(float(rec[epoch_key]))
+                epoch = float(rec[epoch_key])
             except (TypeError, ValueError):
-                pass
+                pass  # (a pair is kept whole or not at all)
+            else:
+                pairs_step.append(step)
+                pairs_epoch.append(epoch)
         for key, value in rec.items():
             if key in (step_key, epoch_key) or key in skip_keys or str(key).startswith("_") or str(key).lower() in STEP_COLUMNS:
                 continue
@@ -108,6 +114,192 @@ def _collect_records(
                 continue
             collector.add(str(key), step, as_float(value, where=f"{src}: {where}, key {key!r}"), where)
     return collector, pairs_step, pairs_epoch
+
+
+class _Collected:
+    """Series gathered by :func:`_collect_wide_fast`, built like ``PointCollector.build``."""
+
+    def __init__(self, src: str, points: dict[str, tuple[list[int], list[float]]]) -> None:
+        self.source = src
+        self._points = points
+
+    def build(self, **kwargs: Any) -> Run:
+        return build_run(self.source, ((k, s, v) for k, (s, v) in self._points.items()), **kwargs)
+
+
+def _collect_wide_fast(
+    src: str, records: list[tuple[str, Any]], skip_keys: frozenset[str]
+) -> tuple[_Collected, list[int], list[float]] | None:
+    """:func:`_collect_records` for wide records with increasing steps; None when it needs the general loop.
+
+    Records share a few key layouts (a Trainer's training, evaluation and
+    prediction records), so what each key is (step, epoch, skipped, a curve)
+    is decided once per layout; integer and float values go straight into
+    per-series lists. Long records, non-object records, steps that are not
+    plain non-negative integers, a step logged twice or going backwards are
+    left to the general loop, which owns those messages and warnings.
+    """
+    columns = _collect_wide_columns(src, records, skip_keys)
+    if columns is not None:
+        return columns
+    plans: dict[tuple[Any, ...], tuple[Any, Any, Any, list[tuple[Any, str]]]] = {}
+    points: dict[str, tuple[list[int], list[float]]] = {}
+    pairs_step: list[int] = []
+    pairs_epoch: list[float] = []
+    numeric_keys: set[Any] | None = None
+    for idx, (where, rec) in enumerate(records):
+        if type(rec) is not dict:
+            return None
+        layout = tuple(rec)
+        plan = plans.get(layout)
+        if plan is None:
+            keys = {str(k).lower(): k for k in rec}
+            if "name" in keys and "value" in keys:
+                return None
+            step_key = next((keys[c] for c in STEP_COLUMNS if c in keys), None)
+            epoch_key = next((keys[c] for c in EPOCH_COLUMNS if c in keys), None)
+            value_keys = [
+                (k, str(k))
+                for k in rec
+                if not (k in (step_key, epoch_key) or k in skip_keys or str(k).startswith("_") or str(k).lower() in STEP_COLUMNS)
+            ]
+            axis_key = step_key if step_key is not None else epoch_key if "name" not in keys else None
+            plan = plans[layout] = (step_key, epoch_key, axis_key, value_keys)
+        step_key, epoch_key, axis, value_keys = plan
+        if axis is None:
+            step = idx
+        else:
+            step = rec[axis]
+            if type(step) is not int or not 0 <= step < 2**53:
+                step = as_step(step, where=f"{src}: {where}")
+        if epoch_key is not None and step_key is not None:
+            try:
+                epoch = float(rec[epoch_key])
+            except (TypeError, ValueError):
+                pass  # (a pair is kept whole or not at all)
+            else:
+                pairs_step.append(step)
+                pairs_epoch.append(epoch)
+        for key, name in value_keys:
+            value = rec[key]
+            t = type(value)
+            if t is not float and t is not int:
+                if isinstance(value, str) and not _numeric_string(value):
+                    if numeric_keys is None:
+                        numeric_keys = {
+                            k
+                            for _, r in records
+                            if isinstance(r, Mapping)
+                            for k, v in r.items()
+                            if isinstance(v, (int, float)) and not isinstance(v, bool)
+                        }
+                    if key in numeric_keys:
+                        raise ParseError(f"{src}: {where}, key {key!r}: {value!r} is not a number")
+                    continue
+                if isinstance(value, (Mapping, list)) or isinstance(value, bool) or value is None:
+                    continue
+                value = as_float(value, where=f"{src}: {where}, key {key!r}")
+            series = points.get(name)
+            if series is None:
+                points[name] = ([step], [float(value)])
+            elif step > series[0][-1]:
+                series[0].append(step)
+                series[1].append(float(value))
+            else:
+                return None  # a repeated or backwards step
+    return _Collected(src, points), pairs_step, pairs_epoch
+
+
+def _plan(rec: dict, skip_keys: frozenset[str]) -> tuple[Any, Any, Any, list[tuple[Any, str]]] | None:
+    """(step key, epoch key, axis key, [(value key, series name)]) of a wide record's layout; None for a long one."""
+    keys = {str(k).lower(): k for k in rec}
+    if "name" in keys and "value" in keys:
+        return None
+    step_key = next((keys[c] for c in STEP_COLUMNS if c in keys), None)
+    epoch_key = next((keys[c] for c in EPOCH_COLUMNS if c in keys), None)
+    value_keys = [
+        (k, str(k))
+        for k in rec
+        if not (k in (step_key, epoch_key) or k in skip_keys or str(k).startswith("_") or str(k).lower() in STEP_COLUMNS)
+    ]
+    axis_key = step_key if step_key is not None else epoch_key if "name" not in keys else None
+    return step_key, epoch_key, axis_key, value_keys
+
+
+def _plain_numbers(values: list[Any]) -> bool:
+    return all(type(v) is float or type(v) is int for v in values)
+
+
+def _collect_wide_columns(
+    src: str, records: list[tuple[str, Any]], skip_keys: frozenset[str]
+) -> tuple[_Collected, list[int], list[float]] | None:
+    """:func:`_collect_wide_fast` column by column, for records whose every value is a plain number.
+
+    Records are grouped by key layout and each key's values gathered in one
+    pass; a series logged by several layouts is put back in record order.
+    Anything but int/float values and plain integer steps, or a step that
+    does not increase, returns None (the record-by-record loop decides).
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for idx, (_, rec) in enumerate(records):
+        if type(rec) is not dict:
+            return None
+        groups.setdefault(tuple(rec), []).append(idx)
+    parts: dict[str, list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    pair_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for idxs in groups.values():
+        recs = [records[i][1] for i in idxs]
+        plan = _plan(recs[0], skip_keys)
+        if plan is None:
+            return None
+        step_key, epoch_key, axis, value_keys = plan
+        where = np.asarray(idxs, dtype=np.int64)
+        if axis is None:
+            steps = where
+        else:
+            raw = [r[axis] for r in recs]
+            if not all(type(v) is int for v in raw) or min(raw) < 0 or max(raw) >= 2**53:
+                return None
+            steps = np.asarray(raw, dtype=np.int64)
+        if epoch_key is not None and step_key is not None:
+            ep = [r[epoch_key] for r in recs]
+            if not _plain_numbers(ep):
+                return None
+            pair_parts.append((where, steps, np.asarray(ep, dtype=np.float64)))
+        for pos, (key, name) in enumerate(value_keys):
+            vals = [r[key] for r in recs]
+            if not _plain_numbers(vals):
+                return None
+            try:
+                arr = np.asarray(vals, dtype=np.float64)
+            except OverflowError:
+                return None
+            parts.setdefault(name, []).append((idxs[0], pos, where, steps, arr))
+    points: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    # series in the order the record-by-record loop creates them: by first record, then key position
+    def first(segs: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]) -> tuple[int, int]:
+        seg = min(segs, key=lambda s: s[0])
+        return seg[0], seg[1]
+
+    for name, segs in sorted(parts.items(), key=lambda kv: first(kv[1])):
+        if len(segs) == 1:
+            _, _, _, steps, vals = segs[0]
+        else:
+            order = np.argsort(np.concatenate([s[2] for s in segs]), kind="stable")
+            steps = np.concatenate([s[3] for s in segs])[order]
+            vals = np.concatenate([s[4] for s in segs])[order]
+        if steps.size > 1 and not np.all(steps[1:] > steps[:-1]):
+            return None  # a repeated or backwards step
+        points[name] = (steps, vals)
+    if len(pair_parts) == 1:
+        ps, pe = pair_parts[0][1], pair_parts[0][2]
+    elif pair_parts:
+        order = np.argsort(np.concatenate([p[0] for p in pair_parts]), kind="stable")
+        ps = np.concatenate([p[1] for p in pair_parts])[order]
+        pe = np.concatenate([p[2] for p in pair_parts])[order]
+    else:
+        ps, pe = np.empty(0, dtype=np.int64), np.empty(0)
+    return _Collected(src, points), ps.tolist(), pe.tolist()  # type: ignore[arg-type]
 
 
 def _numeric_string(s: str) -> bool:
@@ -182,7 +374,7 @@ def read_json(
         records = [
             (f"log_history[{i}]", rec)
             for i, rec in enumerate(history)
-            if not (isinstance(rec, Mapping) and _HF_SUMMARY_KEYS & set(rec))
+            if not ((type(rec) is dict or isinstance(rec, Mapping)) and not _HF_SUMMARY_KEYS.isdisjoint(rec))
         ]
         if not records:
             raise EmptySeriesError(f"{src}: 'log_history' holds no training record")
@@ -239,7 +431,7 @@ def _inherit_steps(src: str, records: list[tuple[str, Any]]) -> list[tuple[str, 
     out: list[tuple[str, Any]] = []
     last: Any = None
     for where, rec in records:
-        if isinstance(rec, Mapping):
+        if type(rec) is dict or isinstance(rec, Mapping):
             if "step" in rec:
                 last = rec["step"]
             elif last is None:
@@ -287,13 +479,19 @@ def _read_history_dict(src: str, data: Mapping[str, Any], *, roles, steps_per_ep
     for key, value in data.items():
         if key in ("epoch", "epochs") or not isinstance(value, list) or not value:
             continue
-        if not all(isinstance(v, (int, float, str)) or v is None for v in value):
-            continue  # a list of records or nested lists is metadata, not a curve
-        if all(isinstance(v, str) and not _numeric_string(v) for v in value):
-            continue  # a list of labels
-        vals = [as_float(v, where=f"{src}: {key}[{i}]") for i, v in enumerate(value)]
+        if all(type(v) is float or type(v) is int for v in value):
+            vals = [float(v) for v in value]  # what as_float gives, without a message per value
+        else:
+            if not all(isinstance(v, (int, float, str)) or v is None for v in value):
+                continue  # a list of records or nested lists is metadata, not a curve
+            if all(isinstance(v, str) and not _numeric_string(v) for v in value):
+                continue  # a list of labels
+            vals = [as_float(v, where=f"{src}: {key}[{i}]") for i, v in enumerate(value)]
         if epoch_axis is not None and len(epoch_axis) == len(vals):
-            steps = [as_step(e, where=f"{src}: epoch[{i}]") for i, e in enumerate(epoch_axis)]
+            if all(type(e) is int and 0 <= e < 2**53 for e in epoch_axis):
+                steps = list(epoch_axis)
+            else:
+                steps = [as_step(e, where=f"{src}: epoch[{i}]") for i, e in enumerate(epoch_axis)]
         else:
             steps = list(range(len(vals)))
         series.append(Series(str(key), steps, vals))

@@ -55,6 +55,24 @@ def normal_pvalue(z: float, alternative: str) -> float:
     return float(ndtr(z))
 
 
+def _t_sf(t: float, df: float) -> float:
+    """``scipy.stats.t.sf(t, df)`` for a scalar: the ``stdtr(df, -t)`` it evaluates (NaN, ±Inf, df <= 0 alike).
+
+    Without importing :mod:`scipy.stats` (a second of a command's start-up)
+    or paying its per-call argument handling.
+    """
+    from scipy.special import stdtr
+
+    return float(stdtr(df, -t))
+
+
+def _t_cdf(t: float, df: float) -> float:
+    """``scipy.stats.t.cdf(t, df)`` for a scalar: the ``stdtr(df, t)`` it evaluates."""
+    from scipy.special import stdtr
+
+    return float(stdtr(df, t))
+
+
 def _as_1d(x: Any, name: str = "x") -> NDArray[np.float64]:
     """Contiguous 1-D float64 copy-free view of ``x`` (ParameterError otherwise)."""
     try:
