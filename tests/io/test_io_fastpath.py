@@ -79,7 +79,7 @@ def _csv_texts(draw):
     return text
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=_csv_texts())
 def test_fast_path_matches_general_reader(tmp_path: Path, text: str) -> None:
     path = tmp_path / "run.csv"
@@ -190,7 +190,7 @@ def _json_outcome(path: Path, fast: bool, columns: bool = True):
     return ("run", series, run.steps_per_epoch, run.run_id), [(w.category, str(w.message)) for w in caught]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(records=_records(), shape=st.sampled_from(["trainer_state.json", "records.json", "run.jsonl", "history.json"]))
 def test_json_fast_path_matches_general_reader(tmp_path: Path, records: list, shape: str) -> None:
     import json
