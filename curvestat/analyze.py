@@ -9,8 +9,8 @@ from .config import Config
 from .detectors import Detector
 from .detectors.pipeline import pathology_of, resolve_detectors, run_chain
 from .errors import ParameterError
-from .io import read
 from .heads import head_run, heads
+from .io import read
 from .report import Pathology, Report
 from .run import Role, Run
 

@@ -48,12 +48,12 @@ from typing import Any
 import numpy as np
 
 from .analyze import _resolve_config, run_detectors
-from .detectors.pipeline import resolve_detectors
-from .stats.multitest import benjamini_hochberg
 from .config import Config
+from .detectors.pipeline import resolve_detectors
 from .errors import CurvestatError, ParameterError, UnreadableSourceError
 from .io import expand_sources, read
 from .report import Report, _json_safe
+from .stats.multitest import benjamini_hochberg
 
 __all__ = [
     "analyze_many",
@@ -163,7 +163,7 @@ class BatchRow:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "BatchRow":
+    def from_dict(cls, d: Mapping[str, Any]) -> BatchRow:
         """Inverse of :meth:`to_dict`."""
         return cls(
             index=int(d.get("index", -1) if d.get("index") is not None else -1),
@@ -454,12 +454,11 @@ def _analyze_one(task: tuple[int, Any, str | None], payload: _Payload, detectors
             if run.run_id is None:
                 run = run.replace(run_id=str(fallback_id))
             report = run_detectors(run, payload.config, detectors)
-            row: BatchRow | None = None
         except CurvestatError as exc:
-            report, row = None, None
+            report = None
             err: tuple[BaseException, bool] = (exc, False)
         except Exception as exc:  # noqa: BLE001 - one broken run must not stop the batch
-            report, row = None, None
+            report = None
             err = (exc, True)
     warns = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     if report is not None:

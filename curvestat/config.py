@@ -375,7 +375,7 @@ class Config:
         if int(self.max_points) < 100:
             raise ParameterError(f"Config.max_points must be at least 100, got {self.max_points!r}")
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         """Return a copy with some fields changed.
 
         A section may be given as a mapping of its own fields to change, e.g.

@@ -124,7 +124,7 @@ def _wants_log(series: list[Series]) -> bool:
     return bool(hi / lo > 10**1.5)
 
 
-def _draw_series(ax: "Axes", series: list[Series], *, smooth: bool) -> dict[str, str]:
+def _draw_series(ax: Axes, series: list[Series], *, smooth: bool) -> dict[str, str]:
     colours: dict[str, str] = {}
     for i, s in enumerate(series):
         c = _SERIES_COLOURS[i % len(_SERIES_COLOURS)]
@@ -143,7 +143,7 @@ def _draw_series(ax: "Axes", series: list[Series], *, smooth: bool) -> dict[str,
     return colours
 
 
-def _mark_non_finite(ax: "Axes", series: list[Series]) -> None:
+def _mark_non_finite(ax: Axes, series: list[Series]) -> None:
     for s in series:
         bad = ~np.isfinite(s.values)
         if bad.any():
@@ -156,7 +156,7 @@ def _mark_non_finite(ax: "Axes", series: list[Series]) -> None:
                     label=f"non-finite {s.name} ({bad.sum()} points)")
 
 
-def _panel_of(name: str, panels: dict[str, "Axes"], run: Run) -> "Axes":
+def _panel_of(name: str, panels: dict[str, Axes], run: Run) -> Axes:
     for part in name.split(","):
         part = part.strip()
         if part in run:
@@ -168,7 +168,7 @@ def _panel_of(name: str, panels: dict[str, "Axes"], run: Run) -> "Axes":
     return panels["loss"]
 
 
-def _draw_finding(f: Any, panels: dict[str, "Axes"], run: Run, last_step: int) -> None:
+def _draw_finding(f: Any, panels: dict[str, Axes], run: Run, last_step: int) -> None:
     ax = _panel_of(f.series, panels, run)
     c = PATHOLOGY_COLOURS[f.pathology]
     faint = f.severity is Severity.INFO
@@ -220,7 +220,7 @@ def _legend_label(f: Any) -> str:
     return f"[{f.severity.value}] {f.pathology.value}/{f.kind} in {f.series}" + (f" ({p})" if p else "")
 
 
-def _lighten_ticks(fig: "Figure") -> None:
+def _lighten_ticks(fig: Figure) -> None:
     """No minor ticks and plain-text log labels: tick objects and mathtext take most of a small figure's drawing time."""
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
@@ -236,7 +236,7 @@ def _lighten_ticks(fig: "Figure") -> None:
         a.tick_params(labelsize=7)
 
 
-def plot_report(report: Report, run: Run, *, ax: "Axes | None" = None, thumbnail: bool = False) -> "Figure":
+def plot_report(report: Report, run: Run, *, ax: Axes | None = None, thumbnail: bool = False) -> Figure:
     """Draw ``run`` with the findings of ``report``; return the Figure.
 
     Parameters
@@ -325,7 +325,7 @@ def plot_report(report: Report, run: Run, *, ax: "Axes | None" = None, thumbnail
     return fig
 
 
-def plot(source: Any, *, ax: "Axes | None" = None, **analyze_kwargs: Any) -> "Figure":
+def plot(source: Any, *, ax: Axes | None = None, **analyze_kwargs: Any) -> Figure:
     """Analyse ``source`` and draw the annotated figure; return the Figure.
 
     Parameters

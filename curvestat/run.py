@@ -362,7 +362,7 @@ class Run:
         steps_per_epoch: int | None = None,
         run_id: str | None = None,
         source: str | None = None,
-    ) -> "Run":
+    ) -> Run:
         """Build a run from ``{name: values}`` or ``{name: (steps, values)}``.
 
         Plain value arrays share the implicit steps ``0, 1, ..., n-1``; plain
@@ -465,11 +465,11 @@ class Run:
         """All metric series."""
         return self.by_role(Role.METRIC)
 
-    def with_roles(self, roles: Mapping[str, Role | str]) -> "Run":
+    def with_roles(self, roles: Mapping[str, Role | str]) -> Run:
         """Return a copy with the roles of some series replaced."""
         return Run(_apply_roles(self.series, roles), steps_per_epoch=self.steps_per_epoch, run_id=self.run_id, source=self.source)
 
-    def replace(self, **changes: Any) -> "Run":
+    def replace(self, **changes: Any) -> Run:
         """Return a copy with ``steps_per_epoch``, ``run_id`` or ``source`` changed."""
         allowed = {"steps_per_epoch", "run_id", "source"}
         unknown = set(changes) - allowed

@@ -141,7 +141,7 @@ class Truth:
         }
 
     @classmethod
-    def from_dict(cls, entry: Mapping[str, Any], *, where: str = "labels") -> "Truth":
+    def from_dict(cls, entry: Mapping[str, Any], *, where: str = "labels") -> Truth:
         """Build a truth from a ``labels.json`` entry.
 
         Raises
@@ -251,7 +251,7 @@ class Corpus(Sequence[LabelledRun]):
         """The split names its runs carry (``["dev", "test"]``), sorted; empty for an unsplit corpus."""
         return sorted({t.split for t in self.truths if t.split})
 
-    def split(self, name: str) -> "Corpus":
+    def split(self, name: str) -> Corpus:
         """The runs of one split (``"dev"``, ``"test"``); ``"all"`` returns the whole corpus.
 
         Raises
@@ -412,8 +412,8 @@ def _build(doc: Mapping[str, Any], files: Mapping[str, Any], where: str, root: s
 
 
 def _load_zip(source: Any, *, name: str | None, split: str | None, label: str) -> Corpus:
-    from ..io import READERS
     from ..io import _SUFFIXES as SUFFIX_FORMATS
+    from ..io import READERS
 
     try:
         zf = zipfile.ZipFile(source)

@@ -28,7 +28,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +107,7 @@ def _detect_one(det, run, config) -> tuple[list[Detection], bool, str | None, fl
     t0 = time.perf_counter()
     try:
         out = call_detector(det, run, config)
-    except InsufficientDataError as exc:
+    except InsufficientDataError:
         return [], True, None, time.perf_counter() - t0
     except Exception as exc:  # noqa: BLE001 - recorded, see module docstring
         return [], False, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0

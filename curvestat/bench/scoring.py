@@ -73,7 +73,7 @@ class Detection:
     kind: str = ""
 
     @classmethod
-    def from_finding(cls, f: Any) -> "Detection":
+    def from_finding(cls, f: Any) -> Detection:
         return cls(Pathology(f.pathology), f.onset_step, f.period_steps, f.p_value, getattr(f, "kind", ""))
 
 

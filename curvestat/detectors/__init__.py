@@ -42,7 +42,7 @@ class Detector(Protocol):
 
     name: str
 
-    def detect(self, run: "Run", config: "Config") -> "Sequence[Finding] | Skipped":
+    def detect(self, run: Run, config: Config) -> Sequence[Finding] | Skipped:
         """Test ``run``; return findings (possibly none) or a Skipped with a reason."""
         ...
 

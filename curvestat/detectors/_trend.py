@@ -6,8 +6,10 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+
 from ..stats import mann_kendall, normal_pvalue
 from ..stats._util import _t_sf
+
 # noise_scale: re-exported for the overfitting detector
 from ..stats.noise import smooth_noise_scale as noise_scale  # noqa: F401
 

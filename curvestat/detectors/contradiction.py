@@ -62,11 +62,11 @@ from scipy.special import ndtri
 from .._numeric import ULP_TOL
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
-from ..run import Role, Run, Series, name_tokens, align_to_steps, metric_direction, task_of
+from ..run import Role, Run, Series, align_to_steps, metric_direction, name_tokens, task_of
 from ..stats import block_means, diff_noise_scale, median1d, robust_smooth
 from ..stats.multitest import holm, simes
-from .pipeline import Prior, explosion_onset
 from ._trend import trend_test
+from .pipeline import Prior, explosion_onset
 
 __all__ = ["ContradictionDetector", "detector", "REMEDIES_CONTRADICTION"]
 

@@ -71,9 +71,9 @@ from numpy.typing import NDArray
 from .. import _format as _fmt
 from .._numeric import TINY
 from ..config import Config
-from ..stats.noise import tail_noise_scale
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Role, Run, Series
+from ..stats.noise import tail_noise_scale
 
 __all__ = ["ExplosionDetector", "detector", "REMEDIES_NON_FINITE", "REMEDIES_JUMP"]
 

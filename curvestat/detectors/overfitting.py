@@ -64,8 +64,8 @@ from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, align_to_steps
 from ..stats import block_means, hac_end_level_test, robust_smooth
-from .pipeline import Prior, explosion_onset
 from ._trend import noise_scale, slope_test, trend_test
+from .pipeline import Prior, explosion_onset
 
 __all__ = ["OverfittingDetector", "detector", "align_to_steps", "REMEDIES_OVERFITTING", "REMEDIES_SPLIT_MISMATCH"]
 

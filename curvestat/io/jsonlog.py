@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import json
 import math
-
-import numpy as np
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..errors import EmptySeriesError, ParseError, UnknownFormatError
 from ..run import Role, Run, Series, _apply_roles

@@ -29,10 +29,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-
-import numpy as np
 from collections.abc import Mapping
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import EmptySeriesError, ParseError
 from ..run import Role, Run

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from ..errors import ParameterError
 from . import _fixed_b_tables as _fb
-from ._util import _alternative, _finite, normal_pvalue, _positive_int
+from ._util import _alternative, _finite, _positive_int, normal_pvalue
 
 __all__ = [
     "HacMeanResult",

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ParameterError
-from ._util import _alternative, _as_1d, _drop_nan, median1d, normal_pvalue, _positive_int
+from ._util import _alternative, _as_1d, _drop_nan, _positive_int, median1d, normal_pvalue
 from .autocorr import acf_values
 
 __all__ = ["MannKendallResult", "SensSlopeResult", "mann_kendall", "sens_slope"]
