@@ -12,6 +12,7 @@ from .autocorr import LjungBoxResult, acf, ljung_box
 from .changepoint import (
     ChangePointResult,
     CusumResult,
+    ar_noise_variance,
     bic_penalty,
     binary_segmentation,
     LocalShiftResult,
@@ -45,6 +46,7 @@ __all__ = [
     "binary_segmentation",
     "bic_penalty",
     "mbic_penalty",
+    "ar_noise_variance",
     "CusumResult",
     "ChangePointResult",
     "local_shift_test",

@@ -25,11 +25,20 @@ __all__ = [
     "binary_segmentation",
     "bic_penalty",
     "mbic_penalty",
+    "ar_noise_variance",
     "LocalShiftResult",
     "local_shift_test",
 ]
 
 _MODELS = {"l2": 0, "normal": 1}
+#: The rules a penalty may name; 'bic_ar' is the default of pelt and binary_segmentation.
+_PENALTY_RULES = ("bic", "mbic", "bic_ar")
+#: Clip of the residuals' lag-1 autocorrelation in the 'bic_ar' rule (a random
+#: walk has 1 and an infinite long-run variance); the clip of _lag1_autocorr.
+_AR_CLIP = 0.99
+#: Fixed-point iterations of the 'bic_ar' rule at most (it settles in 2-5 on
+#: the TCPD series; a cycle stops it at the first repeated segmentation).
+_AR_MAX_ITER = 10
 #: ruptures' own minimum segment length of each cost
 _COST_MIN_SIZE = {"l2": 1, "normal": 2}
 
@@ -216,19 +225,101 @@ def _check_common(x: Any, model: str, min_size: Any, jump: Any, what: str):
 
 
 def _penalty_value(arr: NDArray[np.float64], penalty: Any, model: str) -> float:
+    """A numeric penalty or the value of a fixed rule ('bic_ar' is resolved by _bic_ar)."""
     if isinstance(penalty, str):
         if penalty == "bic":
             return bic_penalty(arr, model=model)
         if penalty == "mbic":
             return mbic_penalty(arr, model=model)
-        raise ParameterError(f"penalty must be a number >= 0, 'bic' or 'mbic', got {penalty!r}")
+        raise ParameterError(f"penalty must be a number >= 0 or one of {_PENALTY_RULES}, got {penalty!r}")
     try:
         pen = float(penalty)
     except (TypeError, ValueError):
-        raise ParameterError(f"penalty must be a number >= 0, 'bic' or 'mbic', got {penalty!r}") from None
+        raise ParameterError(f"penalty must be a number >= 0 or one of {_PENALTY_RULES}, got {penalty!r}") from None
     if not (math.isfinite(pen) and pen >= 0.0):
         raise ParameterError(f"penalty must be finite and >= 0, got {penalty!r}")
     return pen
+
+
+def ar_noise_variance(resid: Any) -> tuple[float, float]:
+    """Robust long-run variance of AR(1)-like noise: ``s^2 (1 + phi) / (1 - phi)``.
+
+    Parameters
+    ----------
+    resid : array_like, 1-D
+        Residuals in time order (e.g. of a piecewise-constant fit).
+
+    Returns
+    -------
+    (variance, phi) : tuple of float
+        ``s`` is the MAD scale of the residuals and ``phi = 1 -
+        MAD(diff r)^2 / (2 s^2)`` the lag-1 autocorrelation that makes the
+        first differences' robust scale consistent with ``s`` (for AR(1)
+        noise ``var(r_t - r_{t-1}) = 2 s^2 (1 - phi)``), clipped to
+        ``[0, 0.99]``. Both scales are medians, so a few outliers and the
+        steps of a missed level shift barely move them.
+
+    Raises
+    ------
+    ParameterError
+        On NaN or Inf.
+    InsufficientDataError
+        With fewer than 2 residuals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from curvestat.stats import ar_noise_variance
+    >>> var, phi = ar_noise_variance(np.random.default_rng(0).normal(0, 2, 20000))
+    >>> round(var, 1), round(phi, 2)
+    (4.0, 0.0)
+    """
+    from ._util import mad_scale
+
+    r = _finite(resid, min_n=2, what="ar_noise_variance")
+    s = mad_scale(r)
+    if s <= 0.0:
+        return 0.0, 0.0
+    sd = mad_scale(np.diff(r))
+    phi = float(min(max(1.0 - sd * sd / (2.0 * s * s), 0.0), _AR_CLIP))
+    return s * s * (1.0 + phi) / (1.0 - phi), phi
+
+
+def _bic_ar(arr: NDArray[np.float64], model: str, search) -> tuple[list[int], float]:
+    """The 'bic_ar' rule: BIC on the long-run noise variance of the fit's own residuals.
+
+    ``search(pen)`` returns the change points at penalty ``pen``. Starting
+    from the BIC penalty with the whole series taken as noise (the fewest
+    changes), refit until the segmentation repeats.
+    """
+    n = arr.shape[0]
+    k = 2.0 if model == "l2" else 3.0
+    var0 = float(np.var(arr))
+    pen = k * math.log(max(n, 2)) * (var0 if model == "l2" else 1.0)
+    seen: set[tuple[int, ...]] = set()
+    bkps = search(pen)
+    for _ in range(_AR_MAX_ITER):
+        key = tuple(bkps)
+        if key in seen or n < 3:
+            break
+        seen.add(key)
+        starts = np.concatenate(([0], np.asarray(bkps, dtype=np.int64)))
+        lengths = np.diff(np.concatenate((starts, [n])))
+        csum = np.concatenate(([0.0], np.cumsum(arr)))
+        means = (csum[starts + lengths] - csum[starts]) / lengths
+        resid = arr - np.repeat(means, lengths)
+        lrv, phi = ar_noise_variance(resid)
+        if model == "l2":
+            if lrv <= 0.0:
+                break  # noiseless residuals: the fit is exact, nothing to re-weigh
+            new = k * lrv * math.log(n)
+        else:
+            new = k * math.log(n) * (1.0 + phi) / (1.0 - phi)
+        if new == pen:
+            break
+        pen = new
+        bkps = search(pen)
+    return list(bkps), float(pen)
 
 
 def _result(arr, bkps, model, pen, eff, method) -> ChangePointResult:
@@ -250,7 +341,7 @@ def pelt(
     x: Any,
     *,
     model: str = "l2",
-    penalty: float | str = "bic",
+    penalty: float | str = "bic_ar",
     min_size: int = 2,
     jump: int = 1,
 ) -> ChangePointResult:
@@ -264,9 +355,14 @@ def pelt(
         Segment cost: 'l2' = sum of squared deviations from the segment mean
         (shifts in mean); 'normal' = ``len * log(var + 1e-6)`` (shifts in mean
         and/or variance), both exactly as ruptures' ``CostL2``/``CostNormal``.
-    penalty : float or {'bic', 'mbic'}
-        Penalty per change point, >= 0, in the units of the cost; or a rule
-        (:func:`bic_penalty`, :func:`mbic_penalty`). Default 'bic'.
+    penalty : float or {'bic_ar', 'bic', 'mbic'}
+        Penalty per change point, >= 0, in the units of the cost; or a rule.
+        'bic_ar' (default): BIC (``2 v log n`` for 'l2', ``3 log n (1 + phi)
+        / (1 - phi)`` for 'normal') on the long-run noise variance ``v`` of
+        the segmentation's own residuals (:func:`ar_noise_variance`), found
+        by a fixed-point iteration (see Notes). 'bic' and 'mbic':
+        :func:`bic_penalty`, :func:`mbic_penalty` on the noise scale of the
+        first differences.
     min_size : int
         Minimum segment length (raised to 2 for 'normal', as ruptures).
     jump : int
@@ -296,7 +392,25 @@ def pelt(
     > F(s)``. The candidate set, pruning rule and tie-breaking (smallest
     start) are those of ``ruptures.Pelt(model, min_size=min_size,
     jump=jump).fit(x).predict(pen=penalty)``, so the change points are the
-    same (ruptures' list minus its final n). Segment costs are O(1) from
+    same (ruptures' list minus its final n) at a numeric penalty.
+
+    The default rule 'bic_ar' models the series as piecewise-constant mean
+    plus stationary AR(1)-like noise, the noise of real series (annual
+    economic data, sensor drifts, training losses) whose neighbours are
+    correlated. For the l2 cost, BIC charges a change (a mean and a
+    location) ``2 sigma^2 log n``; with autocorrelated noise the right
+    sigma^2 is the long-run variance of the noise, which the first
+    differences underestimate by ``1 - phi`` and the plain variance
+    overestimates by the changes themselves. The rule starts from
+    ``2 var(x) log n`` (the whole series taken as noise: few changes),
+    segments, estimates the long-run variance of the residuals robustly
+    and re-segments with the new penalty, until a segmentation repeats (at
+    most 10 rounds). No constant is tuned to data: 2 is BIC's count of
+    parameters per change and 0.99 only keeps a random walk's variance
+    finite. On the 22 univariate series of the TCPD benchmark (van den
+    Burg and Williams 2020) it raises the annotation F1 of the default
+    from 0.41 ('bic') to 0.72 (``benchmarks/tcpd.py``). The result's
+    ``penalty`` is the final penalty. Segment costs are O(1) from
     prefix sums (numba), so the run time is O(n) when the number of changes
     grows with n, O(n^2) in the worst case (no change at all and a large
     penalty keeps every candidate alive).
@@ -316,22 +430,30 @@ def pelt(
     [100]
     """
     arr, eff, jump = _check_common(x, model, min_size, jump, "pelt")
-    pen = _penalty_value(arr, penalty, model)
     n = arr.shape[0]
     if eff > n:
         raise InsufficientDataError(f"pelt needs at least {eff} points")
     from ..kernels.changepoint import pelt_search
 
     s1, s2 = _prefix(arr)
-    last = np.full(n + 1, -1, dtype=np.int64)
-    pelt_search(s1, s2, _MODELS[model], pen, eff, jump, last)
-    bkps = []
-    e = n
-    while e > 0:
-        e = int(last[e])
-        if e > 0:
-            bkps.append(e)
-    return _result(arr, sorted(bkps), model, pen, eff, "pelt")
+
+    def search(pen: float) -> list[int]:
+        last = np.full(n + 1, -1, dtype=np.int64)
+        pelt_search(s1, s2, _MODELS[model], pen, eff, jump, last)
+        bkps = []
+        e = n
+        while e > 0:
+            e = int(last[e])
+            if e > 0:
+                bkps.append(e)
+        return sorted(bkps)
+
+    if isinstance(penalty, str) and penalty == "bic_ar":
+        bkps, pen = _bic_ar(arr, model, search)
+    else:
+        pen = _penalty_value(arr, penalty, model)
+        bkps = search(pen)
+    return _result(arr, bkps, model, pen, eff, "pelt")
 
 
 def binary_segmentation(
@@ -351,9 +473,10 @@ def binary_segmentation(
         Finite series.
     model : {'l2', 'normal'}
         Segment cost, as in :func:`pelt`.
-    penalty : float or {'bic', 'mbic'}, optional
-        Stop when the best split gains no more than this. Exactly one of
-        ``penalty`` and ``n_bkps`` must be given.
+    penalty : float or {'bic_ar', 'bic', 'mbic'}, optional
+        Stop when the best split gains no more than this (a rule as in
+        :func:`pelt`). At most one of ``penalty`` and ``n_bkps`` may be
+        given; with neither, the default rule 'bic_ar' of :func:`pelt`.
     n_bkps : int, optional
         Number of change points to find (fewer if no admissible split is
         left).
@@ -371,7 +494,7 @@ def binary_segmentation(
     Raises
     ------
     ParameterError
-        Bad options, both or neither of ``penalty``/``n_bkps``, or an
+        Bad options, both ``penalty`` and ``n_bkps``, or an
         impossible configuration (``n_bkps * ceil(min_size/jump) * jump +
         min_size > n``, ruptures' sanity check).
     InsufficientDataError
@@ -400,26 +523,32 @@ def binary_segmentation(
     >>> binary_segmentation(x, n_bkps=2).breakpoints.tolist()
     [80, 140]
     """
-    if (penalty is None) == (n_bkps is None):
-        raise ParameterError("give exactly one of penalty and n_bkps")
+    if penalty is not None and n_bkps is not None:
+        raise ParameterError("give at most one of penalty and n_bkps")
     arr, eff, jump = _check_common(x, model, min_size, jump, "binary_segmentation")
     n = arr.shape[0]
+    from ..kernels.changepoint import binseg_search
+
+    s1, s2 = _prefix(arr)
+
+    def search(pen: float, k: int = -1) -> list[int]:
+        out = np.empty(n + 1, dtype=np.int64)
+        got = binseg_search(s1, s2, _MODELS[model], 0.0 if k >= 0 else pen, k, eff, jump, out)
+        return np.sort(out[:got]).tolist()
+
     if n_bkps is not None:
         k = _positive_int(n_bkps, "n_bkps", minimum=0)
-        pen = math.nan
         if k > n // jump or k * (-(-eff // jump)) * jump + eff > n:
             raise ParameterError(
                 f"n_bkps={k} change points with min_size={eff}, jump={jump} do not fit in {n} points"
             )
+        return _result(arr, search(0.0, k), model, math.nan, eff, "binseg")
+    if penalty is None or (isinstance(penalty, str) and penalty == "bic_ar"):
+        bkps, pen = _bic_ar(arr, model, search)
     else:
-        k = -1
         pen = _penalty_value(arr, penalty, model)
-    from ..kernels.changepoint import binseg_search
-
-    s1, s2 = _prefix(arr)
-    out = np.empty(n + 1, dtype=np.int64)
-    got = binseg_search(s1, s2, _MODELS[model], 0.0 if k >= 0 else pen, k, eff, jump, out)
-    return _result(arr, np.sort(out[:got]), model, pen, eff, "binseg")
+        bkps = search(pen)
+    return _result(arr, bkps, model, pen, eff, "binseg")
 
 
 def bic_penalty(x: Any, *, model: str = "l2", sigma: float | None = None) -> float:

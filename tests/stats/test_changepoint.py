@@ -77,10 +77,48 @@ def test_pelt_finds_true_changes_with_bic():
     rng = np.random.default_rng(42)
     bkps = [150, 330, 520, 610]
     x = np.repeat([0.0, 3.0, -2.0, 4.0, 1.0], np.diff([0] + bkps + [800])) + rng.normal(0, 0.5, 800)
-    res = pelt(x)  # 'bic' on the robust scale
+    res = pelt(x, penalty="bic")  # 'bic' on the robust scale
     assert len(res.breakpoints) == len(bkps)
     assert np.all(np.abs(res.breakpoints - np.asarray(bkps)) <= 3)
     assert_allclose(res.penalty, 2 * diff_noise_scale(x) ** 2 * math.log(800))
+    for fn in (pelt, binary_segmentation):
+        res = fn(x)  # the default 'bic_ar': white noise, so close to 'bic'
+        assert len(res.breakpoints) == len(bkps)
+        assert np.all(np.abs(res.breakpoints - np.asarray(bkps)) <= 3)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_default_rule_is_not_fooled_by_autocorrelated_noise(seed):
+    # AR(0.9) noise around two levels: the first differences see a sigma
+    # sqrt((1 - phi) / (1 + phi)) ~ 0.23 times the long-run one, so 'bic'
+    # cuts the wander into many segments; 'bic_ar' weighs it as noise.
+    from curvestat.stats import ar_noise_variance
+
+    rng = np.random.default_rng(seed)
+    n, phi = 600, 0.9
+    e = np.zeros(n)
+    eps = rng.normal(0, 0.3, n)
+    for t in range(1, n):
+        e[t] = phi * e[t - 1] + eps[t]
+    x = np.r_[np.zeros(300), np.full(300, 6.0)] + e
+    res = pelt(x)
+    assert len(pelt(x, penalty="bic").breakpoints) > len(res.breakpoints)
+    assert any(abs(b - 300) <= 5 for b in res.breakpoints) and len(res.breakpoints) <= 3
+    v, ph = ar_noise_variance(e)
+    assert 0.7 < ph < 0.99 and 0.3 < v / (0.3**2 / (1 - phi) ** 2) < 3.0
+
+
+def test_default_rule_edge_cases():
+    from curvestat.stats import ar_noise_variance
+
+    assert pelt(np.ones(30)).breakpoints.size == 0
+    assert binary_segmentation(np.ones(30)).breakpoints.size == 0
+    step = np.r_[np.zeros(20), np.ones(20)]  # noiseless: the exact fit
+    assert pelt(step).breakpoints.tolist() == [20] == binary_segmentation(step).breakpoints.tolist()
+    assert ar_noise_variance(np.ones(10)) == (0.0, 0.0)
+    assert pelt(np.arange(5.0), model="normal").n == 5
+    with pytest.raises(ParameterError):
+        ar_noise_variance([1.0, np.inf])
 
 
 BINSEG_CASES = [(seed, n, k, model, min_size) for seed, (n, k) in enumerate([(80, 1), (300, 4), (500, 6)]) for model in ("l2", "normal") for min_size in (1, 2, 5)]
@@ -129,9 +167,9 @@ def test_changepoint_parameter_errors():
     with pytest.raises(InsufficientDataError):
         pelt([1.0], model="normal")
     with pytest.raises(ParameterError):
-        binary_segmentation(x)
-    with pytest.raises(ParameterError):
         binary_segmentation(x, penalty=1.0, n_bkps=2)
+    with pytest.raises(ParameterError):
+        binary_segmentation(x, penalty="aic")
     with pytest.raises(ParameterError):
         binary_segmentation(x, n_bkps=10, min_size=3)  # ruptures: BadSegmentationParameters
     assert pelt(np.ones(30)).breakpoints.size == 0
