@@ -43,13 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root", default=str(ROOT))
     ap.add_argument("--per-series", action="store_true", help="print each series' F1")
     ap.add_argument("--penalty", default=None, help="a penalty rule instead of the default (e.g. bic)")
+    ap.add_argument("--model", default=None, help="a cost instead of the default (l2, normal, linear)")
     args = ap.parse_args(argv)
     root = Path(args.root)
     series = load_tcpd(root)
     published = json.loads((root / "published_default_scores.json").read_text())
     names = [s.name for s in series]
     dev = set(names[0::2])
-    kw = {} if args.penalty is None else {"penalty": args.penalty}
+    kw = {k: v for k, v in (("penalty", args.penalty), ("model", args.model)) if v is not None}
+    tag = "".join(f" ({k}={v})" for k, v in kw.items())
 
     ours: dict[str, dict[str, list[float]]] = {}
     t0 = time.perf_counter()
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"TCPD default experiment, {len(series)} univariate series ({len(dev)} dev / {len(series) - len(dev)} test)")
     print(f"{'method':28s} {'F1':>6s} {'cover':>8s} {'F1 dev':>8s} {'F1 test':>8s}")
     for label, sc in ours.items():
-        print(row(label + ("" if args.penalty is None else f" ({args.penalty})"), sc["f1"], sc["cover"]))
+        print(row(label + tag, sc["f1"], sc["cover"]))
     for m in PUBLISHED:
         f1s = [published["f1"][n][m] for n in names]
         covs = [published["cover"][n][m] for n in names]

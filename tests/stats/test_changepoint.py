@@ -77,13 +77,13 @@ def test_pelt_finds_true_changes_with_bic():
     rng = np.random.default_rng(42)
     bkps = [150, 330, 520, 610]
     x = np.repeat([0.0, 3.0, -2.0, 4.0, 1.0], np.diff([0] + bkps + [800])) + rng.normal(0, 0.5, 800)
-    res = pelt(x, penalty="bic")  # 'bic' on the robust scale
+    res = pelt(x, model="l2", penalty="bic")  # 'bic' on the robust scale
     assert len(res.breakpoints) == len(bkps)
     assert np.all(np.abs(res.breakpoints - np.asarray(bkps)) <= 3)
     assert_allclose(res.penalty, 2 * diff_noise_scale(x) ** 2 * math.log(800))
-    for fn in (pelt, binary_segmentation):
-        res = fn(x)  # the default 'bic_ar': white noise, so close to 'bic'
-        assert len(res.breakpoints) == len(bkps)
+    for fn, model in [(f, m) for f in (pelt, binary_segmentation) for m in ("l2", "linear")]:
+        res = fn(x, model=model)  # the default rule 'bic_ar': white noise, so close to 'bic'
+        assert len(res.breakpoints) == len(bkps), (fn, model)
         assert np.all(np.abs(res.breakpoints - np.asarray(bkps)) <= 3)
 
 
@@ -101,8 +101,8 @@ def test_default_rule_is_not_fooled_by_autocorrelated_noise(seed):
     for t in range(1, n):
         e[t] = phi * e[t - 1] + eps[t]
     x = np.r_[np.zeros(300), np.full(300, 6.0)] + e
-    res = pelt(x)
-    assert len(pelt(x, penalty="bic").breakpoints) > len(res.breakpoints)
+    res = pelt(x, model="l2")
+    assert len(pelt(x, model="l2", penalty="bic").breakpoints) > len(res.breakpoints)
     assert any(abs(b - 300) <= 5 for b in res.breakpoints) and len(res.breakpoints) <= 3
     v, ph = ar_noise_variance(e)
     assert 0.7 < ph < 0.99 and 0.3 < v / (0.3**2 / (1 - phi) ** 2) < 3.0
@@ -141,7 +141,7 @@ def test_binseg_matches_ruptures_with_jump():
     x, _ = _signal(5, 250, 3)
     for jump in (2, 5):
         ref = _ruptures(rpt.Binseg, x, model="l2", min_size=3, jump=jump, n_bkps=3)
-        assert binary_segmentation(x, n_bkps=3, min_size=3, jump=jump).breakpoints.tolist() == ref
+        assert binary_segmentation(x, model="l2", n_bkps=3, min_size=3, jump=jump).breakpoints.tolist() == ref
 
 
 @pytest.mark.parametrize("model", ["l2", "normal"])
@@ -212,3 +212,54 @@ def test_cusum_detects_upward_shift_and_is_calibrated():
         cusum([1.0, 2.0])
     with pytest.raises(ParameterError):
         cusum(x, sigma=0.0)
+
+
+LINEAR_CASES = [(seed, min_size, jump) for seed in range(6) for min_size in (2, 3, 5) for jump in (1, 2)]
+
+
+def _piecewise_linear(seed, n=None):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(30, 160)) if n is None else n
+    k = int(rng.integers(0, 4))
+    bkps = sorted(rng.choice(np.arange(6, n - 6), k, replace=False).tolist()) if k else []
+    x = np.empty(n)
+    for a, b in zip([0, *bkps], [*bkps, n]):
+        x[a:b] = rng.normal(0, 3) + rng.normal(0, 0.3) * np.arange(b - a)
+    return x + rng.normal(0, 1, n), bkps
+
+
+@pytest.mark.parametrize("seed,min_size,jump", LINEAR_CASES)
+def test_linear_cost_matches_ruptures(seed, min_size, jump):
+    import ruptures as rpt
+
+    x, _ = _piecewise_linear(seed)
+    design = np.c_[x, np.ones(x.size), np.arange(x.size)]  # ruptures CostLinear: y, then covariates
+    for pen in (2.0, 10.0):
+        ref = rpt.Pelt(model="linear", min_size=min_size, jump=jump).fit(design).predict(pen=pen)[:-1]  # ruptures 1.1.10
+        assert pelt(x, model="linear", penalty=pen, min_size=min_size, jump=jump).breakpoints.tolist() == ref
+        ref = rpt.Binseg(model="linear", min_size=min_size, jump=jump).fit(design).predict(pen=pen)[:-1]
+        assert binary_segmentation(x, model="linear", penalty=pen, min_size=min_size, jump=jump).breakpoints.tolist() == ref
+    ref = rpt.Binseg(model="linear", min_size=min_size, jump=jump).fit(design).predict(n_bkps=2)[:-1]
+    assert binary_segmentation(x, model="linear", n_bkps=2, min_size=min_size, jump=jump).breakpoints.tolist() == ref
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_linear_cost_vs_naive(seed):
+    x, _ = _piecewise_linear(seed, n=60)
+    best, bkps = naive.optimal_partition(x, 5.0, "linear", 3)
+    res = pelt(x, model="linear", penalty=5.0, min_size=3)
+    assert res.breakpoints.tolist() == bkps
+    assert_allclose(res.cost + 5.0 * (len(bkps) + 1), best, rtol=1e-9)  # naive: a penalty per segment
+    assert binary_segmentation(x, model="linear", penalty=5.0, min_size=3).breakpoints.tolist() == naive.binseg(
+        x, "linear", 3, pen=5.0
+    )
+
+
+def test_linear_default_finds_slope_changes_that_l2_cuts_into_steps():
+    rng = np.random.default_rng(3)
+    t = np.arange(300.0)
+    x = np.where(t < 150, 0.02 * t, 3.0 - 0.03 * (t - 150)) + rng.normal(0, 0.2, 300)
+    res = pelt(x)
+    assert res.model == "linear" and res.min_size == 3
+    assert len(res.breakpoints) == 1 and abs(int(res.breakpoints[0]) - 150) <= 5
+    assert len(pelt(x, model="l2", penalty="bic").breakpoints) > 3  # a ramp is many steps to a mean model
