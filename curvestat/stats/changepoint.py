@@ -435,10 +435,12 @@ def pelt(
 
     Notes
     -----
-    Minimises ``sum_segments cost + penalty * n_changes`` exactly
-    (Jackson et al. 2005 optimal partitioning) with PELT's pruning (Killick
-    et al. 2012): a candidate start t is discarded once ``F(t) + cost(t, s)
-    > F(s)``. The candidate set, pruning rule and tie-breaking (smallest
+    Minimises ``sum_segments cost + penalty * n_changes`` (Jackson et al.
+    2005 optimal partitioning) with PELT's pruning (Killick et al. 2012): a
+    candidate start t is discarded once ``F(t) + cost(t, s) > F(s)``. The
+    minimum is exact for ``min_size=1``; with a larger minimum the pruning
+    argument (``[s, s')`` may be too short to follow) no longer holds and,
+    rarely, the optimum is lost, as in ruptures, whose rule is kept. The candidate set, pruning rule and tie-breaking (smallest
     start) are those of ``ruptures.Pelt(model, min_size=min_size,
     jump=jump).fit(x).predict(pen=penalty)``, so the change points are the
     same (ruptures' list minus its final n) at a numeric penalty.
