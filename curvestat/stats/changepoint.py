@@ -41,8 +41,13 @@ _AR_CLIP = 0.99
 _AR_MAX_ITER = 10
 #: the costs of kernels.linear_changepoint
 _LINEAR_MODELS = ("linear",)
-_ALL_MODELS = (*_MODELS, *_LINEAR_MODELS)
-#: ruptures' own minimum segment length of each cost
+#: costs we do not implement, delegated to ruptures' own (``ruptures.costs``):
+#: least absolute deviation, Gaussian-kernel (any change of distribution),
+#: AR(``order``) coefficients, rank-based, continuous piecewise-linear
+_RUPTURES_MODELS = ("l1", "rbf", "ar", "rank", "clinear")
+_ALL_MODELS = (*_LINEAR_MODELS, *_MODELS, *_RUPTURES_MODELS)
+#: ruptures' own minimum segment length of each cost (the ruptures costs' come
+#: from ruptures itself)
 _COST_MIN_SIZE = {"l2": 1, "normal": 2, "linear": 2}
 #: BIC's count of parameters per change point of each cost (the location, and
 #: the mean; the mean and the variance; the intercept and the slope)
@@ -50,7 +55,7 @@ _BIC_PARAMS = {"l2": 2.0, "normal": 3.0, "linear": 3.0}
 #: Default minimum segment length of each cost (``min_size=None``): 2 for the
 #: mean costs (as before), 3 for a line (one residual degree of freedom, so
 #: that a segment cannot swallow two outliers at no cost)
-_DEFAULT_MIN_SIZE = {"l2": 2, "normal": 2, "linear": 3}
+_DEFAULT_MIN_SIZE = {"l2": 2, "normal": 2, "linear": 3, **{m: 2 for m in _RUPTURES_MODELS}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +197,7 @@ class ChangePointResult:
     penalty : float
         Penalty per change point used (NaN when ``n_bkps`` was given).
     model : str
-        'linear', 'l2' or 'normal'.
+        'linear', 'l2', 'normal' or a ruptures cost ('l1', 'rbf', 'ar', 'rank', 'clinear').
     min_size : int
         Minimum segment length actually used.
     n : int
@@ -232,6 +237,37 @@ def _linear_prefix(arr: NDArray[np.float64]):
     return sx, sxx, stx, float(t0)
 
 
+def _ruptures_cost(model: str):
+    import ruptures
+
+    return ruptures.costs.cost_factory(model)
+
+
+def _ruptures_search(method: str, arr: NDArray[np.float64], model: str, eff: int, jump: int, penalty: Any,
+                     n_bkps: int | None = None) -> tuple[list[int], float, float]:
+    """Change points, penalty and total cost from ruptures' own search and cost (our convention: no final n)."""
+    import ruptures
+    from ruptures.exceptions import BadSegmentationParameters, NotEnoughPoints
+
+    if n_bkps is None:
+        if isinstance(penalty, str):
+            raise ParameterError(
+                f"the penalty rules {_PENALTY_RULES} are in squared-error units; give a number for model={model!r}"
+            )
+        pen = _penalty_value(arr, penalty, model)
+        predict: dict[str, Any] = {"pen": pen}
+    else:
+        pen, predict = math.nan, {"n_bkps": n_bkps}
+    try:
+        algo = getattr(ruptures, method)(model=model, min_size=eff, jump=jump).fit(arr)
+        ends = algo.predict(**predict)
+        cost = float(np.sum(algo.cost.sum_of_costs(ends)))
+    except (BadSegmentationParameters, NotEnoughPoints) as exc:  # bare Exception subclasses
+        why = str(exc) or f"{type(exc).__name__}: {arr.shape[0]} points do not fit that segmentation"
+        raise ParameterError(f"ruptures {method}(model={model!r}, min_size={eff}, jump={jump}): {why}") from None
+    return [int(e) for e in ends[:-1]], pen, cost
+
+
 def _check_model(model: Any) -> None:
     if model not in _ALL_MODELS:
         raise ParameterError(f"model must be one of {_ALL_MODELS}, got {model!r}")
@@ -242,7 +278,7 @@ def _check_common(x: Any, model: str, min_size: Any, jump: Any, what: str):
     min_size = _DEFAULT_MIN_SIZE[model] if min_size is None else _positive_int(min_size, "min_size")
     jump = _positive_int(jump, "jump")
     arr = _finite(x, min_n=1, what=what)
-    eff = max(min_size, _COST_MIN_SIZE[model])
+    eff = max(min_size, _COST_MIN_SIZE[model] if model in _COST_MIN_SIZE else _ruptures_cost(model).min_size)
     if arr.shape[0] < eff:
         raise InsufficientDataError(
             f"{what} with model={model!r} needs at least min_size={eff} points, got {arr.shape[0]}"
@@ -360,14 +396,16 @@ def _fitted(arr: NDArray[np.float64], bkps: Any, model: str) -> NDArray[np.float
     return out
 
 
-def _result(arr, bkps, model, pen, eff, method) -> ChangePointResult:
+def _result(arr, bkps, model, pen, eff, method, cost: float | None = None) -> ChangePointResult:
     n = arr.shape[0]
     bkps = np.asarray(bkps, dtype=np.int64)
     starts = np.concatenate(([0], bkps)).astype(np.int64)
     ends = np.concatenate((bkps, [n])).astype(np.int64)
     csum = np.concatenate(([0.0], np.cumsum(arr)))
     means = (csum[ends] - csum[starts]) / (ends - starts)
-    if model in _MODELS:
+    if cost is not None:
+        pass  # a ruptures cost, summed by ruptures
+    elif model in _MODELS:
         from ..kernels.changepoint import segment_cost
 
         s1, s2 = _prefix(arr)
@@ -401,7 +439,10 @@ def pelt(
         slope; ruptures' ``CostLinear`` with covariates ``[1, t]``); 'l2' =
         sum of squared deviations from the segment mean (shifts in mean);
         'normal' = ``len * log(var + 1e-6)`` (shifts in mean and/or
-        variance), exactly as ruptures' ``CostL2``/``CostNormal``.
+        variance), exactly as ruptures' ``CostL2``/``CostNormal``. The
+        ruptures costs we do not implement ('l1', 'rbf', 'ar', 'rank',
+        'clinear') run on ruptures' own ``Pelt`` with a numeric ``penalty``
+        (their units are not squared errors, so no rule applies).
     penalty : float or {'bic_ar', 'bic', 'mbic'}
         Penalty per change point, >= 0, in the units of the cost; or a rule.
         'bic_ar' (default): BIC (``3 v log n`` for 'linear', ``2 v log n``
@@ -486,6 +527,9 @@ def pelt(
     n = arr.shape[0]
     if eff > n:
         raise InsufficientDataError(f"pelt needs at least {eff} points")
+    if model in _RUPTURES_MODELS:
+        bkps, pen, cost = _ruptures_search("Pelt", arr, model, eff, jump, penalty)
+        return _result(arr, bkps, model, pen, eff, "pelt", cost=cost)
     if model == "linear":
         from ..kernels.linear_changepoint import pelt_search_linear
 
@@ -599,6 +643,10 @@ def binary_segmentation(
         raise ParameterError("give at most one of penalty and n_bkps")
     arr, eff, jump = _check_common(x, model, min_size, jump, "binary_segmentation")
     n = arr.shape[0]
+    if model in _RUPTURES_MODELS:
+        k_rpt = None if n_bkps is None else _positive_int(n_bkps, "n_bkps", minimum=0)
+        bkps, pen, cost = _ruptures_search("Binseg", arr, model, eff, jump, "bic_ar" if penalty is None and n_bkps is None else penalty, k_rpt)
+        return _result(arr, bkps, model, pen, eff, "binseg", cost=cost)
     if model == "linear":
         from ..kernels.linear_changepoint import binseg_search_linear
 

@@ -263,3 +263,19 @@ def test_linear_default_finds_slope_changes_that_l2_cuts_into_steps():
     assert res.model == "linear" and res.min_size == 3
     assert len(res.breakpoints) == 1 and abs(int(res.breakpoints[0]) - 150) <= 5
     assert len(pelt(x, model="l2", penalty="bic").breakpoints) > 3  # a ramp is many steps to a mean model
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("model", ["l1", "rbf", "ar", "rank", "clinear"])
+def test_ruptures_costs_are_delegated(model):
+    x, _ = _signal(7, 160, 2)
+    for jump, min_size in ((1, 2), (2, 5)):
+        ref = _ruptures(rpt.Pelt, x, model=model, min_size=min_size, jump=jump, pen=6.0)  # ruptures 1.1.10
+        res = pelt(x, model=model, penalty=6.0, min_size=min_size, jump=jump)
+        assert res.breakpoints.tolist() == ref and res.model == model and res.penalty == 6.0
+        ref = _ruptures(rpt.Binseg, x, model=model, min_size=min_size, jump=jump, n_bkps=2)
+        assert binary_segmentation(x, model=model, n_bkps=2, min_size=min_size, jump=jump).breakpoints.tolist() == ref
+    with pytest.raises(ParameterError, match="squared-error units"):
+        pelt(x, model=model)  # no penalty rule for a cost in other units
+    with pytest.raises(ParameterError):  # ruptures' BadSegmentationParameters, translated
+        binary_segmentation(x[:12], model=model, n_bkps=5, min_size=5)
