@@ -68,7 +68,14 @@ def test_pelt_is_optimal_partitioning(seed, model, min_size):
     pen = 6.0
     best, _ = naive.optimal_partition(x, pen, model, min_size)
     res = pelt(x, model=model, penalty=pen, min_size=min_size)
-    assert_allclose(res.cost + pen * (len(res.breakpoints) + 1), best, rtol=1e-9)  # naive charges every segment
+    total = res.cost + pen * (len(res.breakpoints) + 1)  # naive charges every segment
+    if min_size == 1:
+        assert_allclose(total, best, rtol=1e-9)
+    else:
+        # with a minimum segment length above 1 (also the normal cost's 2) PELT's pruning
+        # (ruptures' rule, kept) can lose the optimum (2 of 14 other seeds)
+        assert total >= best - 1e-9 * abs(best)
+        assert res.breakpoints.tolist() == _ruptures(rpt.Pelt, x, model=model, min_size=min_size, pen=pen)
     means = [x[a:b].mean() for a, b in zip(res.segment_starts, list(res.breakpoints) + [len(x)])]
     assert_allclose(res.segment_means, means, rtol=1e-12)
 
