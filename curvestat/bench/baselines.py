@@ -543,7 +543,7 @@ class StatsmodelsTrendTests:
                                 f"{train.name} is non-finite at step {train.steps[j]}"))
         fin = np.isfinite(train.values) & (train.values > 0)
         if j is None and fin.sum() >= 8:
-            slope, p_up = self._slope_test(train.steps[fin].astype(float), np.log(train.values[fin]))
+            _, p_up = self._slope_test(train.steps[fin].astype(float), np.log(train.values[fin]))
             p_down = 1.0 - p_up
             if p_down > self.alpha:
                 f = _finding(self.name, Pathology.NON_CONVERGENCE, "no_significant_decrease", train, last_step, last_step,
@@ -555,7 +555,7 @@ class StatsmodelsTrendTests:
             if vv.size:
                 k = int(np.argmin(vv))
                 if vv.size - k - 1 >= self.min_after:
-                    slope, p_up = self._slope_test(vs[k:], vv[k:])
+                    _, p_up = self._slope_test(vs[k:], vv[k:])
                     if p_up <= self.alpha:
                         f = _finding(self.name, Pathology.OVERFITTING, "val_rise_after_minimum", val, int(vs[k]),
                                      int(vs[-1]), f"{val.name} rises after its minimum (OLS-HAC p = {p_up:.3g})")

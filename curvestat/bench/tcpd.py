@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,9 +69,9 @@ def true_positives(truth: Iterable[int], predicted: Iterable[int], *, margin: in
     set of int
         The matched annotated points.
     """
-    left = sorted(set(int(p) for p in predicted))
+    left = sorted({int(p) for p in predicted})
     out: set[int] = set()
-    for t in sorted(set(int(v) for v in truth)):
+    for t in sorted({int(v) for v in truth}):
         best = None
         for p in left:
             d = abs(t - p)
@@ -120,8 +121,8 @@ def f_measure(
         raise ParameterError("f_measure needs at least one annotator")
     if margin < 0:
         raise ParameterError(f"margin must be >= 0, got {margin!r}")
-    sets = [set(int(v) for v in a) | {0} for a in annotations.values()]
-    x = set(int(v) for v in predicted) | {0}
+    sets = [{int(v) for v in a} | {0} for a in annotations.values()]
+    x = {int(v) for v in predicted} | {0}
     pooled = set().union(*sets)
     precision = len(true_positives(pooled, x, margin=margin)) / len(x)
     recall = float(np.mean([len(true_positives(s, x, margin=margin)) / len(s) for s in sets]))
@@ -132,7 +133,7 @@ def f_measure(
 def _segments(points: Iterable[int], n: int) -> list[tuple[int, int]]:
     cuts = sorted({int(p) for p in points if 0 < int(p) < n})
     edges = [0, *cuts, n]
-    return list(zip(edges[:-1], edges[1:]))
+    return list(pairwise(edges))
 
 
 def _jaccard(a: tuple[int, int], b: tuple[int, int]) -> float:

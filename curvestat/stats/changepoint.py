@@ -689,7 +689,7 @@ def bic_penalty(x: Any, *, model: str = "l2", sigma: float | None = None) -> flo
     ----------
     x : array_like, 1-D
         The series to be segmented (for n and the noise scale).
-    model : {'l2', 'normal'}
+    model : {'l2', 'linear', 'normal'}
         Cost the penalty is for.
     sigma : float, optional
         Noise scale; default :func:`diff_noise_scale` of ``x``.
@@ -698,7 +698,8 @@ def bic_penalty(x: Any, *, model: str = "l2", sigma: float | None = None) -> flo
     -------
     float
         'l2': ``2 sigma^2 log(n)`` (a change adds a mean and a location; the L2
-        cost is ``sigma^2`` times -2 log-likelihood). 'normal': ``3 log(n)``
+        cost is ``sigma^2`` times -2 log-likelihood); 'linear': ``3 sigma^2
+        log(n)`` (a level, a slope and a location). 'normal': ``3 log(n)``
         (mean, variance and location; that cost is already -2 log-likelihood
         up to a constant, so sigma does not enter).
 
@@ -736,7 +737,8 @@ def mbic_penalty(x: Any, *, model: str = "l2", sigma: float | None = None) -> fl
 
 
 def _penalty(x: Any, model: str, sigma: float | None, k_l2: float, k_normal: float) -> float:
-    _check_model(model)
+    if model not in _BIC_PARAMS:
+        raise ParameterError(f"penalty rules exist for the costs {tuple(_BIC_PARAMS)}, got model={model!r}")
     if model == "linear":
         k_l2 += 1.0  # a slope per segment besides the level
     arr = _finite(x, min_n=2, what="the penalty rule")

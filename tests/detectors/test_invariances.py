@@ -84,7 +84,7 @@ def test_step_units_scale_onsets_and_periods(run):
     )
     rep = curvestat.analyze(ten)
     assert _kinds(rep) == _kinds(base)
-    key = lambda f: (f.detector, f.kind, f.series)  # noqa: E731
+    key = lambda f: (f.detector, f.kind, f.series)
     for f, g in zip(sorted(base.findings, key=key), sorted(rep.findings, key=key)):
         if f.onset_step is not None:
             assert g.onset_step == 10 * f.onset_step
@@ -100,7 +100,7 @@ PERMUTATIONS = list(itertools.permutations(available_detectors()))
 def test_detector_order_does_not_change_the_report(run, perm):
     base = curvestat.analyze(run)
     rep = curvestat.analyze(run, detectors=list(perm))
-    as_set = lambda r: sorted(  # noqa: E731
+    as_set = lambda r: sorted(
         (f.detector, f.kind, f.series, str(f.severity), f.onset_step, f.p_value, f.message) for f in r.findings
     )
     assert as_set(rep) == as_set(base)

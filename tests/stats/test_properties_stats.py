@@ -54,7 +54,7 @@ def test_hac_matches_statsmodels_ols_hac(seed, n, phi, mean, lag_frac, corr):
     import statsmodels.api as sm
 
     x = _ar1(seed, n, phi, mean)
-    maxlags = int(round(lag_frac * min(n - 1, 12)))
+    maxlags = round(lag_frac * min(n - 1, 12))
     ref = sm.OLS(x, np.ones(n)).fit(cov_type="HAC", cov_kwds={"maxlags": maxlags, "use_correction": corr})
     res = hac_mean_test(x, maxlags=maxlags, alternative="two-sided", use_correction=corr)
     assert res.maxlags == maxlags and res.n == n
