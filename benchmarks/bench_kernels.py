@@ -113,8 +113,8 @@ def _cases():
         ("periodogram", _curve, lambda x: stats.periodogram(x), lambda x: sp_periodogram(x), 1, None),
         ("fisher_g", _curve, lambda x: stats.fisher_g(x), None, 1, None),
         ("cusum", _steps, lambda x: stats.cusum(x), None, 1, None),
-        ("pelt l2 (bic)", _steps, lambda x: stats.pelt(x).breakpoints.tolist(), rpt_pelt, 1, "bkps"),
-        ("binseg l2 (bic)", _steps, lambda x: stats.binary_segmentation(x, penalty="bic").breakpoints.tolist(),
+        ("pelt l2 (bic)", _steps, lambda x: stats.pelt(x, model="l2", penalty="bic").breakpoints.tolist(), rpt_pelt, 1, "bkps"),
+        ("binseg l2 (bic)", _steps, lambda x: stats.binary_segmentation(x, model="l2", penalty="bic").breakpoints.tolist(),
          rpt_binseg, 1.3, "bkps"),
         ("hac_mean_test", _curve, lambda x: stats.hac_mean_test(x), sm_hac, 1, None),
     ]
@@ -127,7 +127,7 @@ def _cold_start() -> tuple[float, float]:
         "from curvestat import stats\n"
         "x = np.random.default_rng(0).normal(size=3000)\n"
         "stats.mann_kendall(x, correction='hamed_rao'); stats.sens_slope(x)\n"
-        "stats.pelt(x); stats.binary_segmentation(x, penalty='bic')\n"
+        "stats.pelt(x, model='l2', penalty='bic'); stats.binary_segmentation(x, model='l2', penalty='bic')\n"
         "print(time.perf_counter() - t0)\n"
     )
     out = []

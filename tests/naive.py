@@ -104,6 +104,12 @@ def segment_cost(x, a, b, model):
     seg = np.asarray(x[a:b], dtype=float)
     if model == "l2":
         return float(((seg - seg.mean()) ** 2).sum())
+    if model == "linear":  # residual sum of squares of the least-squares line on time
+        if b - a <= 2:
+            return 0.0
+        t = np.arange(b - a, dtype=float)
+        coef = np.polyfit(t, seg, 1)
+        return float(((seg - np.polyval(coef, t)) ** 2).sum())
     return float((b - a) * math.log(seg.var() + 1e-6))
 
 

@@ -25,7 +25,6 @@ from ..errors import CurvestatError
 
 __all__ = ["add_arguments", "main", "real_corpus_path"]
 
-from .corpus import REAL_ENV  # noqa: E402  (re-exported: the variable naming a replacement real corpus)
 
 
 def real_corpus_path():
@@ -53,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--difficulty", type=float, default=None,
                         help="fixed synthetic difficulty in [0, 1] (default: drawn per run, for power curves)")
     parser.add_argument("--detectors", default="curvestat,sagemaker,lightning,keras,naive",
-                        help="comma-separated: curvestat, sagemaker, lightning, keras, naive, or your own "
+                        help="comma-separated: curvestat, sagemaker, lightning, keras, naive, statsmodels, or your own "
                              "detector as an import path 'module:object' (an object or class with .name and "
                              ".detect(run, config))")
     parser.add_argument("--alpha", type=float, default=None, help="significance level passed to curvestat (default 0.01)")

@@ -25,7 +25,16 @@ Lightning SpikeDetection    spike vs running mean (rtol 2)     explosion
 Keras TerminateOnNaN        NaN/Inf batch loss                 explosion
 Keras EarlyStopping         patience on val loss               overfitting
 naive thresholds            see :class:`NaiveThresholds`       all but periodic
+statsmodels OLS-HAC trend   no significant fall of log loss    non_convergence
+statsmodels OLS-HAC trend   significant rise of val loss       overfitting
+                            after its minimum
+non-finite loss             NaN/Inf                            explosion
 ==========================  =================================  ====================
+
+The last three (:class:`StatsmodelsTrendTests`, ``--detectors statsmodels``,
+not in the default table) are the off-the-shelf statistical baseline: what a
+statistician writes with statsmodels alone, a least-squares trend with a
+Newey-West standard error; its findings carry that test's p-value.
 
 Every rule is deterministic: findings carry no p-value; their ``onset_step``
 is the step the rule localises (the fire step, or the best step of an
@@ -37,6 +46,7 @@ Sources of every default are cited in each class; they are collected in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -50,6 +60,7 @@ __all__ = [
     "LightningCallbacks",
     "KerasCallbacks",
     "NaiveThresholds",
+    "StatsmodelsTrendTests",
     "BASELINES",
     "get_baseline",
 ]
@@ -479,12 +490,89 @@ class NaiveThresholds:
         return out
 
 
+class StatsmodelsTrendTests:
+    """The off-the-shelf statistical baseline: OLS trends with HAC standard errors (statsmodels).
+
+    * any NaN/Inf in the train loss -> ``explosion`` (first non-finite step);
+    * the slope of the log train loss on the step, ``statsmodels.api.OLS(...)
+      .fit(cov_type='HAC', cov_kwds={'maxlags': L})`` with Newey-West's rule
+      ``L = floor(4 (n/100)^(2/9))``, is not significantly negative
+      (one-sided p > ``alpha``) -> ``non_convergence``;
+    * the slope of the validation loss after its minimum (at least
+      ``min_after`` evaluations) is significantly positive (one-sided p <=
+      ``alpha``) -> ``overfitting``, onset at the minimum.
+
+    No rule for periodic curves or metric contradictions. Findings carry the
+    one-sided p-value of their slope test.
+
+    Parameters
+    ----------
+    alpha : float
+        Level of each one-sided test (default 0.01, curvestat's).
+    min_after : int
+        Evaluations after the validation minimum needed for the rise test (default 5).
+    """
+
+    name = "statsmodels"
+
+    def __init__(self, *, alpha: float = 0.01, min_after: int = 5) -> None:
+        self.alpha = float(alpha)
+        self.min_after = int(min_after)
+
+    @staticmethod
+    def _slope_test(t: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float]:
+        """(slope, one-sided p of slope > 0) of OLS with a Newey-West HAC covariance."""
+        import statsmodels.api as sm
+        from scipy.special import ndtr
+
+        n = y.size
+        lags = int(np.floor(4 * (n / 100.0) ** (2.0 / 9.0)))
+        tc = (t - t.mean()) / max(float(np.ptp(t)), 1.0)
+        fit = sm.OLS(y, sm.add_constant(tc, has_constant="add")).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+        se = float(fit.bse[1])
+        if not (se > 0 and np.isfinite(se)):
+            return float(fit.params[1]), 0.5
+        return float(fit.params[1]), float(ndtr(-float(fit.params[1]) / se))
+
+    def detect(self, run: Run, config: Any = None) -> Sequence[Finding] | Skipped:
+        train, val = run.train_loss, run.val_loss
+        if train is None:
+            return Skipped(self.name, "no train-loss series")
+        out: list[Finding] = []
+        j = _first_nonfinite(train)
+        last_step = int(train.steps[-1])
+        if j is not None:
+            out.append(_finding(self.name, Pathology.EXPLOSION, "non_finite", train, int(train.steps[j]), last_step,
+                                f"{train.name} is non-finite at step {train.steps[j]}"))
+        fin = np.isfinite(train.values) & (train.values > 0)
+        if j is None and fin.sum() >= 8:
+            _, p_up = self._slope_test(train.steps[fin].astype(float), np.log(train.values[fin]))
+            p_down = 1.0 - p_up
+            if p_down > self.alpha:
+                f = _finding(self.name, Pathology.NON_CONVERGENCE, "no_significant_decrease", train, last_step, last_step,
+                             f"the log {train.name} has no significantly negative OLS-HAC trend (p = {p_down:.3g})")
+                out.append(replace(f, p_value=p_down))
+        if val is not None:
+            vf = np.isfinite(val.values)
+            vs, vv = val.steps[vf].astype(float), val.values[vf]
+            if vv.size:
+                k = int(np.argmin(vv))
+                if vv.size - k - 1 >= self.min_after:
+                    _, p_up = self._slope_test(vs[k:], vv[k:])
+                    if p_up <= self.alpha:
+                        f = _finding(self.name, Pathology.OVERFITTING, "val_rise_after_minimum", val, int(vs[k]),
+                                     int(vs[-1]), f"{val.name} rises after its minimum (OLS-HAC p = {p_up:.3g})")
+                        out.append(replace(f, p_value=p_up))
+        return out
+
+
 #: Baselines by name, as accepted by ``curvestat bench --detectors``.
 BASELINES: dict[str, type] = {
     "sagemaker": SageMakerRules,
     "lightning": LightningCallbacks,
     "keras": KerasCallbacks,
     "naive": NaiveThresholds,
+    "statsmodels": StatsmodelsTrendTests,
 }
 
 

@@ -338,8 +338,11 @@ def _fundamental(
             if period / q < _MIN_PERIOD_POINTS or _acf_at(ac, period / q) < _DIVISOR_ACF * _acf_at(ac, period):
                 continue
             if share_p is None:
-                share_p = _profile_share(r, period)
-            if _profile_share(r, period / q) < _SHORTER_SHARE * share_p:
+                # autocorrelated noise gives more of itself to the wider
+                # phase bins of the longer period: correct both for it
+                phi1 = float(min(max(ac[1], 0.0), 0.99))
+                share_p = _profile_share(r, period, phi=phi1)
+            if _profile_share(r, period / q, phi=phi1) < _SHORTER_SHARE * share_p:
                 continue
             lines = line_test(y, period, q, min_cycles=min_cycles)
             if lines.pvalue_extra > alpha and lines.pvalue_kept <= alpha:
@@ -376,12 +379,16 @@ def _phase_means(r: NDArray[np.float64], period: float, bins: int) -> tuple[NDAr
     return cnt, np.bincount(phase, weights=r, minlength=bins) / np.maximum(cnt, 1)
 
 
-def _profile_share(r: NDArray[np.float64], period: float, max_bins: int = _MAX_BINS, *, drop_top: bool = False) -> float:
+def _profile_share(
+    r: NDArray[np.float64], period: float, max_bins: int = _MAX_BINS, *, drop_top: bool = False, phi: float = 0.0
+) -> float:
     """Share of the variance of ``r`` carried by its mean profile over one period (bias-corrected).
 
     With ``drop_top`` the one phase bin that carries most of the profile is
     left out (its mean set to the overall mean): the share the other phases
-    explain.
+    explain. ``phi`` is the lag-1 autocorrelation of the noise: a bin holds
+    ``c = period / bins`` consecutive points per cycle, whose mean has the
+    variance of ``c / f`` independent ones, ``f = 1 + 2 sum_k (1 - k/c) phi^k``.
     """
     n = r.size
     bins = int(min(max_bins, max(2, round(period))))
@@ -404,8 +411,13 @@ def _profile_share(r: NDArray[np.float64], period: float, max_bins: int = _MAX_B
         ref = float(cnt[keep] @ mu[keep]) / max(float(cnt[keep].sum()), 1.0)
         contrib = np.where(keep, cnt * (mu - ref) ** 2, 0.0)
         free -= 1
-    # noise alone gives about free / n of the variance to the profile
-    share = (float(contrib.sum()) / n - vt * free / n) / vt
+    # noise alone gives about free / n of the variance to the profile (times
+    # the variance inflation of a bin's consecutive points under AR(1) noise)
+    infl = 1.0
+    if phi > 0.0:
+        c = period / bins
+        infl += 2.0 * sum((1.0 - k / c) * phi**k for k in range(1, int(math.ceil(c))))
+    share = (float(contrib.sum()) / n - vt * free * infl / n) / vt
     return float(min(1.0, max(0.0, share)))
 
 

@@ -8,22 +8,31 @@ first call of a function that needs them.
 """
 
 from ._util import BlockMeans, block_means, median1d, normal_pvalue, safe_log
-from .noise import diff_noise_scale, mad_scale, smooth_noise_scale, tail_noise_scale
 from .autocorr import LjungBoxResult, acf, ljung_box
 from .changepoint import (
     ChangePointResult,
     CusumResult,
+    LocalShiftResult,
+    ar_noise_variance,
     bic_penalty,
     binary_segmentation,
-    LocalShiftResult,
     cusum,
     local_shift_test,
     mbic_penalty,
     pelt,
 )
-from .gap import HacLevelResult, HacMeanResult, SmoothedMinimum, hac_end_level_test, hac_mean_test, robust_smooth, smoothed_argmin
-from .spectral import FisherGResult, Periodogram, fisher_g, fisher_g_pvalue, periodogram
+from .gap import (
+    HacLevelResult,
+    HacMeanResult,
+    SmoothedMinimum,
+    hac_end_level_test,
+    hac_mean_test,
+    robust_smooth,
+    smoothed_argmin,
+)
 from .multitest import benjamini_hochberg, holm, simes
+from .noise import diff_noise_scale, mad_scale, smooth_noise_scale, tail_noise_scale
+from .spectral import FisherGResult, Periodogram, fisher_g, fisher_g_pvalue, periodogram
 from .trend import MannKendallResult, SensSlopeResult, mann_kendall, sens_slope
 
 __all__ = [
@@ -47,6 +56,7 @@ __all__ = [
     "binary_segmentation",
     "bic_penalty",
     "mbic_penalty",
+    "ar_noise_variance",
     "CusumResult",
     "ChangePointResult",
     "local_shift_test",

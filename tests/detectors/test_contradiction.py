@@ -301,12 +301,19 @@ def test_noisy_metric_whose_edges_differ_by_noise_is_not_improving():
     # a flat F1 whose edge medians of a short series differ by more than
     # min_metric_gain only through noise: not "opposite" (no significant
     # worsening), judged as not improving
+    from curvestat.detectors.contradiction import _edge_gain, _edge_noise
+
     rng = np.random.default_rng(4)
     f1 = 0.3 + 0.02 * rng.standard_normal(EV.size // 4)
-    f1[:5] += 0.03
+    # lift the first edge so that the edge gain sits midway between the noise
+    # bound and -min_metric_gain (a fixed lift of 0.03 left it outside that
+    # window on 7 of 11 other seeds); the lift moves one first difference only
+    q = max(1, f1.size // 5)
+    for _ in range(3):
+        target = -0.5 * (_edge_noise(f1, CFG.alpha) + CFG.contradiction.min_metric_gain)
+        f1[:q] += _edge_gain(f1) - target
     ev = EV[: f1.size]
     run = Run.from_dict({"val_loss": (ev, _loss()[: f1.size]), "val_f1": (ev, f1)})
-    from curvestat.detectors.contradiction import _edge_gain, _edge_noise
 
     assert -_edge_noise(f1, CFG.alpha) <= _edge_gain(f1) <= -CFG.contradiction.min_metric_gain
     assert _kinds(detector.detect(run, CFG)) == {("not_improving", "val_f1")}
@@ -433,7 +440,9 @@ def test_recall_zero_at_a_few_evaluations_is_judged_on_the_train_loss(seed, n_ev
     # the seed's picture on a fine-tune: recall exactly 0 at each of 3-6
     # evaluations while the train loss falls over thousands of steps and the
     # validation loss barely moves -- the train loss's logged steps carry the test
-    t, train, ev = _finetune(seed, n_eval, fall=float(np.random.default_rng(seed).uniform(0.3, 0.9)))
+    # falls from 40 % up: the measured improvement (AR t(3) noise at the edges)
+    # is checked against 30 %, which a drawn fall of 30-33 % missed on 4 of 13 other seeds
+    t, train, ev = _finetune(seed, n_eval, fall=float(np.random.default_rng(seed).uniform(0.4, 0.9)))
     val = 0.3 * (1 - 0.02 * np.arange(n_eval) / n_eval)
     run = Run.from_dict({"loss": (t, train), "val_loss": (ev, val), "val_recall": (ev, np.zeros(n_eval))})
     out = detector.detect(run, CFG)

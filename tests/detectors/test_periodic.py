@@ -248,8 +248,10 @@ def test_constant_loss_finds_nothing():
 
 
 def test_findings_are_json_ready():
+    # a clear sawtooth: this tests the dictionary form, not power (at an
+    # amplitude of 0.06 the test found nothing on 4 of 13 other seeds)
     n, spe = 1500, 100
-    y = _curve(n, seed=14) + 0.06 * ((np.arange(n) % spe) / spe - 0.5)
+    y = _curve(n, seed=14) + 0.12 * ((np.arange(n) % spe) / spe - 0.5)
     out = detector.detect(Run.from_dict({"loss": np.exp(y)}, steps_per_epoch=spe), CFG)
     d = out[0].to_dict()
     assert d["pathology"] == "periodic" and d["period_steps"] == pytest.approx(100, rel=0.02)
@@ -284,14 +286,16 @@ def test_a_partial_last_batch_per_epoch_is_info_not_data_order():
 # --- issue 15: period choice, partial batches, multi-epoch memorisation ---------------
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", [100, 101, 102, 103, 6, 31])
 def test_a_pattern_twice_per_epoch_is_not_reported_as_the_epoch(seed):
     # a 100-step square wave in 200-step epochs: the epoch test is significant
     # (its even harmonics are the pattern's), but the fundamental is 100 steps;
-    # before the nested line tests this came out as 200 in ~70 % of seeds
+    # before the nested line tests this came out as 200 in ~70 % of seeds, and
+    # on seeds 6 and 31 (2 of 40) until the profile shares of the two periods
+    # were corrected for the AR(1) noise the wider phase bins absorb
     spe, n = 200, 2000
     t = np.arange(n)
-    y = _curve(n, seed=100 + seed) + 0.06 * (((t % (spe // 2)) < spe // 4) - 0.5)
+    y = _curve(n, seed=seed) + 0.06 * (((t % (spe // 2)) < spe // 4) - 0.5)
     (f,) = _warnings(detector.detect(Run.from_dict({"loss": np.exp(y)}, steps_per_epoch=spe), CFG))
     assert f.period_steps == pytest.approx(spe / 2, rel=0.02)
 
