@@ -188,7 +188,7 @@ class BatchRow:
             return (9, 1.0)
         sev = min(_SEVERITY_RANK.get(f["severity"], 2) for f in kept)
         # a certain finding (no p-value) ranks before any q-value
-        qs = [f.get("q_value") if isinstance(f.get("q_value"), (int, float)) else -1.0 for f in kept]
+        qs = [float(f["q_value"]) if isinstance(f.get("q_value"), (int, float)) else -1.0 for f in kept]
         return (sev, min(qs))
 
 
@@ -301,7 +301,7 @@ def _fdr_row(row: BatchRow, qmap: Mapping[tuple[str, str], float] | None, q: flo
             f.update(q_value=None, fdr="certain", fdr_rejected=True, fdr_note="certain (no p-value): kept")
         else:
             qv = qmap.get((row.key, _test_key(f)), 1.0)
-            kept = qv <= q
+            kept = q is not None and qv <= q
             f.update(
                 q_value=qv,
                 fdr="kept" if kept else "suppressed",
@@ -409,17 +409,19 @@ def _expand(sources: Any, tracking_uri: str | None) -> tuple[list[Any], list[str
             pairs.append((s, None))
     items = [x for x, _ in pairs]
     ids: list[str | None] = []
-    for x, root in pairs:
-        ids.append(_rel_id(Path(x), root, keep_suffix=False) if root is not None and isinstance(x, (str, Path)) else None)
+    for x, base in pairs:
+        ids.append(_rel_id(Path(x), base, keep_suffix=False) if base is not None and isinstance(x, (str, Path)) else None)
     # unique ids: a collision keeps the suffix, then the full path
     counts = Counter(i for i in ids if i is not None)
     if any(c > 1 for c in counts.values()):
-        for j, (x, root) in enumerate(pairs):
-            if ids[j] is not None and counts[ids[j]] > 1:
-                ids[j] = _rel_id(Path(x), root, keep_suffix=True)  # type: ignore[arg-type]
+        for j, (x, base) in enumerate(pairs):
+            rid = ids[j]
+            if rid is not None and base is not None and counts[rid] > 1:
+                ids[j] = _rel_id(Path(x), base, keep_suffix=True)
         counts = Counter(i for i in ids if i is not None)
         for j, (x, _) in enumerate(pairs):
-            if ids[j] is not None and counts[ids[j]] > 1:
+            rid = ids[j]
+            if rid is not None and counts[rid] > 1:
                 ids[j] = Path(x).as_posix()
     return items, ids
 
@@ -588,7 +590,7 @@ def _local_rows(
     requeued: deque[tuple[int, Any, str | None]] = deque()
 
     def assign(w: _Worker) -> None:
-        batch = []
+        batch: list[tuple[int, Any, str | None]] = []
         while len(batch) < chunk:
             if requeued:
                 batch.append(requeued.popleft())

@@ -139,7 +139,7 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     # The benchmark pulls in its generators (scipy.signal: over a second);
     # only a command line that asks for it pays for the import.
     wants_bench = argv is not None and "bench" in argv
-    bench_cli = None
+    bench_cli: Any = None
     if wants_bench:
         try:
             from .bench import _cli as bench_cli

@@ -23,7 +23,7 @@ detectors read and every finding where it happens:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -259,7 +259,7 @@ def plot_report(report: Report, run: Run, *, ax: Axes | None = None, thumbnail: 
     lr = run.lr
     panels: dict[str, Any] = {}
     if ax is not None:
-        fig = ax.figure
+        fig = cast("Figure", ax.figure)  # an Axes of a Figure (or SubFigure: drawn the same)
         panels = {"loss": ax}
     else:
         # a thumbnail leaves out the learning rate: one axes less is a quarter of its drawing time

@@ -491,7 +491,7 @@ class ContradictionDetector:
         p_loss, z_loss = cache[key]
         if p_loss > alpha:
             return None
-        common = dict(name=prep.name, loss=loss.name, invariant=prep.invariant, thresholded=prep.thresholded,
+        common: dict[str, Any] = dict(name=prep.name, loss=loss.name, invariant=prep.invariant, thresholded=prep.thresholded,
                       n=prep.n, onset=int(steps[0]), loss_improvement=impr, grid=step, gain=gain)
         if kind == "opposite_direction":
             p_worse, z_worse = _mk(signed, "decreasing")
@@ -577,7 +577,7 @@ class ContradictionDetector:
                   "metrics_tested": float(n_tests)}
         if c.grid:
             effect["metric_grid"] = c.grid
-        remedies = REMEDIES_CONTRADICTION
+        remedies: tuple[str, ...] = REMEDIES_CONTRADICTION
         if isinstance(c, _Stuck):
             v, level = c.value, c.level
             effect.update(stuck_value=v, stuck_points=float(c.length), stuck_until=float(c.until))

@@ -789,7 +789,8 @@ def _decide(shape: _Shape, share: float, period: float, pc: Any, alpha: float) -
     if shape.lr_share is not None and shape.lr_share >= _LR_EXPLAINS:
         return _Verdict("explained_by_lr", Severity.INFO, REMEDIES_LR, False)
     kind = "step_like" if shape.step_like else "oscillation"
-    severity, remedies, memo = Severity.WARNING, REMEDIES, False
+    severity, memo = Severity.WARNING, False
+    remedies: tuple[str, ...] = REMEDIES
     stair = _staircase_verdict(shape.staircase, shape.stairs, shape.gen, pc, alpha)
     if stair == "staircase":
         return _Verdict("epoch_staircase", Severity.INFO, REMEDIES_STAIRCASE, False)

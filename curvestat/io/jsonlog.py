@@ -61,7 +61,7 @@ def _collect_records(
     records: list[tuple[str, Any]],
     *,
     skip_keys: frozenset[str] = frozenset(),
-) -> tuple[PointCollector, list[int], list[float]]:
+) -> tuple[PointCollector | _Collected, list[int], list[float]]:
     """Feed wide or long records into a collector; return (step, epoch) pairs too."""
     fast = _collect_wide_fast(src, records, skip_keys)
     if fast is not None:
@@ -283,14 +283,14 @@ def _collect_wide_columns(
 
     for name, segs in sorted(parts.items(), key=lambda kv: first(kv[1])):
         if len(segs) == 1:
-            _, _, _, steps, vals = segs[0]
+            s_arr, v_arr = segs[0][3], segs[0][4]
         else:
             order = np.argsort(np.concatenate([s[2] for s in segs]), kind="stable")
-            steps = np.concatenate([s[3] for s in segs])[order]
-            vals = np.concatenate([s[4] for s in segs])[order]
-        if steps.size > 1 and not np.all(steps[1:] > steps[:-1]):
+            s_arr = np.concatenate([s[3] for s in segs])[order]
+            v_arr = np.concatenate([s[4] for s in segs])[order]
+        if s_arr.size > 1 and not np.all(s_arr[1:] > s_arr[:-1]):
             return None  # a repeated or backwards step
-        points[name] = (steps, vals)
+        points[name] = (s_arr, v_arr)
     if len(pair_parts) == 1:
         ps, pe = pair_parts[0][1], pair_parts[0][2]
     elif pair_parts:

@@ -276,7 +276,11 @@ def _read_wide_fast(path: Path, text: str, delimiter: str, *, roles, steps_per_e
     if len({names[j] for j in metric_cols}) < len(metric_cols):
         return None
     # the point-by-point reader creates a series at its first value: row order, then column order
-    order = sorted(metric_cols, key=lambda j: (0 if parsed[j][0] is None else parsed[j][0][0], j))
+    def first_row(j: int) -> tuple[int, int]:
+        rows = parsed[j][0]
+        return (0 if rows is None else rows[0], j)
+
+    order = sorted(metric_cols, key=first_row)
     named = []
     for j in order:
         idx, vals = parsed[j]

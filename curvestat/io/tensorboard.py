@@ -489,9 +489,9 @@ def read_tensorboard_scalars(path: str | Path) -> dict[str, ScalarTrace]:
         ep_values.add(tag, step, value, "epoch")
         ep_walls.add(tag, step, wall, "epoch")
     out: dict[str, ScalarTrace] = {}
-    for vals, wall in ((values, walls), (ep_values, ep_walls)):
+    for vals, wcol in ((values, walls), (ep_values, ep_walls)):
         for tag, (steps, v, _) in vals._points.items():
-            w = wall._points[tag][1]
+            w = wcol._points[tag][1]
             out[tag] = ScalarTrace(
                 tag, np.asarray(steps, dtype=np.int64), np.asarray(v, dtype=np.float64), np.asarray(w, dtype=np.float64)
             )

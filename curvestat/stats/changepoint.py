@@ -417,7 +417,7 @@ def _result(arr, bkps, model, pen, eff, method, cost: float | None = None) -> Ch
         from ..kernels.linear_changepoint import linear_cost
 
         pre = _linear_prefix(arr)
-        cost = float(sum(linear_cost(*pre, int(a), int(b)) for a, b in zip(starts, ends)))
+        cost = float(sum(linear_cost(*pre, int(a), int(b)) for a, b in zip(starts, ends)))  # type: ignore[call-arg]
     return ChangePointResult(bkps, means, starts, cost, float(pen), model, int(eff), int(n), method)
 
 
@@ -537,12 +537,12 @@ def pelt(
 
         pre = _linear_prefix(arr)
 
-        def search(pen: float) -> list[int]:
+        def search_linear(pen: float) -> list[int]:
             last = np.full(n + 1, -1, dtype=np.int64)
-            pelt_search_linear(*pre, pen, eff, jump, last)
+            pelt_search_linear(*pre, pen, eff, jump, last)  # type: ignore[call-arg]  # numba dispatcher
             return _backtrack(last, n)
 
-        return _pelt_finish(arr, model, penalty, eff, search)
+        return _pelt_finish(arr, model, penalty, eff, search_linear)
     from ..kernels.changepoint import pelt_search
 
     s1, s2 = _prefix(arr)
@@ -656,7 +656,7 @@ def binary_segmentation(
 
         def search(pen: float, k: int = -1) -> list[int]:
             out = np.empty(n + 1, dtype=np.int64)
-            got = binseg_search_linear(*pre, 0.0 if k >= 0 else pen, k, eff, jump, out)
+            got = binseg_search_linear(*pre, 0.0 if k >= 0 else pen, k, eff, jump, out)  # type: ignore[call-arg]
             return np.sort(out[:got]).tolist()
 
     else:

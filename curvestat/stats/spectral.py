@@ -126,7 +126,7 @@ def periodogram(
     else:
         power[1:] *= 2.0
     freqs = np.fft.rfftfreq(n, d=1.0 / fs)
-    return Periodogram(freqs, power, int(n), fs, detrend, scaling)
+    return Periodogram(np.asarray(freqs, dtype=np.float64), np.asarray(power, dtype=np.float64), int(n), fs, detrend, scaling)
 
 
 @dataclass(frozen=True, slots=True)
