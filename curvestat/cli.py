@@ -215,11 +215,13 @@ class _Progress:
         self.start = time.monotonic()
         self.last = 0.0
         self.bar: Any = None
+        self._tqdm: Any = None
         try:
             from tqdm import tqdm  # optional: pip install 'curvestat[progress]'
+
+            self._tqdm = tqdm
         except ImportError:
-            tqdm = None
-        self._tqdm = tqdm
+            pass
 
     def __call__(self, done: int, total: int) -> None:
         if self._tqdm is not None:
