@@ -117,6 +117,9 @@ class BatchRow:
         Warnings raised while reading or analysing the run.
     fdr_q : float or None
         The FDR level applied to this row; None while FDR is pending or off.
+    step_unit : str
+        The unit of the run's x-axis and of every ``onset_step``: ``"epoch"``
+        for logs counted in epochs (Keras), else ``"step"``.
     """
 
     index: int
@@ -132,6 +135,7 @@ class BatchRow:
     error: str | None = None
     warnings: tuple[str, ...] = ()
     fdr_q: float | None = None
+    step_unit: str = "step"
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -160,6 +164,7 @@ class BatchRow:
             "error": self.error,
             "warnings": list(self.warnings),
             "fdr_q": self.fdr_q,
+            "step_unit": self.step_unit,
         }
 
     @classmethod
@@ -179,6 +184,7 @@ class BatchRow:
             error=d.get("error"),
             warnings=tuple(d.get("warnings") or ()),
             fdr_q=d.get("fdr_q"),
+            step_unit=str(d.get("step_unit") or "step"),
         )
 
     # ranking for the summary's "worst runs"
@@ -223,6 +229,7 @@ def _row_from_report(index: int, report: Report, source: str | None, pathology_o
         skipped=tuple(d["skipped"]),
         detectors=ran,
         warnings=warns,
+        step_unit=report.step_unit,
     )
 
 
@@ -849,6 +856,7 @@ _FLAT = [
     "top_kind",
     "top_severity",
     "top_onset_step",
+    "step_unit",
     "top_p_value",
     "top_q_value",
     "error_type",
@@ -877,6 +885,7 @@ def _flat(row: BatchRow) -> dict[str, Any]:
         "top_kind": first.get("kind"),
         "top_severity": first.get("severity"),
         "top_onset_step": first.get("onset_step"),
+        "step_unit": row.step_unit,
         "top_p_value": first.get("p_value"),
         "top_q_value": first.get("q_value"),
         "error_type": row.error_type,
@@ -916,6 +925,7 @@ def _unflat(d: Mapping[str, Any]) -> BatchRow:
         error=opt(d.get("error")),
         warnings=tuple(json.loads(d.get("warnings") or "[]")),
         fdr_q=float(fq) if fq is not None else None,
+        step_unit=str(opt(d.get("step_unit")) or "step"),
     )
 
 
@@ -1246,7 +1256,7 @@ def _run_line(r: BatchRow) -> str:
     for f in r.findings:
         if f["severity"] == "info" or not f.get("fdr_rejected", True):
             continue
-        at = f" @ step {f['onset_step']}" if f["onset_step"] is not None else ""
+        at = f" @ {r.step_unit} {f['onset_step']}" if f["onset_step"] is not None else ""
         labels[f"{f['pathology']}/{f['kind']}{at}"] += 1
     # the same finding on several series (the evaluation sets of one run) is one entry
     parts = [label if n == 1 else f"{label} in {n} series" for label, n in labels.items()]

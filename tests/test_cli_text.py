@@ -221,3 +221,30 @@ def test_scan_takes_roles_in_cli_syntax(tmp_path, capsys):
     assert "2 not judged" in capsys.readouterr().out
     assert main(["scan", str(tmp_path), "--jobs", "1", "--no-progress", "--role", "objective=train_loss"]) == 1
     assert "flagged per pathology: explosion 2" in capsys.readouterr().out
+
+
+def test_scan_lines_and_table_count_epochs_on_epoch_logs(tmp_path, capsys):
+    # a Keras CSVLogger log (the x-axis is the epoch) that overfits
+    import csv
+
+    import curvestat
+
+    rows = [(e, 1.0 * 0.8**e, 0.5 + 0.02 * max(0, e - 5) ** 1.5) for e in range(20)]
+    path = tmp_path / "training_log.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["epoch", "loss", "val_loss"])
+        w.writerows(rows)
+    res = curvestat.analyze_many([path])
+    (row,) = res.rows
+    assert row.step_unit == "epoch"
+    flat = res.table_rows()[0]
+    assert flat["step_unit"] == "epoch"
+    assert not row.healthy
+    from curvestat.batch import _run_line
+
+    assert " @ epoch " in _run_line(row) and " @ step " not in _run_line(row)
+    # round trip through the table keeps the unit
+    from curvestat.batch import _unflat
+
+    assert _unflat({k: ("" if v is None else v) for k, v in flat.items()}).step_unit == "epoch"
