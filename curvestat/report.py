@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 from ._format import p_text
@@ -115,8 +116,8 @@ class Finding:
         such as a NaN loss).
     statistic : float or None
         The test statistic.
-    effect : dict of str to float
-        Named effect sizes (e.g. ``{"ratio": 12.5}``).
+    effect : mapping of str to float
+        Named effect sizes (e.g. ``{"ratio": 12.5}``), read-only.
     onset_step : int or None
         First step of the pathology, when it can be located.
     period_steps : float or None
@@ -125,10 +126,15 @@ class Finding:
         ``info``, ``warning`` or ``critical``.
     message : str
         One plain sentence with the numbers.
-    remedies : list of str
+    remedies : tuple of str
         What a practitioner would try, most likely first.
     detector : str
         Name of the detector that produced the finding.
+
+    Notes
+    -----
+    Findings are immutable and hashable (a set of findings, a finding as a
+    dictionary key); :func:`dataclasses.replace` makes a changed copy.
     """
 
     pathology: Pathology
@@ -152,12 +158,25 @@ class Finding:
             raise ParameterError(f"Finding: {exc}") from None
         if self.p_value is not None and not (0.0 <= float(self.p_value) <= 1.0):
             raise ParameterError(f"Finding.p_value must lie in [0, 1], got {self.p_value!r}")
-        object.__setattr__(self, "effect", dict(self.effect))
+        object.__setattr__(self, "effect", MappingProxyType(dict(self.effect)))
         object.__setattr__(self, "remedies", tuple(self.remedies))
         if self.onset_step is not None:
             object.__setattr__(self, "onset_step", int(self.onset_step))
         if self.period_steps is not None:
             object.__setattr__(self, "period_steps", float(self.period_steps))
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.pathology, self.kind, self.series, self.p_value, self.statistic,
+                tuple(sorted((str(k), v) for k, v in self.effect.items())), self.onset_step, self.period_steps,
+                self.severity, self.message, self.remedies, self.detector)
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the read-only effect view does not pickle; its dict does
+        return (Finding, (self.pathology, self.kind, self.series, self.p_value, self.statistic, dict(self.effect),
+                          self.onset_step, self.period_steps, self.severity, self.message, self.remedies, self.detector))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form with stable keys."""
@@ -206,15 +225,15 @@ class Report:
 
     Attributes
     ----------
-    findings : list of Finding
+    findings : tuple of Finding
         Everything detected, most severe first.
-    skipped : list of Skipped
+    skipped : tuple of Skipped
         Detectors that could not run, with reasons.
     run_id : str or None
         The run's identifier.
     source : str or None
         Where the run was read from.
-    detectors : list of str
+    detectors : tuple of str
         Detectors that ran (whether or not they found anything).
     series : dict
         Name, role and length of each series in the run.
@@ -223,18 +242,19 @@ class Report:
         :meth:`to_dict` or of equality).
     """
 
-    findings: list[Finding] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+    findings: Sequence[Finding] = ()
+    skipped: Sequence[Skipped] = ()
     run_id: str | None = None
     source: str | None = None
-    detectors: list[str] = field(default_factory=list)
+    detectors: Sequence[str] = ()
     series: dict[str, dict[str, Any]] = field(default_factory=dict)
     run: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ordered = sorted(self.findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.onset_step if f.onset_step is not None else -1))
-        object.__setattr__(self, "findings", ordered)
-        object.__setattr__(self, "skipped", list(self.skipped))
+        object.__setattr__(self, "findings", tuple(ordered))
+        object.__setattr__(self, "skipped", tuple(self.skipped))
+        object.__setattr__(self, "detectors", tuple(self.detectors))
 
     @property
     def judged(self) -> bool:

@@ -65,7 +65,7 @@ def test_user_detector_and_skipped():
     r = curvestat.analyze([1.0, 0.5], detectors=[AlwaysFinds(), NeedsMore(), ReturnsSkipped()])
     assert not r.healthy and r.findings[0].kind == "custom"
     assert [(s.detector, s.reason) for s in r.skipped] == [("picky", "needs 100 points, got 2"), ("polite", "no metric series")]
-    assert r.detectors == ["mine"]
+    assert r.detectors == ("mine",)
 
 
 def test_bad_detector_arguments():

@@ -102,3 +102,28 @@ def test_series_line_names_the_primary_of_several_train_losses():
     # one series of a role needs no mark
     single = analyze(Run.from_dict({"loss": y}))
     assert "primary" not in str(single)
+
+
+def test_findings_and_reports_are_immutable_and_hashable():
+    import dataclasses
+    import pickle
+
+    import pytest
+
+    from curvestat import Finding, Pathology, Report, Severity
+
+    f = Finding(Pathology.EXPLOSION, "spike", "loss", p_value=0.001, effect={"ratio": 12.5}, onset_step=10)
+    with pytest.raises(TypeError):
+        f.effect["ratio"] = 1.0  # a read-only view
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.kind = "divergence"  # type: ignore[misc]
+    same = Finding(Pathology.EXPLOSION, "spike", "loss", p_value=0.001, effect={"ratio": 12.5}, onset_step=10)
+    assert f == same and hash(f) == hash(same) and len({f, same}) == 1
+    other = dataclasses.replace(f, severity=Severity.INFO)
+    assert other != f and len({f, other}) == 2 and other.effect == f.effect
+    back = pickle.loads(pickle.dumps(f))
+    assert back == f and dict(back.effect) == {"ratio": 12.5}
+    rep = Report(findings=[other, f], skipped=[], detectors=["explosion"])
+    assert isinstance(rep.findings, tuple) and isinstance(rep.skipped, tuple) and rep.detectors == ("explosion",)
+    assert rep.findings[0] is f  # most severe first
+    assert pickle.loads(pickle.dumps(rep)).findings == rep.findings

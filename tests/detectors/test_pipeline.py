@@ -126,7 +126,7 @@ class _ReadsExplosion:
 def test_a_two_argument_detector_keeps_working_and_its_signature_is_inspected_once():
     det = _Mine()
     r = curvestat.analyze([1.0, 0.5, 0.25], detectors=[det])
-    assert r.detectors == ["mine"] and r.findings[0].kind == "custom"
+    assert r.detectors == ("mine",) and r.findings[0].kind == "custom"
     assert _STYLES[_Mine.detect] == "config"
     # bench and testing call it the same way
     hits, skipped, err, _ = _detect_one(det, r.run, Config())
