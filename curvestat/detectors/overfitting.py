@@ -60,11 +60,13 @@ from numpy.typing import NDArray
 from scipy.special import ndtr
 
 from .. import _format as _fmt
+from .._numeric import EPS, TINY, clip_lag1
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, align_to_steps
 from ..stats import block_means, hac_end_level_test, robust_smooth
-from ._trend import noise_scale, slope_test, trend_test
+from ..stats.noise import smooth_noise_scale as noise_scale
+from ._trend import slope_test, trend_test
 from .pipeline import Prior, explosion_onset
 
 __all__ = ["OverfittingDetector", "detector", "align_to_steps", "REMEDIES_OVERFITTING", "REMEDIES_SPLIT_MISMATCH"]
@@ -292,7 +294,7 @@ def _hinge_break(y: NDArray[np.float64], lo: int, hi: int, upward: bool = False)
     a22 = np.einsum("ij,ij->i", r2, r2)
     b1, b2 = r1 @ ry, r2 @ ry
     det = a11 * a22 - a12 * a12
-    ok = det > 1e-12 * np.maximum(a11 * a22, 1e-300)
+    ok = det > EPS * np.maximum(a11 * a22, TINY)
     safe = np.where(ok, det, 1.0)
     gain = np.where(ok, (a22 * b1 * b1 - 2 * a12 * b1 * b2 + a11 * b2 * b2) / safe, -np.inf)
     if upward:
@@ -760,7 +762,7 @@ class OverfittingDetector:
             i = np.arange(m0, dtype=np.float64) / m0
             res = lty[:m0] - np.polyval(np.polyfit(i, lty[:m0], 2), i)
             sd_loc = float(np.sqrt(res @ res / (m0 - 3)))
-            rho = float(np.clip((res[1:] @ res[:-1]) / (res @ res), 0.0, 0.99)) if res @ res > 0 else 0.0
+            rho = clip_lag1(float((res[1:] @ res[:-1]) / (res @ res))) if res @ res > 0 else 0.0
         else:
             sd_loc, rho = 0.0, 0.0
 
