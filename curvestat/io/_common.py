@@ -19,7 +19,8 @@ from ..errors import (
     StepRestartWarning,
     UnreadableSourceError,
 )
-from ..run import Role, Run, Series, is_axis_name
+from ..naming import is_axis_name
+from ..run import Role, Run, Series
 
 # Spellings of non-finite numbers seen in real logs (case-insensitive).
 _NONFINITE = {

@@ -32,8 +32,9 @@ from .gap import (
 )
 from .multitest import benjamini_hochberg, holm, simes
 from .noise import diff_noise_scale, mad_scale, smooth_noise_scale, tail_noise_scale
+from .sen import SensSlopeResult, sens_slope
 from .spectral import FisherGResult, Periodogram, fisher_g, fisher_g_pvalue, periodogram
-from .trend import MannKendallResult, SensSlopeResult, mann_kendall, sens_slope
+from .trend import MannKendallResult, mann_kendall
 
 __all__ = [
     # trend

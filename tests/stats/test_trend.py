@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose
 from curvestat.errors import InsufficientDataError, ParameterError
 from curvestat.kernels.trend import count_inversions, average_ranks, count_order_ties, enumerate_slopes, select_inversions
 from curvestat.stats import mann_kendall, sens_slope
-from curvestat.stats.trend import _sen_exact, _sen_select
+from curvestat.stats.sen import _sen_exact, _sen_select
 
 pymk = pytest.importorskip("pymannkendall")
 
