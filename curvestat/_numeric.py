@@ -7,7 +7,9 @@ constants of the module that uses them).
 
 from __future__ import annotations
 
-__all__ = ["EPS", "TINY", "ULP_TOL", "MAX_LAG1", "clip_lag1"]
+import math
+
+__all__ = ["EPS", "TINY", "ULP_TOL", "MAX_LAG1", "clip_lag1", "safe_exp", "safe_expm1"]
 
 #: the floor of a noise or data scale (and of a weight or determinant taken
 #: as non-zero): far below any scale of a loss curve, far above round-off
@@ -26,3 +28,23 @@ MAX_LAG1 = 0.99
 def clip_lag1(phi: float, upper: float = MAX_LAG1) -> float:
     """A lag-1 autocorrelation estimate clipped to ``[0, upper]`` (negative ones read as none)."""
     return min(max(phi, 0.0), upper)
+
+
+def safe_exp(x: float) -> float:
+    """``exp(x)``, or ``inf`` where it overflows.
+
+    A finite loss near the float limit has a log whose exp overflows; the
+    ratio is then infinitely large, which is what a message should say.
+    """
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def safe_expm1(x: float) -> float:
+    """``expm1(x)``, or ``inf`` where it overflows (a log ratio beyond the float range)."""
+    try:
+        return math.expm1(x)
+    except OverflowError:
+        return math.inf

@@ -70,6 +70,7 @@ from numpy.typing import NDArray
 
 from .. import _format as _fmt
 from .._numeric import TINY
+from .._numeric import safe_exp as _exp
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Role, Run, Series
@@ -146,13 +147,6 @@ _RECUR_CV = 0.1
 _RECUR_FALLS_BACK = 0.8
 
 
-def _exp(x: float) -> float:
-    # a finite loss near the float limit has a log whose exp overflows; the
-    # ratio is then "infinitely large", which is what the message should say
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
 
 def _first_non_finite(series: Series) -> int | None:
     bad = np.flatnonzero(~np.isfinite(series.values))

@@ -61,6 +61,7 @@ from scipy.special import ndtr
 
 from .. import _format as _fmt
 from .._numeric import EPS, TINY, clip_lag1
+from .._numeric import safe_expm1 as _expm1
 from ..config import Config
 from ..report import Finding, Pathology, Severity, Skipped
 from ..run import Run, Series, align_to_steps
@@ -132,13 +133,6 @@ _AR_RISE_NOISE = 10.0
 
 
 
-def _expm1(x: float) -> float:
-    # a log ratio beyond the float range (a train loss at 1e-300 beside a
-    # validation loss of 1) is an infinitely large ratio, not a crash
-    try:
-        return math.expm1(x)
-    except OverflowError:
-        return math.inf
 
 def _ar_widened(x: NDArray[np.float64], z: float) -> float:
     """p-value of a trend z-statistic widened for the lag-1 autocorrelation of x's residuals.

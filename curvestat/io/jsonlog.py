@@ -153,18 +153,10 @@ def _collect_wide_fast(
         layout = tuple(rec)
         plan = plans.get(layout)
         if plan is None:
-            keys = {str(k).lower(): k for k in rec}
-            if "name" in keys and "value" in keys:
-                return None
-            step_key = next((keys[c] for c in STEP_COLUMNS if c in keys), None)
-            epoch_key = next((keys[c] for c in EPOCH_COLUMNS if c in keys), None)
-            value_keys = [
-                (k, str(k))
-                for k in rec
-                if not (k in (step_key, epoch_key) or k in skip_keys or str(k).startswith("_") or str(k).lower() in STEP_COLUMNS)
-            ]
-            axis_key = step_key if step_key is not None else epoch_key if "name" not in keys else None
-            plan = plans[layout] = (step_key, epoch_key, axis_key, value_keys)
+            plan = _plan(rec, skip_keys)
+            if plan is None:
+                return None  # a long (name, value) record: the general loop reads it
+            plans[layout] = plan
         step_key, epoch_key, axis, value_keys = plan
         if axis is None:
             step = idx
